@@ -1,0 +1,305 @@
+"""Candle arithmetic, intervals and windows. Pure: no I/O.
+
+The writer keeps rollups at three resolutions (1 m, 1 h, 1 d, UTC-aligned). Any other
+interval is folded from the coarsest rollup whose buckets tile it exactly; intervals
+below a minute (or not whole minutes) are folded from the trades themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tickhub.marketdata.events import Trade, datetime_to_us
+
+US = 1_000_000
+MINUTE, HOUR, DAY, WEEK = 60 * US, 3600 * US, 86400 * US, 7 * 86400 * US
+ROLLUPS: tuple[int, ...] = (MINUTE, HOUR, DAY)
+# 1970-01-01 was a Thursday; weeks start on Monday.
+WEEK_OFFSET = 4 * DAY
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    start: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    quote_volume: float
+    trade_count: int
+    open_ts: int
+    open_id: int
+    close_ts: int
+    close_id: int
+
+    @property
+    def vwap(self) -> float | None:
+        return self.quote_volume / self.volume if self.volume else None
+
+
+def merge(a: Candle, b: Candle) -> Candle:
+    """Combine two candles of the same bucket (order-independent)."""
+    first, last = a, b
+    if (b.open_ts, b.open_id) < (a.open_ts, a.open_id):
+        first = b
+    if (a.close_ts, a.close_id) > (b.close_ts, b.close_id):
+        last = a
+    return Candle(
+        start=min(a.start, b.start),
+        open=first.open,
+        high=max(a.high, b.high),
+        low=min(a.low, b.low),
+        close=last.close,
+        volume=a.volume + b.volume,
+        quote_volume=a.quote_volume + b.quote_volume,
+        trade_count=a.trade_count + b.trade_count,
+        open_ts=first.open_ts,
+        open_id=first.open_id,
+        close_ts=last.close_ts,
+        close_id=last.close_id,
+    )
+
+
+def aggregate_trades(trades: Iterable[Trade], resolution: int) -> dict[int, Candle]:
+    """Fold trades into UTC-aligned buckets of `resolution` microseconds."""
+    out: dict[int, list[float | int]] = {}
+    # state: open, high, low, close, vol, qvol, count, open_ts, open_id, close_ts, close_id
+    for t in trades:
+        start = t.ts - t.ts % resolution
+        s = out.get(start)
+        if s is None:
+            out[start] = [
+                t.price,
+                t.price,
+                t.price,
+                t.price,
+                t.qty,
+                t.price * t.qty,
+                1,
+                t.ts,
+                t.trade_id,
+                t.ts,
+                t.trade_id,
+            ]
+            continue
+        p = t.price
+        if p > s[1]:
+            s[1] = p
+        if p < s[2]:
+            s[2] = p
+        s[4] += t.qty
+        s[5] += p * t.qty
+        s[6] += 1
+        if (t.ts, t.trade_id) < (s[7], s[8]):
+            s[0], s[7], s[8] = p, t.ts, t.trade_id
+        if (t.ts, t.trade_id) > (s[9], s[10]):
+            s[3], s[9], s[10] = p, t.ts, t.trade_id
+    return {
+        start: Candle(
+            start,
+            float(s[0]),
+            float(s[1]),
+            float(s[2]),
+            float(s[3]),
+            float(s[4]),
+            float(s[5]),
+            int(s[6]),
+            int(s[7]),
+            int(s[8]),
+            int(s[9]),
+            int(s[10]),
+        )
+        for start, s in out.items()
+    }
+
+
+def rollup(candles: Iterable[Candle], resolution: int) -> dict[int, Candle]:
+    """Fold finer UTC-aligned candles into buckets of `resolution` microseconds."""
+    out: dict[int, Candle] = {}
+    for c in candles:
+        start = c.start - c.start % resolution
+        cur = out.get(start)
+        moved = replace(c, start=start)
+        out[start] = moved if cur is None else merge(cur, moved)
+    return out
+
+
+def fold(candles: Iterable[Candle], boundaries: Sequence[int]) -> list[Candle]:
+    """Fold candles into the buckets [b[i], b[i+1]); empty buckets are omitted."""
+    buckets: dict[int, Candle] = {}
+    last = len(boundaries) - 1
+    for c in candles:
+        i = bisect_right(boundaries, c.start) - 1
+        if i < 0 or i >= last:
+            continue
+        start = boundaries[i]
+        c = replace(c, start=start)
+        cur = buckets.get(start)
+        buckets[start] = c if cur is None else merge(cur, c)
+    return [buckets[k] for k in sorted(buckets)]
+
+
+def trade_candle(t: Trade) -> Candle:
+    return Candle(
+        t.ts,
+        t.price,
+        t.price,
+        t.price,
+        t.price,
+        t.qty,
+        t.price * t.qty,
+        1,
+        t.ts,
+        t.trade_id,
+        t.ts,
+        t.trade_id,
+    )
+
+
+# ---------------------------------------------------------------- intervals and windows
+
+
+class IntervalError(ValueError):
+    pass
+
+
+_INTERVAL_RE = re.compile(r"^(\d{1,6})([smhdwM])$")
+_UNIT_US = {"s": US, "m": MINUTE, "h": HOUR, "d": DAY, "w": WEEK}
+MAX_INTERVAL = 366 * DAY
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """`count` of `unit`: s, m (minutes), h, d, w or M (calendar months)."""
+
+    count: int
+    unit: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.count}{self.unit}"
+
+    @property
+    def fixed_us(self) -> int | None:
+        """Length in microseconds, or None for calendar months."""
+        return None if self.unit == "M" else self.count * _UNIT_US[self.unit]
+
+
+def parse_interval(text: str) -> Interval:
+    """`1s`, `1m`, `7m`, `1h`, `4h`, `1d`, `1w`, `1M` … (m is minutes, M is months)."""
+    m = _INTERVAL_RE.match(text.strip())
+    if not m:
+        raise IntervalError(
+            f"invalid interval {text!r}: use a count and a unit s, m, h, d, w or M, like 1m or 4h"
+        )
+    iv = Interval(int(m.group(1)), m.group(2))
+    if iv.count == 0:
+        raise IntervalError("interval must be positive")
+    if iv.unit == "M" and iv.count > 12:
+        raise IntervalError("interval longer than a year")
+    if (f := iv.fixed_us) is not None and f > MAX_INTERVAL:
+        raise IntervalError("interval longer than a year")
+    return iv
+
+
+_WINDOW_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)\b",
+    re.IGNORECASE,
+)
+
+
+def parse_window(text: str) -> timedelta:
+    """A PostgreSQL-style interval literal: `120 minute`, `2880 minutes`, `1 day 2 hours`."""
+    s = text.strip()
+    pos, total = 0, timedelta()
+    if not s:
+        raise IntervalError("empty window")
+    for m in _WINDOW_PART.finditer(s):
+        if s[pos : m.start()].strip():
+            break
+        n, unit = float(m.group(1)), m.group(2).lower()
+        key = "m" if unit == "m" or unit.startswith("mi") else unit[0]
+        total += {
+            "s": timedelta(seconds=n),
+            "m": timedelta(minutes=n),
+            "h": timedelta(hours=n),
+            "d": timedelta(days=n),
+            "w": timedelta(weeks=n),
+        }[key]
+        pos = m.end()
+    if pos != len(s) or total <= timedelta():
+        raise IntervalError(
+            f"invalid window {text!r}: use a PostgreSQL interval such as '120 minute' or '2 hours'"
+        )
+    if total > timedelta(days=3660):
+        raise IntervalError("window longer than ten years")
+    return total
+
+
+def boundaries(start: int, end: int, interval: Interval, tz: ZoneInfo | None) -> list[int]:
+    """Bucket edges covering [start, end): the first edge is at or before `start`.
+
+    Intervals of a day or more are aligned to midnight in `tz` (UTC by default); weeks
+    start on Monday; months on the 1st. Shorter intervals are aligned to the epoch (UTC).
+    """
+    fixed = interval.fixed_us
+    if fixed is not None and (fixed < DAY or fixed % DAY):
+        first = start - start % fixed
+        return list(range(first, end + fixed, fixed))
+    zone = tz or ZoneInfo("UTC")
+    local = datetime.fromtimestamp(start / US, tz=UTC).astimezone(zone)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
+    if interval.unit == "w":
+        day -= timedelta(days=day.weekday())
+        # align multi-week buckets to the epoch's first Monday
+        weeks = (day.date() - date(1970, 1, 5)).days // 7
+        day -= timedelta(weeks=weeks % interval.count)
+    elif interval.unit == "d":
+        days = (day.date() - date(1970, 1, 1)).days
+        day -= timedelta(days=days % interval.count)
+    else:  # months
+        day = day.replace(day=1)
+        months = (day.year - 1970) * 12 + day.month - 1
+        back = months % interval.count
+        y, mo = divmod(day.year * 12 + day.month - 1 - back, 12)
+        day = day.replace(year=y, month=mo + 1)
+    edges: list[int] = []
+    cur = day
+    while True:
+        edges.append(datetime_to_us(_localize(cur, zone)))
+        if edges[-1] >= end:
+            break
+        cur = _advance(cur, interval)
+    return edges
+
+
+def _advance(d: datetime, interval: Interval) -> datetime:
+    if interval.unit == "M":
+        y, m = divmod(d.year * 12 + d.month - 1 + interval.count, 12)
+        return d.replace(year=y, month=m + 1)
+    step = timedelta(days=interval.count * (7 if interval.unit == "w" else 1))
+    return (d.replace(tzinfo=None) + step).replace(tzinfo=d.tzinfo)
+
+
+def _localize(d: datetime, zone: ZoneInfo) -> datetime:
+    """Wall-clock midnight in `zone` (a midnight that does not exist moves forward)."""
+    naive = d.replace(tzinfo=None)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    roundtrip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if roundtrip != naive:  # in a DST gap
+        aware = (naive + timedelta(hours=1)).replace(tzinfo=zone)
+    return aware
+
+
+def best_rollup(edges: Sequence[int]) -> int | None:
+    """The coarsest stored rollup whose buckets tile every bucket edge, or None for trades."""
+    for res in reversed(ROLLUPS):
+        if all(e % res == 0 for e in edges):
+            return res
+    return None

@@ -1,0 +1,115 @@
+"""Normalised market-data messages. Pure: no I/O, no frameworks.
+
+Prices and quantities are float64. Exchange prices carry at most ~15 significant digits,
+which float64 round-trips exactly, and float keeps ingestion and aggregation fast (see
+README, "Numbers"). Timestamps are integer microseconds since the Unix epoch, UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    trade_id: int
+    ts: int  # microseconds since the Unix epoch, UTC
+    price: float
+    qty: float
+    is_buyer_maker: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeBatch:
+    """Trades of one instrument, in the order the venue sent them.
+
+    `base`/`quote` let a writer register an instrument it has not seen before.
+    """
+
+    exchange: str
+    symbol: str
+    trades: tuple[Trade, ...]
+    base: str = ""
+    quote: str = ""
+    simulated: bool = False
+
+    @property
+    def topic(self) -> str:
+        return trades_topic(self.exchange, self.symbol)
+
+
+@dataclass(frozen=True, slots=True)
+class CandleUpdate:
+    """A 1-minute candle after a write changed it (published by the writer)."""
+
+    exchange: str
+    symbol: str
+    start: int  # microseconds, minute-aligned
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    quote_volume: float
+    trade_count: int
+
+    @property
+    def topic(self) -> str:
+        return f"candles.{self.exchange}.{self.symbol}"
+
+
+class SourceState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+    SIMULATED = "simulated"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    source: str
+    state: SourceState
+    detail: str = ""
+    last_trade_ts: int | None = None
+    at: int = field(default_factory=lambda: now_us())
+
+    @property
+    def topic(self) -> str:
+        return f"status.{self.source}"
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFrame:
+    """A venue message that failed to parse: counted and kept aside, never dropped silently."""
+
+    source: str
+    raw: str
+    error: str
+    received_at: int = field(default_factory=lambda: now_us())
+
+    @property
+    def topic(self) -> str:
+        return f"rejects.{self.source}"
+
+
+def trades_topic(exchange: str, symbol: str) -> str:
+    return f"trades.{exchange}.{symbol}"
+
+
+def now_us() -> int:
+    return int(datetime.now(UTC).timestamp() * 1_000_000)
+
+
+def us_to_datetime(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts / 1_000_000, tz=UTC)
+
+
+def datetime_to_us(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -1,0 +1,460 @@
+"""Market-data queries at SQLAlchemy Core level. Never commits: callers own the transaction.
+
+Core, not the ORM, because the writer moves hundreds of thousands of rows a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickhub.marketdata.candles import Candle
+from tickhub.marketdata.coverage import Range
+from tickhub.marketdata.events import Trade
+from tickhub.marketdata.models import (
+    Asset,
+    CandleRow,
+    CoverageRange,
+    Exchange,
+    Instrument,
+    LatestPrice,
+    RejectedFrameRow,
+    TradeRow,
+)
+
+trades_t = cast(Table, TradeRow.__table__)
+candles_t = cast(Table, CandleRow.__table__)
+latest_t = cast(Table, LatestPrice.__table__)
+coverage_t = cast(Table, CoverageRange.__table__)
+instruments_t = cast(Table, Instrument.__table__)
+exchanges_t = cast(Table, Exchange.__table__)
+assets_t = cast(Table, Asset.__table__)
+rejected_t = cast(Table, RejectedFrameRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class InstrumentInfo:
+    id: int
+    exchange: str
+    symbol: str
+    base: str
+    quote: str
+    simulated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    instrument: InstrumentInfo
+    trade_id: int
+    ts: int
+    price: float
+    qty: float
+
+
+def _insert(conn: AsyncConnection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _greatest(conn: AsyncConnection, a: Any, b: Any) -> Any:
+    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+
+
+def _least(conn: AsyncConnection, a: Any, b: Any) -> Any:
+    return func.least(a, b) if conn.dialect.name == "postgresql" else func.min(a, b)
+
+
+class MarketDataRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    # ------------------------------------------------------------ registry
+
+    async def ensure_exchange(self, name: str, *, simulated: bool = False) -> int:
+        stmt = _insert(self.conn, exchanges_t).values(name=name, simulated=simulated)
+        await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+        ex_id = await self.conn.scalar(select(exchanges_t.c.id).where(exchanges_t.c.name == name))
+        assert ex_id is not None
+        return int(ex_id)
+
+    async def ensure_asset(self, symbol: str, name: str) -> None:
+        stmt = _insert(self.conn, assets_t).values(symbol=symbol, name=name)
+        await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=["symbol"]))
+
+    async def ensure_instrument(
+        self, exchange_id: int, symbol: str, base: str, quote: str, created_at: int
+    ) -> int:
+        stmt = _insert(self.conn, instruments_t).values(
+            exchange_id=exchange_id, symbol=symbol, base=base, quote=quote, created_at=created_at
+        )
+        await self.conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=["exchange_id", "symbol"])
+        )
+        inst_id = await self.conn.scalar(
+            select(instruments_t.c.id).where(
+                instruments_t.c.exchange_id == exchange_id, instruments_t.c.symbol == symbol
+            )
+        )
+        assert inst_id is not None
+        return int(inst_id)
+
+    async def lock_instrument(self, instrument_id: int) -> None:
+        """Serialise the writers of one instrument.
+
+        A row lock on PostgreSQL; on SQLite, the database write lock.
+        """
+        await self.conn.execute(
+            update(instruments_t)
+            .where(instruments_t.c.id == instrument_id)
+            .values(symbol=instruments_t.c.symbol)
+        )
+
+    # ------------------------------------------------------------ writes
+
+    async def coverage_near(self, instrument_id: int, lo: int, hi: int) -> list[tuple[int, Range]]:
+        """Ranges that overlap or touch [lo, hi], with their row ids, by first id."""
+        c = coverage_t.c
+        rows = await self.conn.execute(
+            select(c.id, c.first_id, c.last_id, c.first_ts, c.last_ts)
+            .where(c.instrument_id == instrument_id, c.last_id >= lo - 1, c.first_id <= hi + 1)
+            .order_by(c.first_id)
+        )
+        return [(r[0], Range(r[1], r[2], r[3], r[4])) for r in rows]
+
+    async def replace_coverage(
+        self, instrument_id: int, old_row_ids: Sequence[int], ranges: Sequence[Range]
+    ) -> None:
+        if old_row_ids:
+            await self.conn.execute(delete(coverage_t).where(coverage_t.c.id.in_(old_row_ids)))
+        if ranges:
+            await self.conn.execute(
+                coverage_t.insert(),
+                [
+                    {
+                        "instrument_id": instrument_id,
+                        "first_id": r.first_id,
+                        "last_id": r.last_id,
+                        "first_ts": r.first_ts,
+                        "last_ts": r.last_ts,
+                    }
+                    for r in ranges
+                ],
+            )
+
+    async def insert_trades(self, instrument_id: int, trades: Sequence[Trade]) -> None:
+        if not trades:
+            return
+        stmt = _insert(self.conn, trades_t).on_conflict_do_nothing(
+            index_elements=["instrument_id", "trade_id"]
+        )
+        await self.conn.execute(
+            stmt,
+            [
+                {
+                    "instrument_id": instrument_id,
+                    "trade_id": t.trade_id,
+                    "ts": t.ts,
+                    "price": t.price,
+                    "qty": t.qty,
+                    "is_buyer_maker": t.is_buyer_maker,
+                }
+                for t in trades
+            ],
+        )
+
+    async def stored_trades_between(
+        self, instrument_id: int, start: int, end: int
+    ) -> list[tuple[int, int]]:
+        """(ts, trade_id) of stored trades with start <= ts < end."""
+        c = trades_t.c
+        rows = await self.conn.execute(
+            select(c.ts, c.trade_id).where(
+                c.instrument_id == instrument_id, c.ts >= start, c.ts < end
+            )
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def delete_trades(self, instrument_id: int, trade_ids: Sequence[int]) -> None:
+        if trade_ids:
+            await self.conn.execute(
+                delete(trades_t).where(
+                    trades_t.c.instrument_id == instrument_id, trades_t.c.trade_id.in_(trade_ids)
+                )
+            )
+
+    async def merge_candles(
+        self, instrument_id: int, resolution: int, candles: Sequence[Candle]
+    ) -> None:
+        """Add candle deltas (built from trades not seen before) into the stored rollups."""
+        if not candles:
+            return
+        ins = _insert(self.conn, candles_t)
+        ex, cur = ins.excluded, candles_t.c
+        earlier = or_(
+            ex.open_ts < cur.open_ts, and_(ex.open_ts == cur.open_ts, ex.open_id < cur.open_id)
+        )
+        later = or_(
+            ex.close_ts > cur.close_ts,
+            and_(ex.close_ts == cur.close_ts, ex.close_id > cur.close_id),
+        )
+        stmt = ins.on_conflict_do_update(
+            index_elements=["instrument_id", "resolution", "start"],
+            set_={
+                "open": case((earlier, ex.open), else_=cur.open),
+                "open_ts": case((earlier, ex.open_ts), else_=cur.open_ts),
+                "open_id": case((earlier, ex.open_id), else_=cur.open_id),
+                "close": case((later, ex.close), else_=cur.close),
+                "close_ts": case((later, ex.close_ts), else_=cur.close_ts),
+                "close_id": case((later, ex.close_id), else_=cur.close_id),
+                "high": _greatest(self.conn, cur.high, ex.high),
+                "low": _least(self.conn, cur.low, ex.low),
+                "volume": cur.volume + ex.volume,
+                "quote_volume": cur.quote_volume + ex.quote_volume,
+                "trade_count": cur.trade_count + ex.trade_count,
+            },
+        )
+        await self.conn.execute(
+            stmt,
+            [
+                {
+                    "instrument_id": instrument_id,
+                    "resolution": resolution,
+                    "start": c.start,
+                    "open": c.open,
+                    "high": c.high,
+                    "low": c.low,
+                    "close": c.close,
+                    "volume": c.volume,
+                    "quote_volume": c.quote_volume,
+                    "trade_count": c.trade_count,
+                    "open_ts": c.open_ts,
+                    "open_id": c.open_id,
+                    "close_ts": c.close_ts,
+                    "close_id": c.close_id,
+                }
+                for c in candles
+            ],
+        )
+
+    async def upsert_latest(self, instrument_id: int, t: Trade) -> None:
+        ins = _insert(self.conn, latest_t).values(
+            instrument_id=instrument_id, trade_id=t.trade_id, ts=t.ts, price=t.price, qty=t.qty
+        )
+        ex, cur = ins.excluded, latest_t.c
+        await self.conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["instrument_id"],
+                set_={"trade_id": ex.trade_id, "ts": ex.ts, "price": ex.price, "qty": ex.qty},
+                where=or_(ex.ts > cur.ts, and_(ex.ts == cur.ts, ex.trade_id > cur.trade_id)),
+            )
+        )
+
+    async def add_rejected(self, source: str, raw: str, error: str, received_at: int) -> None:
+        await self.conn.execute(
+            rejected_t.insert().values(source=source, raw=raw, error=error, received_at=received_at)
+        )
+
+    # ------------------------------------------------------------ reads
+
+    def _instrument_select(self) -> Select[Any]:
+        i, e = instruments_t.c, exchanges_t.c
+        return select(i.id, e.name, i.symbol, i.base, i.quote, e.simulated).join_from(
+            instruments_t, exchanges_t, i.exchange_id == e.id
+        )
+
+    async def instruments(self, exchange: str | None = None) -> list[InstrumentInfo]:
+        stmt = self._instrument_select().order_by(exchanges_t.c.name, instruments_t.c.symbol)
+        if exchange is not None:
+            stmt = stmt.where(exchanges_t.c.name == exchange)
+        return [InstrumentInfo(*r) for r in await self.conn.execute(stmt)]
+
+    async def exchanges(self) -> list[tuple[str, str | None, bool]]:
+        e = exchanges_t.c
+        rows = await self.conn.execute(select(e.name, e.country, e.simulated).order_by(e.name))
+        return [(r[0], r[1], bool(r[2])) for r in rows]
+
+    async def assets(self) -> list[tuple[str, str]]:
+        a = assets_t.c
+        return [
+            (r[0], r[1])
+            for r in await self.conn.execute(select(a.symbol, a.name).order_by(a.symbol))
+        ]
+
+    async def latest(self, instrument_ids: Sequence[int] | None = None) -> list[Latest]:
+        i, e, lp = instruments_t.c, exchanges_t.c, latest_t.c
+        stmt = (
+            select(
+                i.id,
+                e.name,
+                i.symbol,
+                i.base,
+                i.quote,
+                e.simulated,
+                lp.trade_id,
+                lp.ts,
+                lp.price,
+                lp.qty,
+            )
+            .join_from(latest_t, instruments_t, lp.instrument_id == i.id)
+            .join(exchanges_t, i.exchange_id == e.id)
+            .order_by(e.name, i.symbol)
+        )
+        if instrument_ids is not None:
+            stmt = stmt.where(i.id.in_(instrument_ids))
+        return [
+            Latest(InstrumentInfo(*r[:6]), r[6], r[7], r[8], r[9])
+            for r in await self.conn.execute(stmt)
+        ]
+
+    async def trades(
+        self,
+        instrument_id: int,
+        start: int | None,
+        end: int | None,
+        *,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
+        descending: bool = False,
+    ) -> list[Trade]:
+        """Trades with start <= ts <= end, ordered by (ts, trade_id); `after` is a keyset cursor."""
+        c = trades_t.c
+        stmt = select(c.trade_id, c.ts, c.price, c.qty, c.is_buyer_maker).where(
+            c.instrument_id == instrument_id
+        )
+        if start is not None:
+            stmt = stmt.where(c.ts >= start)
+        if end is not None:
+            stmt = stmt.where(c.ts <= end)
+        if after is not None:
+            ts, tid = after
+            if descending:
+                stmt = stmt.where(or_(c.ts < ts, and_(c.ts == ts, c.trade_id < tid)))
+            else:
+                stmt = stmt.where(or_(c.ts > ts, and_(c.ts == ts, c.trade_id > tid)))
+        if descending:
+            stmt = stmt.order_by(c.ts.desc(), c.trade_id.desc())
+        else:
+            stmt = stmt.order_by(c.ts, c.trade_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = await self.conn.execute(stmt)
+        return [Trade(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def count_trades(self, instrument_id: int, start: int | None, end: int | None) -> int:
+        c = trades_t.c
+        stmt = select(func.count()).select_from(trades_t).where(c.instrument_id == instrument_id)
+        if start is not None:
+            stmt = stmt.where(c.ts >= start)
+        if end is not None:
+            stmt = stmt.where(c.ts <= end)
+        return int(await self.conn.scalar(stmt) or 0)
+
+    async def candles(
+        self, instrument_id: int, resolution: int, start: int, end: int
+    ) -> list[Candle]:
+        """Stored rollups with start <= candle start < end."""
+        c = candles_t.c
+        rows = await self.conn.execute(
+            select(
+                c.start,
+                c.open,
+                c.high,
+                c.low,
+                c.close,
+                c.volume,
+                c.quote_volume,
+                c.trade_count,
+                c.open_ts,
+                c.open_id,
+                c.close_ts,
+                c.close_id,
+            )
+            .where(
+                c.instrument_id == instrument_id,
+                c.resolution == resolution,
+                c.start >= start,
+                c.start < end,
+            )
+            .order_by(c.start)
+        )
+        return [Candle(*cast("tuple[Any, ...]", r)) for r in rows]
+
+    async def coverage(self, instrument_id: int) -> list[Range]:
+        c = coverage_t.c
+        rows = await self.conn.execute(
+            select(c.first_id, c.last_id, c.first_ts, c.last_ts)
+            .where(c.instrument_id == instrument_id)
+            .order_by(c.first_id)
+        )
+        return [Range(*r) for r in rows]
+
+    async def last_trade_ids(self, exchange: str) -> dict[str, int]:
+        """The highest processed trade id per symbol of an exchange (resume points)."""
+        i, e, c = instruments_t.c, exchanges_t.c, coverage_t.c
+        rows = await self.conn.execute(
+            select(i.symbol, func.max(c.last_id))
+            .join_from(coverage_t, instruments_t, c.instrument_id == i.id)
+            .join(exchanges_t, i.exchange_id == e.id)
+            .where(e.name == exchange)
+            .group_by(i.symbol)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def trade_stats(
+        self, instrument_id: int, start: int, end: int
+    ) -> dict[str, float | int | None]:
+        """Aggregates of the trades with start <= ts <= end (two passes for a stable std)."""
+        c = trades_t.c
+        where = (c.instrument_id == instrument_id, c.ts >= start, c.ts <= end)
+        row = (
+            await self.conn.execute(
+                select(
+                    func.count(),
+                    func.min(c.price),
+                    func.max(c.price),
+                    func.avg(c.price),
+                    func.sum(c.qty),
+                    func.sum(c.price * c.qty),
+                ).where(*where)
+            )
+        ).one()
+        count = int(row[0])
+        if count == 0:
+            return {"count": 0}
+        mean = float(row[3])
+        var = await self.conn.scalar(
+            select(func.avg((c.price - mean) * (c.price - mean))).where(*where)
+        )
+        lo = (count - 1) // 2
+        mids = list(
+            await self.conn.scalars(
+                select(c.price).where(*where).order_by(c.price).offset(lo).limit(2 - count % 2)
+            )
+        )
+        first = await self.conn.scalar(
+            select(c.price).where(*where).order_by(c.ts, c.trade_id).limit(1)
+        )
+        last = await self.conn.scalar(
+            select(c.price).where(*where).order_by(c.ts.desc(), c.trade_id.desc()).limit(1)
+        )
+        return {
+            "count": count,
+            "low": row[1],
+            "high": row[2],
+            "mean": mean,
+            "variance": float(var or 0.0),
+            "median": sum(mids) / len(mids),
+            "volume": float(row[4] or 0.0),
+            "quote_volume": float(row[5] or 0.0),
+            "open": first,
+            "close": last,
+        }
+
+    async def rejected_count(self) -> int:
+        return int(await self.conn.scalar(select(func.count()).select_from(rejected_t)) or 0)

@@ -1,0 +1,131 @@
+"""The tracker: runs sources and publishes what they receive onto the bus in batches.
+
+A source hands trades over one frame (or one REST page) at a time; the tracker gathers
+them per instrument and publishes a batch when it holds `max_trades` or when
+`max_delay_s` has passed, whichever comes first. Nothing is dropped: `flush` empties
+every buffer (on shutdown too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tickhub.bus import Bus
+from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, Trade, TradeBatch
+from tickhub.marketdata.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Buffer:
+    exchange: str
+    symbol: str
+    base: str
+    quote: str
+    simulated: bool
+    trades: list[Trade] = field(default_factory=list)
+
+
+class Tracker:
+    def __init__(self, bus: Bus, *, max_trades: int = 2000, max_delay_s: float = 0.1) -> None:
+        self._bus = bus
+        self._max_trades = max_trades
+        self._max_delay = max_delay_s
+        self._buffers: dict[tuple[str, str], _Buffer] = {}
+        self._lock = asyncio.Lock()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self.statuses: dict[str, SourceStatus] = {}
+        self.connected = asyncio.Event()  # set once any live source reports CONNECTED
+        self.published = 0
+        self.rejected = 0
+
+    # -- TradeSink ------------------------------------------------------------------
+
+    async def trades(self, batch: TradeBatch) -> None:
+        key = (batch.exchange, batch.symbol)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = _Buffer(batch.exchange, batch.symbol, batch.base, batch.quote, batch.simulated)
+            self._buffers[key] = buf
+        buf.trades.extend(batch.trades)
+        if len(buf.trades) >= self._max_trades:
+            await self._flush_one(buf)
+
+    async def status(self, status: SourceStatus) -> None:
+        self.statuses[status.source] = status
+        if status.state is SourceState.CONNECTED and status.source != "sim":
+            self.connected.set()
+        log.info("source %s: %s %s", status.source, status.state.value, status.detail)
+        await self._bus.publish(status.topic, status)
+
+    async def reject(self, frame: RejectedFrame) -> None:
+        self.rejected += 1
+        log.warning("rejected a %s frame: %s", frame.source, frame.error)
+        await self._bus.publish(frame.topic, frame)
+
+    # -- running sources ------------------------------------------------------------
+
+    def start(self, sources: Sequence[Source]) -> None:
+        for source in sources:
+            self.add(source)
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_loop(), name="tracker:flush")
+
+    def add(self, source: Source) -> None:
+        if source.name in self._tasks:
+            return
+        self._tasks[source.name] = asyncio.create_task(
+            self._run(source), name=f"source:{source.name}"
+        )
+
+    @property
+    def source_names(self) -> list[str]:
+        return list(self._tasks)
+
+    async def _run(self, source: Source) -> None:
+        try:
+            await source.run(self)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("source %s stopped with an error", source.name)
+            await self.status(SourceStatus(source.name, SourceState.STOPPED, "crashed; see log"))
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._max_delay)
+            await self.flush()
+
+    async def flush(self) -> None:
+        for buf in list(self._buffers.values()):
+            if buf.trades:
+                await self._flush_one(buf)
+
+    async def _flush_one(self, buf: _Buffer) -> None:
+        async with self._lock:
+            trades, buf.trades = buf.trades, []
+            if not trades:
+                return
+            batch = TradeBatch(
+                buf.exchange, buf.symbol, tuple(trades), buf.base, buf.quote, buf.simulated
+            )
+            await self._bus.publish(batch.topic, batch)
+            self.published += len(trades)
+
+    async def stop(self) -> None:
+        """Stop the sources, then publish whatever is buffered."""
+        tasks = [*self._tasks.values(), *([self._flusher] if self._flusher else [])]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks.clear()
+        self._flusher = None
+        await self.flush()

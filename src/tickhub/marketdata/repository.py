@@ -191,7 +191,10 @@ class MarketDataRepository:
     async def merge_candles(
         self, instrument_id: int, resolution: int, candles: Sequence[Candle]
     ) -> None:
-        """Add candle deltas (built from trades not seen before) into the stored rollups."""
+        """Add candle deltas (built from trades not seen before) into the stored rollups.
+
+        `resolution` is in microseconds like every time here; the column keeps seconds.
+        """
         if not candles:
             return
         ins = _insert(self.conn, candles_t)
@@ -224,7 +227,7 @@ class MarketDataRepository:
             [
                 {
                     "instrument_id": instrument_id,
-                    "resolution": resolution,
+                    "resolution": resolution // 1_000_000,
                     "start": c.start,
                     "open": c.open,
                     "high": c.high,
@@ -377,7 +380,7 @@ class MarketDataRepository:
             )
             .where(
                 c.instrument_id == instrument_id,
-                c.resolution == resolution,
+                c.resolution == resolution // 1_000_000,
                 c.start >= start,
                 c.start < end,
             )

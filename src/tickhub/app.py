@@ -1,0 +1,130 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import tickhub
+from tickhub.bus import MemoryBus
+from tickhub.db import create_engine
+from tickhub.deps import RuntimeDep
+from tickhub.marketdata.service import MarketDataError
+from tickhub.problems import problem
+from tickhub.runtime import Runtime
+from tickhub.settings import Settings, get_settings
+
+
+class StripTrailingSlash:
+    """Every path works with and without a trailing slash (the seeds' clients use both),
+    without a redirect that would turn a POST into a GET."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in {"http", "websocket"}:
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/") or "/"
+                raw = scope.get("raw_path")
+                if raw:
+                    scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """The web app. With a `runtime` (from `tickhub up` or a test) it serves that process's
+    engine and bus; without one it builds its own from `settings` (`tickhub api`)."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        engine = create_engine(settings.resolved_database_url)
+        own = Runtime(settings=settings, engine=engine, bus=MemoryBus())
+        app.state.runtime = own
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="tickhub",
+        version=tickhub.__version__,
+        description="Self-hosted crypto market-data hub and trading-bot backend.",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    app.add_middleware(StripTrailingSlash)
+    _install_error_handlers(app)
+    _mount_routers(app)
+    return app
+
+
+def _mount_routers(app: FastAPI) -> None:
+    from tickhub.marketdata import legacy_router, router
+
+    app.include_router(_health_router())
+    app.include_router(legacy_router.router)
+    app.include_router(router.router, prefix="/v1")
+
+
+def _health_router() -> Any:
+    from fastapi import APIRouter
+
+    r = APIRouter(tags=["health"])
+
+    @r.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @r.get("/readyz", summary="The database answers and the pipeline is running")
+    async def readyz(runtime: RuntimeDep) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready
+            checks["database"] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    return r
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MarketDataError)
+    async def market_data_error(_request: Request, exc: MarketDataError) -> Response:
+        title = "Not Found" if exc.status == 404 else "Bad Request"
+        return problem(exc.status, title, exc.message, field=exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or str(e.get("loc")),
+                "in": str(e.get("loc", ("",))[0]),
+                "message": e.get("msg", "invalid"),
+            }
+            for e in exc.errors()
+        ]
+        fields = ", ".join(e["field"] for e in errors)
+        return problem(422, "Unprocessable Content", f"invalid value for {fields}", errors=errors)

@@ -1,0 +1,24 @@
+"""What a running tickhub process holds. Built only by the composition roots (`cli.py`,
+`app.py`, tests) and handed to the web app as `app.state.runtime`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tickhub.bus import Bus
+from tickhub.marketdata.events import now_us
+from tickhub.marketdata.tracker import Tracker
+from tickhub.marketdata.writer import Writer
+from tickhub.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    bus: Bus
+    tracker: Tracker | None = None
+    writer: Writer | None = None
+    started_at: int = field(default_factory=now_us)

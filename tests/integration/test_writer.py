@@ -1,0 +1,151 @@
+"""The writer stores exactly once: replays, duplicates and late trades change nothing
+but what they should. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.unit.test_candles import close_enough, naive, shape
+from tickhub.marketdata.candles import DAY, HOUR, MINUTE, ROLLUPS
+from tickhub.marketdata.events import Trade, TradeBatch, datetime_to_us
+from tickhub.marketdata.models import CandleRow, TradeRow
+from tickhub.marketdata.repository import MarketDataRepository
+from tickhub.marketdata.writer import Writer
+
+T0 = datetime_to_us(datetime(2026, 11, 20, 23, 58, tzinfo=UTC))
+
+
+def make_trades(n: int, *, first_id: int = 1, seed: int = 7) -> list[Trade]:
+    rnd = random.Random(seed)
+    price = 100.0
+    out = []
+    for i in range(n):
+        price *= 1 + rnd.gauss(0, 0.001)
+        out.append(Trade(first_id + i, T0 + i * 1_700_000, round(price, 4), rnd.random() * 2))
+    return out
+
+
+async def snapshot(engine: AsyncEngine) -> tuple[list[tuple[object, ...]], ...]:
+    async with engine.connect() as conn:
+        trades = (await conn.execute(select(TradeRow.__table__).order_by("trade_id"))).all()
+        candles = (
+            await conn.execute(select(CandleRow.__table__).order_by("resolution", "start"))
+        ).all()
+        latest = await MarketDataRepository(conn).latest()
+        ranges = await MarketDataRepository(conn).coverage(1)
+    return (
+        [tuple(r) for r in trades],
+        [tuple(r) for r in candles],
+        [(x.trade_id, x.price) for x in latest],
+        [tuple(r.__getattribute__(f) for f in ("first_id", "last_id")) for r in ranges],
+    )
+
+
+async def check_candles_against_trades(engine: AsyncEngine, all_trades: list[Trade]) -> None:
+    async with engine.connect() as conn:
+        repo = MarketDataRepository(conn)
+        stored = await repo.trades(1, None, None)
+        for res in ROLLUPS:
+            got = {c.start: shape(c) for c in await repo.candles(1, res, 0, 2**62)}
+            want = naive(all_trades, res)
+            assert got.keys() == want.keys()
+            for k in got:
+                assert close_enough(got[k], want[k])
+    assert [t.trade_id for t in stored] == sorted({t.trade_id for t in all_trades})
+
+
+async def test_replays_and_duplicates_change_nothing(engine: AsyncEngine) -> None:
+    writer = Writer(engine)
+    trades = make_trades(500)
+    for i in range(0, 500, 100):
+        await writer.write(TradeBatch("binance", "BTCUSDT", tuple(trades[i : i + 100])))
+    before = await snapshot(engine)
+    await check_candles_against_trades(engine, trades)
+
+    # the same batches again, overlapping batches, a batch with repeats inside
+    for i in range(0, 500, 100):
+        assert await writer.write(TradeBatch("binance", "BTCUSDT", tuple(trades[i : i + 100]))) == 0
+    assert await writer.write(TradeBatch("binance", "BTCUSDT", tuple(trades[50:350]))) == 0
+    assert await writer.write(TradeBatch("binance", "BTCUSDT", tuple(trades[:3] * 4))) == 0
+    assert await snapshot(engine) == before
+    assert writer.stats.new == 500
+
+
+async def test_out_of_order_batches_and_backfill_give_the_same_result(engine: AsyncEngine) -> None:
+    writer = Writer(engine)
+    trades = make_trades(400)
+    rnd = random.Random(3)
+    chunks = [trades[i : i + 37] for i in range(0, 400, 37)]
+    rnd.shuffle(chunks)
+    # first pass leaves holes (every third chunk missing), second pass fills them
+    for k, chunk in enumerate(chunks):
+        if k % 3:
+            await writer.write(TradeBatch("binance", "BTCUSDT", tuple(reversed(chunk))))
+    async with engine.connect() as conn:
+        ranges = await MarketDataRepository(conn).coverage(1)
+    assert len(ranges) > 1  # open gaps are recorded
+    for k, chunk in enumerate(chunks):
+        await writer.write(TradeBatch("binance", "BTCUSDT", tuple(chunk)))
+    await check_candles_against_trades(engine, trades)
+    async with engine.connect() as conn:
+        repo = MarketDataRepository(conn)
+        ranges = await repo.coverage(1)
+        (latest,) = await repo.latest()
+    assert [(r.first_id, r.last_id) for r in ranges] == [(1, 400)]
+    assert (latest.trade_id, latest.price) == (400, trades[-1].price)
+
+
+async def test_capture_interval_keeps_the_first_trade_per_interval(engine: AsyncEngine) -> None:
+    writer = Writer(engine, capture_interval_s=60)
+    trades = make_trades(300)  # one every 1.7 s: ~35 per minute
+    late = trades[::2]
+    early = trades[1::2]
+    await writer.write(TradeBatch("binance", "BTCUSDT", tuple(late)))
+    await writer.write(TradeBatch("binance", "BTCUSDT", tuple(early)))  # earlier trades arrive late
+    await writer.write(TradeBatch("binance", "BTCUSDT", tuple(trades)))  # a replay
+    async with engine.connect() as conn:
+        stored = await MarketDataRepository(conn).trades(1, None, None)
+        minute_counts = await conn.scalar(
+            select(func.sum(CandleRow.trade_count)).where(CandleRow.resolution == 60)
+        )
+    firsts: dict[int, Trade] = {}
+    for t in trades:
+        b = t.ts - t.ts % MINUTE
+        if b not in firsts or (t.ts, t.trade_id) < (firsts[b].ts, firsts[b].trade_id):
+            firsts[b] = t
+    assert [t.trade_id for t in stored] == sorted(t.trade_id for t in firsts.values())
+    assert minute_counts == 300  # candles still count every trade
+    await check_candles_against_trades_counts(engine, trades)
+
+
+async def check_candles_against_trades_counts(engine: AsyncEngine, trades: list[Trade]) -> None:
+    async with engine.connect() as conn:
+        repo = MarketDataRepository(conn)
+        for res in (MINUTE, HOUR, DAY):
+            got = {c.start: shape(c) for c in await repo.candles(1, res, 0, 2**62)}
+            want = naive(trades, res)
+            assert got.keys() == want.keys()
+            for k in got:
+                assert close_enough(got[k], want[k])
+
+
+@pytest.mark.parametrize("n_writers", [2])
+async def test_two_writers_on_one_database_store_each_trade_once(
+    engine: AsyncEngine, n_writers: int
+) -> None:
+    import asyncio
+
+    writers = [Writer(engine) for _ in range(n_writers)]
+    trades = make_trades(600)
+    batches = [tuple(trades[i : i + 50]) for i in range(0, 600, 50)]
+    # every batch offered to both writers at once
+    await asyncio.gather(
+        *(w.write(TradeBatch("binance", "BTCUSDT", b)) for b in batches for w in writers)
+    )
+    await check_candles_against_trades(engine, trades)
+    assert sum(w.stats.new for w in writers) == 600

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import asyncio
+
+from tickhub.bus import MemoryBus, topic_matches
+
+
+def test_topic_patterns() -> None:
+    assert topic_matches("trades.#", "trades.binance.BTCUSDT")
+    assert topic_matches("trades.*.BTCUSDT", "trades.binance.BTCUSDT")
+    assert not topic_matches("trades.*", "trades.binance.BTCUSDT")
+    assert topic_matches("#", "status.sim")
+    assert not topic_matches("candles.#", "trades.binance.BTCUSDT")
+
+
+async def test_groups_compete_and_ungrouped_subscribers_each_get_everything() -> None:
+    bus = MemoryBus()
+    got: dict[str, list[int]] = {"w1": [], "w2": [], "view": []}
+
+    def collector(name: str):  # type: ignore[no-untyped-def]
+        async def handle(_topic: str, msg: object) -> None:
+            assert isinstance(msg, int)
+            got[name].append(msg)
+
+        return handle
+
+    await bus.subscribe("trades.#", collector("w1"), group="writer")
+    await bus.subscribe("trades.#", collector("w2"), group="writer")
+    await bus.subscribe("trades.#", collector("view"))
+    for i in range(100):
+        await bus.publish(f"trades.x.S{i % 3}", i)
+    await bus.close()
+    assert sorted(got["w1"] + got["w2"]) == list(range(100))
+    assert got["view"] == list(range(100))
+
+
+async def test_failing_handler_is_retried_then_dead_lettered_and_others_go_on() -> None:
+    bus = MemoryBus(max_retries=2)
+    attempts: dict[int, int] = {}
+    ok: list[int] = []
+
+    async def handle(_topic: str, msg: object) -> None:
+        assert isinstance(msg, int)
+        attempts[msg] = attempts.get(msg, 0) + 1
+        if msg == 3:
+            raise ValueError("poison")
+        ok.append(msg)
+
+    await bus.subscribe("t", handle, group="g")
+    for i in range(6):
+        await bus.publish("t", i)
+    await bus.close()
+    assert ok == [0, 1, 2, 4, 5]
+    assert attempts[3] == 3
+    assert bus.stats.dead_lettered == 1
+    assert bus.stats.dead_letters[0].message == 3
+
+
+async def test_live_subscriber_drops_oldest_instead_of_blocking() -> None:
+    bus = MemoryBus(maxsize=4)
+    release = asyncio.Event()
+    seen: list[int] = []
+
+    async def slow(_topic: str, msg: object) -> None:
+        await release.wait()
+        assert isinstance(msg, int)
+        seen.append(msg)
+
+    await bus.subscribe("t", slow, live=True)
+    for i in range(50):  # would block forever if the live queue applied back-pressure
+        await asyncio.wait_for(bus.publish("t", i), 1)
+    release.set()
+    await bus.close()
+    assert bus.stats.dropped_live > 0
+    assert seen[-1] == 49

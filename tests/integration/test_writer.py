@@ -89,7 +89,7 @@ async def test_out_of_order_batches_and_backfill_give_the_same_result(engine: As
     async with engine.connect() as conn:
         ranges = await MarketDataRepository(conn).coverage(1)
     assert len(ranges) > 1  # open gaps are recorded
-    for k, chunk in enumerate(chunks):
+    for chunk in chunks:
         await writer.write(TradeBatch("binance", "BTCUSDT", tuple(chunk)))
     await check_candles_against_trades(engine, trades)
     async with engine.connect() as conn:

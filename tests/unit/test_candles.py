@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -193,7 +194,7 @@ def test_day_boundaries_follow_the_time_zone_across_dst() -> None:
     edges = boundaries(start, end, parse_interval("1d"), paris)
     local = [datetime.fromtimestamp(e / 1e6, tz=paris) for e in edges]
     assert all((d.hour, d.minute) == (0, 0) for d in local)
-    lengths = {b - a for a, b in zip(edges, edges[1:], strict=False)}
+    lengths = {b - a for a, b in pairwise(edges)}
     assert 23 * HOUR in lengths  # the night the clocks go forward (2026-03-29)
     assert best_rollup(edges) == HOUR
 

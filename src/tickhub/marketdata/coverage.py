@@ -40,31 +40,39 @@ class Gap:
 def unseen(trades: Sequence[Trade], ranges: Sequence[Range]) -> list[Trade]:
     """Trades not covered by `ranges` (sorted by first id), first occurrence of each id,
     in id order."""
-    starts = [r.first_id for r in ranges]
-    seen: set[int] = set()
-    out: list[Trade] = []
+    by_id: dict[int, Trade] = {}
     for t in trades:
-        tid = t.trade_id
-        if tid in seen:
-            continue
-        i = bisect_right(starts, tid) - 1
-        if i >= 0 and ranges[i].last_id >= tid:
-            continue
-        seen.add(tid)
-        out.append(t)
-    out.sort(key=lambda t: t.trade_id)
-    return out
+        by_id.setdefault(t.trade_id, t)
+    ids = sorted(by_id)
+    if ranges:
+        starts = [r.first_id for r in ranges]
+        ends = [r.last_id for r in ranges]
+        kept: list[int] = []
+        for tid in ids:
+            i = bisect_right(starts, tid) - 1
+            if i < 0 or ends[i] < tid:
+                kept.append(tid)
+        ids = kept
+    return [by_id[i] for i in ids]
 
 
 def merge(ranges: Sequence[Range], new: Sequence[Trade]) -> list[Range]:
     """Ranges plus the ids of `new` (sorted by id, none covered), merged where they touch."""
     runs: list[Range] = []
-    for t in new:
-        if runs and runs[-1].last_id + 1 == t.trade_id:
-            r = runs[-1]
-            runs[-1] = Range(r.first_id, t.trade_id, min(r.first_ts, t.ts), max(r.last_ts, t.ts))
-        else:
-            runs.append(Range(t.trade_id, t.trade_id, t.ts, t.ts))
+    n = len(new)
+    i = 0
+    while i < n:
+        j = i
+        lo_ts = hi_ts = new[i].ts
+        while j + 1 < n and new[j + 1].trade_id == new[j].trade_id + 1:
+            j += 1
+            ts = new[j].ts
+            if ts < lo_ts:
+                lo_ts = ts
+            elif ts > hi_ts:
+                hi_ts = ts
+        runs.append(Range(new[i].trade_id, new[j].trade_id, lo_ts, hi_ts))
+        i = j + 1
     out: list[Range] = []
     for r in sorted([*ranges, *runs], key=lambda r: r.first_id):
         if out and out[-1].last_id + 1 >= r.first_id:

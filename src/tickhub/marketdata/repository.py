@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, update
@@ -57,17 +58,67 @@ class Latest:
 
 
 def _insert(conn: AsyncConnection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
+    return _dialect_insert(conn.dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
-def _greatest(conn: AsyncConnection, a: Any, b: Any) -> Any:
-    return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+_INSERT_TRADES = (
+    "INSERT INTO trades (instrument_id, trade_id, ts, price, qty, is_buyer_maker) "
+    "VALUES {} ON CONFLICT (instrument_id, trade_id) DO NOTHING"
+)
+_INSERT_TRADES_PG = _INSERT_TRADES.format("($1, $2, $3, $4, $5, $6)")
+_INSERT_TRADES_QMARK = _INSERT_TRADES.format("(?, ?, ?, ?, ?, ?)")
 
 
-def _least(conn: AsyncConnection, a: Any, b: Any) -> Any:
-    return func.least(a, b) if conn.dialect.name == "postgresql" else func.min(a, b)
+@cache
+def _merge_candles_stmt(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE that folds a candle delta into the stored candle.
+
+    Built once per dialect: the writer runs it for every batch.
+    """
+    greatest, least = (
+        (func.greatest, func.least) if dialect == "postgresql" else (func.max, func.min)
+    )
+    ins = _dialect_insert(dialect, candles_t)
+    ex, cur = ins.excluded, candles_t.c
+    earlier = or_(
+        ex.open_ts < cur.open_ts, and_(ex.open_ts == cur.open_ts, ex.open_id < cur.open_id)
+    )
+    later = or_(
+        ex.close_ts > cur.close_ts, and_(ex.close_ts == cur.close_ts, ex.close_id > cur.close_id)
+    )
+    return ins.on_conflict_do_update(
+        index_elements=["instrument_id", "resolution", "start"],
+        set_={
+            "open": case((earlier, ex.open), else_=cur.open),
+            "open_ts": case((earlier, ex.open_ts), else_=cur.open_ts),
+            "open_id": case((earlier, ex.open_id), else_=cur.open_id),
+            "close": case((later, ex.close), else_=cur.close),
+            "close_ts": case((later, ex.close_ts), else_=cur.close_ts),
+            "close_id": case((later, ex.close_id), else_=cur.close_id),
+            "high": greatest(cur.high, ex.high),
+            "low": least(cur.low, ex.low),
+            "volume": cur.volume + ex.volume,
+            "quote_volume": cur.quote_volume + ex.quote_volume,
+            "trade_count": cur.trade_count + ex.trade_count,
+        },
+    )
+
+
+@cache
+def _upsert_latest_stmt(dialect: str) -> Any:
+    ins = _dialect_insert(dialect, latest_t)
+    ex, cur = ins.excluded, latest_t.c
+    return ins.on_conflict_do_update(
+        index_elements=["instrument_id"],
+        set_={"trade_id": ex.trade_id, "ts": ex.ts, "price": ex.price, "qty": ex.qty},
+        where=or_(ex.ts > cur.ts, and_(ex.ts == cur.ts, ex.trade_id > cur.trade_id)),
+    )
 
 
 class MarketDataRepository:
@@ -148,24 +199,15 @@ class MarketDataRepository:
             )
 
     async def insert_trades(self, instrument_id: int, trades: Sequence[Trade]) -> None:
+        """Bulk insert; an id already stored is skipped (the writer filters first, this is
+        the second guard). Rows go to the driver as plain tuples: this is the hot path."""
         if not trades:
             return
-        stmt = _insert(self.conn, trades_t).on_conflict_do_nothing(
-            index_elements=["instrument_id", "trade_id"]
-        )
-        await self.conn.execute(
-            stmt,
-            [
-                {
-                    "instrument_id": instrument_id,
-                    "trade_id": t.trade_id,
-                    "ts": t.ts,
-                    "price": t.price,
-                    "qty": t.qty,
-                    "is_buyer_maker": t.is_buyer_maker,
-                }
-                for t in trades
-            ],
+        pg = self.conn.dialect.paramstyle == "numeric_dollar"
+        sql = _INSERT_TRADES_PG if pg else _INSERT_TRADES_QMARK
+        await self.conn.exec_driver_sql(
+            sql,
+            [(instrument_id, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in trades],
         )
 
     async def stored_trades_between(
@@ -197,37 +239,13 @@ class MarketDataRepository:
         """
         if not candles:
             return
-        ins = _insert(self.conn, candles_t)
-        ex, cur = ins.excluded, candles_t.c
-        earlier = or_(
-            ex.open_ts < cur.open_ts, and_(ex.open_ts == cur.open_ts, ex.open_id < cur.open_id)
-        )
-        later = or_(
-            ex.close_ts > cur.close_ts,
-            and_(ex.close_ts == cur.close_ts, ex.close_id > cur.close_id),
-        )
-        stmt = ins.on_conflict_do_update(
-            index_elements=["instrument_id", "resolution", "start"],
-            set_={
-                "open": case((earlier, ex.open), else_=cur.open),
-                "open_ts": case((earlier, ex.open_ts), else_=cur.open_ts),
-                "open_id": case((earlier, ex.open_id), else_=cur.open_id),
-                "close": case((later, ex.close), else_=cur.close),
-                "close_ts": case((later, ex.close_ts), else_=cur.close_ts),
-                "close_id": case((later, ex.close_id), else_=cur.close_id),
-                "high": _greatest(self.conn, cur.high, ex.high),
-                "low": _least(self.conn, cur.low, ex.low),
-                "volume": cur.volume + ex.volume,
-                "quote_volume": cur.quote_volume + ex.quote_volume,
-                "trade_count": cur.trade_count + ex.trade_count,
-            },
-        )
+        res_s = resolution // 1_000_000
         await self.conn.execute(
-            stmt,
+            _merge_candles_stmt(self.conn.dialect.name),
             [
                 {
                     "instrument_id": instrument_id,
-                    "resolution": resolution // 1_000_000,
+                    "resolution": res_s,
                     "start": c.start,
                     "open": c.open,
                     "high": c.high,
@@ -246,16 +264,16 @@ class MarketDataRepository:
         )
 
     async def upsert_latest(self, instrument_id: int, t: Trade) -> None:
-        ins = _insert(self.conn, latest_t).values(
-            instrument_id=instrument_id, trade_id=t.trade_id, ts=t.ts, price=t.price, qty=t.qty
-        )
-        ex, cur = ins.excluded, latest_t.c
+        """Offer a trade as the latest price; only a later (time, id) replaces the stored one."""
         await self.conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["instrument_id"],
-                set_={"trade_id": ex.trade_id, "ts": ex.ts, "price": ex.price, "qty": ex.qty},
-                where=or_(ex.ts > cur.ts, and_(ex.ts == cur.ts, ex.trade_id > cur.trade_id)),
-            )
+            _upsert_latest_stmt(self.conn.dialect.name),
+            {
+                "instrument_id": instrument_id,
+                "trade_id": t.trade_id,
+                "ts": t.ts,
+                "price": t.price,
+                "qty": t.qty,
+            },
         )
 
     async def add_rejected(self, source: str, raw: str, error: str, received_at: int) -> None:
@@ -461,3 +479,56 @@ class MarketDataRepository:
 
     async def rejected_count(self) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(rejected_t)) or 0)
+
+    # ------------------------------------------------------------ seed-compatible reads
+    # Used by marketdata/legacy_router.py (seed 001 and seed 004 paths) through service.py.
+    # Keep new queries for other routes above this block.
+
+    async def count_trades_of(
+        self, instrument_ids: Sequence[int], start: int | None, end: int | None
+    ) -> int:
+        """How many trades of these instruments have start <= ts <= end."""
+        c = trades_t.c
+        stmt = select(func.count()).select_from(trades_t).where(c.instrument_id.in_(instrument_ids))
+        if start is not None:
+            stmt = stmt.where(c.ts >= start)
+        if end is not None:
+            stmt = stmt.where(c.ts <= end)
+        return int(await self.conn.scalar(stmt) or 0)
+
+    async def trades_of(
+        self,
+        instrument_ids: Sequence[int],
+        start: int | None,
+        end: int | None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[tuple[int, Trade]]:
+        """(instrument id, trade) with start <= ts <= end, ordered by (ts, instrument, trade id);
+        `offset`/`limit` page through them."""
+        c = trades_t.c
+        stmt = select(c.instrument_id, c.trade_id, c.ts, c.price, c.qty, c.is_buyer_maker).where(
+            c.instrument_id.in_(instrument_ids)
+        )
+        if start is not None:
+            stmt = stmt.where(c.ts >= start)
+        if end is not None:
+            stmt = stmt.where(c.ts <= end)
+        stmt = stmt.order_by(c.ts, c.instrument_id, c.trade_id).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        rows = await self.conn.execute(stmt)
+        return [(r[0], Trade(r[1], r[2], r[3], r[4], r[5])) for r in rows]
+
+    async def first_covered_ts(self, instrument_ids: Sequence[int]) -> int | None:
+        """The earliest time of a processed trade (stored or sampled away) of these instruments."""
+        c = coverage_t.c
+        ts = await self.conn.scalar(
+            select(func.min(c.first_ts)).where(c.instrument_id.in_(instrument_ids))
+        )
+        if ts is None:
+            ts = await self.conn.scalar(
+                select(func.min(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
+            )
+        return None if ts is None else int(ts)

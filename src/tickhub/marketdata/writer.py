@@ -8,8 +8,10 @@ duplicated trade therefore changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,6 +44,31 @@ class WriterStats:
     last_trade_ts: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Trades (unique, by id) with their candle deltas at every rollup resolution."""
+
+    trades: list[Trade]
+    deltas: tuple[list[Candle], ...]
+    lo: int
+    hi: int
+    newest: Trade
+
+    @classmethod
+    def of(cls, trades: Sequence[Trade]) -> _Prepared:
+        by_res = [aggregate_trades(trades, ROLLUPS[0])]
+        for res in ROLLUPS[1:]:
+            by_res.append(rollup(by_res[-1].values(), res))
+        deltas = tuple(sorted(d.values(), key=lambda c: c.start) for d in by_res)
+        return cls(
+            list(trades),
+            deltas,
+            trades[0].trade_id,
+            trades[-1].trade_id,
+            max(trades, key=lambda t: (t.ts, t.trade_id)),
+        )
+
+
 class Writer:
     """Stores trade batches. `capture_interval_s` > 0 keeps one trade per interval
     (the earliest), while candles and coverage still count every trade."""
@@ -57,6 +84,11 @@ class Writer:
         self._capture_us = int(capture_interval_s * 1_000_000)
         self._publish = publish
         self._instrument_ids: dict[tuple[str, str], int] = {}
+        # SQLite has one write lock per database; waiting for it here, in order, beats its
+        # busy handler's sleeps. PostgreSQL writers lock only their instrument's row.
+        self._serial: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
         self.stats = WriterStats()
 
     async def handle(self, _topic: str, message: object) -> None:
@@ -91,41 +123,41 @@ class Writer:
         return inst_id
 
     async def write(self, batch: TradeBatch) -> int:
-        """Store a batch; returns how many of its trades were new."""
+        """Store a batch; returns how many of its trades were new.
+
+        The work that needs no database (dedupe, candle deltas) is done before the
+        transaction, on the guess that every trade is new (the usual case); several
+        writer tasks can then prepare while another one's transaction runs.
+        """
         self.stats.batches += 1
         self.stats.received += len(batch.trades)
         if not batch.trades:
             return 0
         inst_id = await self.instrument_id(batch)
-        lo = min(t.trade_id for t in batch.trades)
-        hi = max(t.trade_id for t in batch.trades)
-        minute_candles: list[Candle] = []
-        async with self._engine.begin() as conn:
+        prepared = _Prepared.of(coverage.unseen(batch.trades, ()))
+        async with self._serial, self._engine.begin() as conn:
             repo = MarketDataRepository(conn)
             await repo.lock_instrument(inst_id)
-            near = await repo.coverage_near(inst_id, lo, hi)
+            near = await repo.coverage_near(inst_id, prepared.lo, prepared.hi)
             ranges = [r for _, r in near]
-            new = coverage.unseen(batch.trades, ranges)
+            new = coverage.unseen(prepared.trades, ranges) if ranges else prepared.trades
             if not new:
                 self.stats.duplicates += len(batch.trades)
                 return 0
+            if len(new) != len(prepared.trades):
+                prepared = _Prepared.of(new)
             kept = await self._sample(repo, inst_id, new) if self._capture_us else new
             await repo.insert_trades(inst_id, kept)
-            deltas = aggregate_trades(new, ROLLUPS[0])
-            await repo.merge_candles(inst_id, ROLLUPS[0], list(deltas.values()))
-            for res in ROLLUPS[1:]:
-                deltas = rollup(deltas.values(), res)
-                await repo.merge_candles(inst_id, res, list(deltas.values()))
+            for res, deltas in zip(ROLLUPS, prepared.deltas, strict=True):
+                await repo.merge_candles(inst_id, res, deltas)
             await repo.replace_coverage(
                 inst_id, [row_id for row_id, _ in near], coverage.merge(ranges, new)
             )
-            newest = max(new, key=lambda t: (t.ts, t.trade_id))
+            newest = prepared.newest
             await repo.upsert_latest(inst_id, newest)
             if self._publish is not None:
-                first = min(t.ts for t in new)
-                minute_candles = await repo.candles(
-                    inst_id, MINUTE, first - first % MINUTE, newest.ts + 1
-                )
+                first = prepared.deltas[0][0].start
+                minute_candles = await repo.candles(inst_id, MINUTE, first, newest.ts + 1)
         self.stats.new += len(new)
         self.stats.stored += len(kept)
         self.stats.duplicates += len(batch.trades) - len(new)
@@ -133,17 +165,9 @@ class Writer:
         if self._publish is not None:
             for c in minute_candles:
                 update = CandleUpdate(
-                    batch.exchange,
-                    batch.symbol,
-                    c.start,
-                    c.open,
-                    c.high,
-                    c.low,
-                    c.close,
-                    c.volume,
-                    c.quote_volume,
-                    c.trade_count,
-                )
+                    batch.exchange, batch.symbol, c.start, c.open, c.high, c.low, c.close,
+                    c.volume, c.quote_volume, c.trade_count,
+                )  # fmt: skip
                 await self._publish(update.topic, update)
         return len(new)
 

@@ -28,6 +28,7 @@ from tickhub.marketdata.events import TradeBatch, now_us
 from tickhub.marketdata.sources.sim import SimMarket
 from tickhub.marketdata.writer import Writer
 from tickhub.migrate import upgrade
+from tickhub.settings import Settings
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBBTC", "SOLUSDT", "XRPUSDT"]
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -116,16 +117,19 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trades", type=int, default=1_000_000)
     ap.add_argument("--seed-trades", type=int, default=20_000)
-    ap.add_argument("--batch", type=int, default=2_000)
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    ap.add_argument("--batch", type=int, default=defaults.batch_max_trades)
+    ap.add_argument("--writers", type=int, default=defaults.writer_concurrency)
     ap.add_argument("--no-pg", action="store_true")
     args = ap.parse_args()
     batches = make_batches(args.trades, args.batch)
     print(
         f"{sum(len(b.trades) for b in batches):,} simulated trades over {len(SYMBOLS)} "
-        f"instruments in batches of {args.batch:,}; python {sys.version.split()[0]}"
+        f"instruments in batches of {args.batch:,} (the tracker's default), "
+        f"{args.writers} writer tasks; python {sys.version.split()[0]}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        fast = await tickhub_rate(f"sqlite:///{Path(tmp) / 'bench.db'}", batches)
+        fast = await tickhub_rate(f"sqlite:///{Path(tmp) / 'bench.db'}", batches, args.writers)
         seed = await seed_style_rate(
             f"sqlite:///{Path(tmp) / 'seed.db'}", batches, args.seed_trades
         )
@@ -135,7 +139,7 @@ async def main() -> None:
         if dbs:
             admin_url, url = dbs
             try:
-                fast = await tickhub_rate(url, batches)
+                fast = await tickhub_rate(url, batches, args.writers)
                 seed = await seed_style_rate(url, batches, args.seed_trades)
                 report("PostgreSQL", fast, seed)
             finally:

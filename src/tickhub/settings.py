@@ -74,8 +74,10 @@ class Settings(BaseSettings):
     offline_after_s: float = Field(default=15.0, gt=0)
 
     # The tracker publishes a batch when it holds this many trades or this much time passed.
-    batch_max_trades: int = Field(default=2000, gt=0)
+    batch_max_trades: int = Field(default=5000, gt=0)
     batch_max_delay_s: float = Field(default=0.1, gt=0)
+    # Writer tasks per process: one prepares a batch while another's transaction runs.
+    writer_concurrency: int = Field(default=2, ge=1, le=16)
 
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
     sim: SimSettings = Field(default_factory=SimSettings)

@@ -12,6 +12,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter, mul
 from zoneinfo import ZoneInfo
 
 from tickhub.marketdata.events import Trade, datetime_to_us
@@ -67,56 +69,38 @@ def merge(a: Candle, b: Candle) -> Candle:
 
 
 def aggregate_trades(trades: Iterable[Trade], resolution: int) -> dict[int, Candle]:
-    """Fold trades into UTC-aligned buckets of `resolution` microseconds."""
-    out: dict[int, list[float | int]] = {}
-    # state: open, high, low, close, vol, qvol, count, open_ts, open_id, close_ts, close_id
-    for t in trades:
-        start = t.ts - t.ts % resolution
-        s = out.get(start)
-        if s is None:
-            out[start] = [
-                t.price,
-                t.price,
-                t.price,
-                t.price,
-                t.qty,
-                t.price * t.qty,
-                1,
-                t.ts,
-                t.trade_id,
-                t.ts,
-                t.trade_id,
-            ]
-            continue
-        p = t.price
-        if p > s[1]:
-            s[1] = p
-        if p < s[2]:
-            s[2] = p
-        s[4] += t.qty
-        s[5] += p * t.qty
-        s[6] += 1
-        if (t.ts, t.trade_id) < (s[7], s[8]):
-            s[0], s[7], s[8] = p, t.ts, t.trade_id
-        if (t.ts, t.trade_id) > (s[9], s[10]):
-            s[3], s[9], s[10] = p, t.ts, t.trade_id
-    return {
-        start: Candle(
+    """Fold trades into UTC-aligned buckets of `resolution` microseconds.
+
+    Trades usually come in time order, so each run of one bucket is folded with C-level
+    builtins; a bucket met again later is merged in.
+    """
+    out: dict[int, Candle] = {}
+    for start, run in groupby(trades, key=lambda t: t.ts - t.ts % resolution):
+        g = list(run)
+        prices = [t.price for t in g]
+        qtys = [t.qty for t in g]
+        first = min(g, key=_ORDER)
+        last = max(g, key=_ORDER)
+        c = Candle(
             start,
-            float(s[0]),
-            float(s[1]),
-            float(s[2]),
-            float(s[3]),
-            float(s[4]),
-            float(s[5]),
-            int(s[6]),
-            int(s[7]),
-            int(s[8]),
-            int(s[9]),
-            int(s[10]),
+            first.price,
+            max(prices),
+            min(prices),
+            last.price,
+            sum(qtys),
+            sum(map(mul, prices, qtys)),
+            len(g),
+            first.ts,
+            first.trade_id,
+            last.ts,
+            last.trade_id,
         )
-        for start, s in out.items()
-    }
+        cur = out.get(start)
+        out[start] = c if cur is None else merge(cur, c)
+    return out
+
+
+_ORDER = attrgetter("ts", "trade_id")
 
 
 def rollup(candles: Iterable[Candle], resolution: int) -> dict[int, Candle]:

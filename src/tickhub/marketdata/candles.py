@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from operator import attrgetter, mul
@@ -53,18 +53,18 @@ def merge(a: Candle, b: Candle) -> Candle:
     if (a.close_ts, a.close_id) > (b.close_ts, b.close_id):
         last = a
     return Candle(
-        start=min(a.start, b.start),
-        open=first.open,
-        high=max(a.high, b.high),
-        low=min(a.low, b.low),
-        close=last.close,
-        volume=a.volume + b.volume,
-        quote_volume=a.quote_volume + b.quote_volume,
-        trade_count=a.trade_count + b.trade_count,
-        open_ts=first.open_ts,
-        open_id=first.open_id,
-        close_ts=last.close_ts,
-        close_id=last.close_id,
+        min(a.start, b.start),
+        first.open,
+        a.high if a.high > b.high else b.high,
+        a.low if a.low < b.low else b.low,
+        last.close,
+        a.volume + b.volume,
+        a.quote_volume + b.quote_volume,
+        a.trade_count + b.trade_count,
+        first.open_ts,
+        first.open_id,
+        last.close_ts,
+        last.close_id,
     )
 
 
@@ -109,24 +109,43 @@ def rollup(candles: Iterable[Candle], resolution: int) -> dict[int, Candle]:
     for c in candles:
         start = c.start - c.start % resolution
         cur = out.get(start)
-        moved = replace(c, start=start)
-        out[start] = moved if cur is None else merge(cur, moved)
+        out[start] = _at(c, start) if cur is None else merge(cur, c)
     return out
 
 
 def fold(candles: Iterable[Candle], boundaries: Sequence[int]) -> list[Candle]:
     """Fold candles into the buckets [b[i], b[i+1]); empty buckets are omitted."""
     buckets: dict[int, Candle] = {}
-    last = len(boundaries) - 1
+    lo, hi = boundaries[0], boundaries[-1]
     for c in candles:
-        i = bisect_right(boundaries, c.start) - 1
-        if i < 0 or i >= last:
+        s = c.start
+        if s < lo or s >= hi:
             continue
-        start = boundaries[i]
-        c = replace(c, start=start)
+        start = boundaries[bisect_right(boundaries, s) - 1]
         cur = buckets.get(start)
-        buckets[start] = c if cur is None else merge(cur, c)
+        if cur is None:
+            buckets[start] = c if s == start else _at(c, start)
+        else:
+            buckets[start] = merge(cur, c)
     return [buckets[k] for k in sorted(buckets)]
+
+
+def _at(c: Candle, start: int) -> Candle:
+    """The same candle, labelled with the start of the bucket it is folded into."""
+    return Candle(
+        start,
+        c.open,
+        c.high,
+        c.low,
+        c.close,
+        c.volume,
+        c.quote_volume,
+        c.trade_count,
+        c.open_ts,
+        c.open_id,
+        c.close_ts,
+        c.close_id,
+    )
 
 
 def trade_candle(t: Trade) -> Candle:

@@ -404,7 +404,7 @@ class MarketDataRepository:
             )
             .order_by(c.start)
         )
-        return [Candle(*cast("tuple[Any, ...]", r)) for r in rows]
+        return [Candle(*cast("tuple[Any, ...]", r)) for r in rows.all()]
 
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c

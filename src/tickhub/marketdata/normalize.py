@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-# Longest first, so that FDUSD wins over USD and USDT over USD.
-QUOTE_ASSETS: tuple[str, ...] = tuple(
-    sorted(
-        [
-            "USDT",
-            "USDC",
-            "FDUSD",
-            "BUSD",
-            "TUSD",
-            "DAI",
-            "USD",
-            "EUR",
-            "GBP",
-            "TRY",
-            "BRL",
-            "JPY",
-            "AUD",
-            "BTC",
-            "ETH",
-            "BNB",
-            "XRP",
-            "DOGE",
-            "SOL",
-        ],
-        key=len,
-        reverse=True,
-    )
+# Quote assets for splitting a symbol when the venue cannot be asked; longest first, so
+# FDUSD wins over USD and USDT over USD.
+_QUOTES = (
+    "USDT USDC FDUSD BUSD TUSD USDP USD DAI BTC ETH BNB XRP TRX DOGE EUR EURI AEUR GBP TRY "
+    "BRL ARS AUD JPY RUB UAH ZAR IDR BIDR NGN PLN RON MXN COP CZK"
 )
+QUOTE_ASSETS: tuple[str, ...] = tuple(sorted(_QUOTES.split(), key=lambda q: (-len(q), q)))
 
 COIN_NAMES: dict[str, str] = {
     "BTC": "bitcoin",

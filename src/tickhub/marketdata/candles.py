@@ -217,6 +217,9 @@ _WINDOW_PART = re.compile(
 )
 
 
+_MAX_WINDOW_S = 3660 * 86400
+
+
 def parse_window(text: str) -> timedelta:
     """A PostgreSQL-style interval literal: `120 minute`, `2880 minutes`, `1 day 2 hours`."""
     s = text.strip()
@@ -228,19 +231,16 @@ def parse_window(text: str) -> timedelta:
             break
         n, unit = float(m.group(1)), m.group(2).lower()
         key = "m" if unit == "m" or unit.startswith("mi") else unit[0]
-        total += {
-            "s": timedelta(seconds=n),
-            "m": timedelta(minutes=n),
-            "h": timedelta(hours=n),
-            "d": timedelta(days=n),
-            "w": timedelta(weeks=n),
-        }[key]
+        seconds = n * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[key]
+        if seconds > _MAX_WINDOW_S:
+            raise IntervalError(f"window {text!r} is longer than ten years")
+        total += timedelta(seconds=seconds)
         pos = m.end()
     if pos != len(s) or total <= timedelta():
         raise IntervalError(
             f"invalid window {text!r}: use a PostgreSQL interval such as '120 minute' or '2 hours'"
         )
-    if total > timedelta(days=3660):
+    if total.total_seconds() > _MAX_WINDOW_S:
         raise IntervalError("window longer than ten years")
     return total
 

@@ -23,7 +23,7 @@ from tickhub.marketdata.tracker import Tracker
 from tickhub.marketdata.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.runtime import Runtime
-from tickhub.settings import Settings, get_settings
+from tickhub.settings import Settings
 
 app = typer.Typer(
     help="tickhub: crypto market data hub and trading-bot backend.", no_args_is_help=True
@@ -108,7 +108,8 @@ async def _up(settings: Settings) -> None:
     bus = _make_bus(settings)
     await bus.start()
     writer = Writer(engine, capture_interval_s=settings.capture_interval, publish=bus.publish)
-    await bus.subscribe("trades.#", writer.handle, group="writer")
+    for _ in range(settings.writer_concurrency):
+        await bus.subscribe("trades.#", writer.handle, group="writer")
     await bus.subscribe("rejects.#", writer.handle, group="writer")
     tracker = Tracker(
         bus, max_trades=settings.batch_max_trades, max_delay_s=settings.batch_max_delay_s
@@ -157,7 +158,7 @@ async def _up(settings: Settings) -> None:
 @app.command()
 def up() -> None:
     """Run tracker, writer and API in one process (SQLite + in-memory bus by default)."""
-    settings = get_settings()
+    settings = Settings()
     _setup_logging(settings)
     asyncio.run(_up(settings))
 
@@ -165,7 +166,7 @@ def up() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API alone, over the configured database."""
-    settings = get_settings()
+    settings = Settings()
     _setup_logging(settings)
     uvicorn.run(
         create_app(settings),
@@ -178,7 +179,7 @@ def api() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply the schema migrations."""
-    settings = get_settings()
+    settings = Settings()
     _setup_logging(settings)
 
     async def run() -> None:
@@ -204,10 +205,15 @@ def import_trades(
 ) -> None:
     """Bulk-load trades from a file. Idempotent: importing a file twice changes nothing."""
     from tickhub.marketdata.bulk import run_import
+    from tickhub.marketdata.importer import ImportFormatError
 
-    settings = get_settings()
+    settings = Settings()
     _setup_logging(settings)
-    summary = asyncio.run(
-        run_import(settings, file, exchange=exchange, symbol=symbol.upper(), fmt=fmt)
-    )
+    try:
+        summary = asyncio.run(
+            run_import(settings, file, exchange=exchange.lower(), symbol=symbol.upper(), fmt=fmt)
+        )
+    except ImportFormatError as exc:
+        typer.echo(f"import stopped: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(summary)

@@ -213,7 +213,7 @@ def import_trades(
         summary = asyncio.run(
             run_import(settings, file, exchange=exchange.lower(), symbol=symbol.upper(), fmt=fmt)
         )
-    except ImportFormatError as exc:
+    except (ImportFormatError, OSError) as exc:
         typer.echo(f"import stopped: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(summary)

@@ -23,6 +23,7 @@ from tickhub.app import create_app
 from tickhub.bus import MemoryBus
 from tickhub.db import Base, create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
+from tickhub.marketdata.live import LiveHub
 from tickhub.marketdata.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.runtime import Runtime
@@ -114,7 +115,9 @@ async def runtime(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Runt
     bus = MemoryBus()
     await bus.start()
     writer = Writer(engine, publish=bus.publish)
-    yield Runtime(settings=settings, engine=engine, bus=bus, writer=writer)
+    live = LiveHub(bus)  # started by the app's lifespan (a served app), not by this fixture
+    yield Runtime(settings=settings, engine=engine, bus=bus, writer=writer, live=live)
+    await live.stop()
     await bus.close()
 
 

@@ -16,6 +16,7 @@ import tickhub
 from tickhub.bus import MemoryBus
 from tickhub.db import create_engine
 from tickhub.deps import RuntimeDep
+from tickhub.marketdata.live import LiveHub
 from tickhub.marketdata.service import MarketDataError
 from tickhub.problems import problem
 from tickhub.runtime import Runtime
@@ -50,13 +51,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:
             app.state.runtime = runtime
-            yield
+            async with _live(runtime):
+                yield
             return
         engine = create_engine(settings.resolved_database_url)
         own = Runtime(settings=settings, engine=engine, bus=MemoryBus())
         app.state.runtime = own
         try:
-            yield
+            async with _live(own):
+                yield
         finally:
             await engine.dispose()
 
@@ -73,6 +76,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _install_error_handlers(app)
     _mount_routers(app)
     return app
+
+
+@asynccontextmanager
+async def _live(runtime: Runtime) -> AsyncIterator[None]:
+    """The WebSocket fan-out (`/v1/stream`) runs while the web app does."""
+    if runtime.live is None:
+        runtime.live = LiveHub(runtime.bus)
+    await runtime.live.start()
+    try:
+        yield
+    finally:
+        await runtime.live.stop()
 
 
 def _mount_routers(app: FastAPI) -> None:
@@ -118,9 +133,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        error = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if error is not None:
+            # Not JSON at all: there is no field to name but the body itself.
+            reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+            message = f"malformed JSON: {reason} (character {error['loc'][-1]})"
+            errors = [{"field": "body", "in": "body", "message": message}]
+            return problem(400, "Bad Request", message, field="body", errors=errors)
         errors = [
             {
-                "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or str(e.get("loc")),
+                "field": _field_name(tuple(e.get("loc", ()))),
                 "in": str(e.get("loc", ("",))[0]),
                 "message": e.get("msg", "invalid"),
             }
@@ -128,3 +150,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         ]
         fields = ", ".join(e["field"] for e in errors)
         return problem(422, "Unprocessable Content", f"invalid value for {fields}", errors=errors)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    """`("body", "items", 0, "price")` → `items.0.price`; the whole body → `body`."""
+    return ".".join(str(p) for p in loc[1:]) or (str(loc[0]) if loc else "")

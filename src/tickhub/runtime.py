@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.bus import Bus
 from tickhub.marketdata.events import now_us
+from tickhub.marketdata.live import LiveHub
 from tickhub.marketdata.tracker import Tracker
 from tickhub.marketdata.writer import Writer
 from tickhub.settings import Settings
@@ -21,4 +22,5 @@ class Runtime:
     bus: Bus
     tracker: Tracker | None = None
     writer: Writer | None = None
+    live: LiveHub | None = None  # WebSocket fan-out; started by the web app's lifespan
     started_at: int = field(default_factory=now_us)

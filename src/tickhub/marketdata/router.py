@@ -1,7 +1,294 @@
-"""`/v1` market-data routes."""
+"""`/v1` market-data routes: plain JSON resources, UTC times with a `Z`, errors as
+`application/problem+json` naming the parameter at fault.
+
+Thin: parse and validate, call `service`, return `schemas`. Time ranges are half-open,
+start <= time < end; a time is ISO-8601 (without an offset it is UTC) or epoch milliseconds.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter(tags=["market data"])
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
+
+from tickhub.deps import ConnDep, RuntimeDep
+from tickhub.marketdata import service
+from tickhub.marketdata.candles import DAY
+from tickhub.marketdata.events import now_us
+from tickhub.marketdata.schemas import (
+    ERRORS,
+    CandleOut,
+    CoverageOut,
+    ExchangeOut,
+    InstrumentOut,
+    PriceOut,
+    Problem,
+    SnapshotOut,
+    SourceStatusOut,
+    StatisticsOut,
+    TradePageOut,
+)
+from tickhub.problems import problem
+from tickhub.runtime import Runtime
+
+router = APIRouter(tags=["market data"], responses=ERRORS)
+
+Symbol = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="The exchange's symbol (`BTCUSDT`) or base-quote (`BTC-USDT`)",
+    ),
+]
+ExchangeFilter = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Exchange name; without it a live exchange is preferred to the simulated one",
+    ),
+]
+_TIME = "ISO-8601 (`2026-11-23T15:34:07Z`; no offset means UTC) or epoch milliseconds"
+Start = Annotated[str | None, Query(max_length=64, description=f"Inclusive; {_TIME}")]
+End = Annotated[str | None, Query(max_length=64, description=f"Exclusive; {_TIME}")]
+
+
+def _time(value: str | None, field: str) -> int | None:
+    return service.parse_time(value, field) if value else None
+
+
+@router.get("/exchanges", summary="Exchanges")
+async def list_exchanges(conn: ConnDep) -> list[ExchangeOut]:
+    """Every exchange with stored data. `simulated: true` marks the simulated market."""
+    return [ExchangeOut.of(e) for e in await service.exchanges(conn)]
+
+
+@router.get("/instruments", summary="Instruments")
+async def list_instruments(conn: ConnDep, exchange: ExchangeFilter = None) -> list[InstrumentOut]:
+    """Every instrument, or those of one exchange."""
+    return [InstrumentOut.of(i) for i in await service.exchange_instruments(conn, exchange)]
+
+
+@router.get("/prices", summary="Latest prices")
+async def list_prices(
+    conn: ConnDep,
+    exchange: ExchangeFilter = None,
+    symbol: Annotated[
+        str | None,
+        Query(max_length=64, description="Only this symbol (`BTCUSDT` or `BTC-USDT`)"),
+    ] = None,
+) -> list[PriceOut]:
+    """The latest trade of every instrument that has one, optionally filtered."""
+    found = await service.prices(conn, exchange=exchange or None, symbol=symbol or None)
+    return [PriceOut.of(p) for p in found]
+
+
+@router.get("/prices/{exchange}/{symbol}", summary="Latest price of one instrument")
+async def get_price(conn: ConnDep, exchange: str, symbol: str) -> PriceOut:
+    """404 when the instrument is unknown or has no trade yet."""
+    return PriceOut.of(await service.price(conn, exchange, symbol))
+
+
+@router.get("/snapshot", summary="All instruments: latest price and the last 24 hours")
+async def get_snapshot(conn: ConnDep) -> SnapshotOut:
+    """One document for every instrument: its latest trade, and the open, high, low,
+    close, change and volume of the 24 hours up to the current minute (from the stored
+    1 h and 1 m candles)."""
+    return SnapshotOut.of(await service.snapshot(conn, now_us()))
+
+
+@router.get("/trades", summary="Trades, page by page")
+async def list_trades(
+    conn: ConnDep,
+    symbol: Symbol,
+    exchange: ExchangeFilter = None,
+    start: Start = None,
+    end: End = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Trades per page")] = 500,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
+) -> TradePageOut:
+    """Stored trades with start <= time < end, oldest first. Follow `next_cursor` until it
+    is null: each trade appears on exactly one page, even while new trades arrive."""
+    t0, t1 = _time(start, "start"), _time(end, "end")
+    inst = await service.find_instrument(conn, symbol, exchange)
+    page = await service.trades_page(
+        conn, inst, start=t0, end=t1, limit=limit, cursor=cursor or None
+    )
+    return TradePageOut.of(inst, page)
+
+
+@router.get("/candles", summary="Candles at any interval")
+async def list_candles(
+    conn: ConnDep,
+    symbol: Symbol,
+    exchange: ExchangeFilter = None,
+    interval: Annotated[
+        str,
+        Query(
+            max_length=16,
+            description="A count and a unit: s, m (minutes), h, d, w or M (months): "
+            "1s, 1m, 7m, 1h, 4h, 1d, 1w, 1M",
+        ),
+    ] = "1m",
+    start: Start = None,
+    end: End = None,
+    tz: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="IANA time zone aligning days, weeks (from Monday) and months; "
+            "default UTC. Shorter intervals are aligned to the epoch.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=service.MAX_CANDLES, description="At most this many candles")
+    ] = 500,
+) -> list[CandleOut]:
+    """OHLCV, trade count and VWAP per bucket, oldest first; `time` is the bucket start and
+    buckets without trades are left out. Without `start`: the newest `limit` buckets up to
+    `end` (default now). With `start`: the oldest `limit` buckets from there."""
+    iv = service.interval_or_error(interval)
+    zone = service.parse_tz(tz)
+    t0, t1 = _time(start, "start"), _time(end, "end")
+    inst = await service.find_instrument(conn, symbol, exchange)
+    found = await service.candle_series(
+        conn, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now_us()
+    )
+    return [CandleOut.of(c) for c in found]
+
+
+@router.get("/statistics", summary="Statistics of the trades in a time range")
+async def get_statistics(
+    conn: ConnDep,
+    symbol: Symbol,
+    exchange: ExchangeFilter = None,
+    start: Annotated[
+        str | None, Query(max_length=64, description=f"Inclusive, default end - 24 h; {_TIME}")
+    ] = None,
+    end: Annotated[
+        str | None, Query(max_length=64, description=f"Exclusive, default now; {_TIME}")
+    ] = None,
+) -> StatisticsOut:
+    """Count, open, close, high, low, mean, median, population standard deviation, VWAP,
+    volumes and change of the stored trades with start <= time < end."""
+    t1 = _time(end, "end")
+    t1 = now_us() if t1 is None else t1
+    t0 = _time(start, "start")
+    t0 = max(t1 - DAY, 0) if t0 is None else t0
+    inst = await service.find_instrument(conn, symbol, exchange)
+    stats = await service.window_statistics(conn, inst, t0, t1)
+    return StatisticsOut.of(inst, t0, t1, stats)
+
+
+@router.get("/coverage", summary="Which trade ids are stored, and the gaps")
+async def get_coverage(
+    conn: ConnDep, symbol: Symbol, exchange: ExchangeFilter = None
+) -> CoverageOut:
+    """Runs of consecutive venue trade ids that have been processed, and the gaps between
+    them; `complete` is true when nothing is missing."""
+    inst = await service.find_instrument(conn, symbol, exchange)
+    ranges, gaps = await service.coverage(conn, inst)
+    return CoverageOut.of(inst, ranges, gaps)
+
+
+@router.get("/sources", summary="Market-data sources and their state")
+async def list_sources(runtime: RuntimeDep) -> list[SourceStatusOut]:
+    """The state of each source (connecting, connected, offline, simulated, …) as the
+    tracker last reported it. `simulated: true` marks the simulated market."""
+    statuses = (
+        runtime.tracker.statuses
+        if runtime.tracker is not None
+        else runtime.live.statuses
+        if runtime.live is not None
+        else {}
+    )
+    return [SourceStatusOut.of(s) for s in sorted(statuses.values(), key=lambda s: s.source)]
+
+
+STREAM_PROTOCOL = """\
+Connect a WebSocket to `/v1/stream`, optionally subscribing at once with
+`?instruments=binance:BTCUSDT,sim:ETHUSDT&channels=trades,candles,status`.
+
+Instruments are `exchange:SYMBOL` (either spelling), `exchange:*` or `*`. Channels:
+`trades`, `candles` (1 m candles as they change) and `status` (source states; not per
+instrument). A subscribe without channels keeps the channels chosen before, or
+takes `trades` and `candles` when neither is chosen yet.
+
+Client messages (JSON):
+`{"op": "subscribe", "instruments": [...], "channels": [...]}`,
+`{"op": "unsubscribe", "instruments": [...], "channels": [...]}` (both empty: everything),
+`{"op": "ping"}`.
+
+Server messages, each with a `channel`:
+`{"channel": "subscriptions", "instruments": [...], "channels": [...]}` after connecting and
+after every op; `{"channel": "trades", "exchange", "symbol", "simulated", "trades": [...]}`;
+`{"channel": "candles", "exchange", "symbol", "interval": "1m", "candle": {...}}`;
+`{"channel": "status", "status": {...}}`; `{"channel": "pong"}`;
+`{"channel": "error", "field", "detail"}` for a refused message (nothing changes).
+
+A trade is sent once. A client that does not keep up is disconnected (close code 1008).
+"""
+
+
+@router.get(
+    "/stream",
+    summary="Live stream (WebSocket): trades, candles, source states",
+    description=STREAM_PROTOCOL,
+    status_code=426,
+    response_model=None,
+    responses={426: {"model": Problem, "description": "Use a WebSocket"}},
+)
+async def stream_over_http() -> Response:
+    return problem(
+        426,
+        "Upgrade Required",
+        "/v1/stream is a WebSocket: connect with ws:// or wss://",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
+
+
+@router.websocket("/stream", name="stream")
+async def stream(
+    websocket: WebSocket, instruments: str | None = None, channels: str | None = None
+) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    hub = runtime.live
+    if hub is None or not hub.running:
+        await websocket.close(code=1013, reason="the live stream is not running")
+        return
+    await websocket.accept()
+    client = hub.connect(websocket)
+
+    async def receive() -> str | None:
+        try:
+            message = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):  # the connection is already gone
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            text = bytes(message.get("bytes") or b"").decode("utf-8", "replace")
+        return str(text)
+
+    try:
+        if instruments or channels:
+            client.handle(
+                {
+                    "op": "subscribe",
+                    "instruments": _comma_list(instruments),
+                    "channels": _comma_list(channels),
+                }
+            )
+        else:
+            client.send_subscriptions()
+        await client.serve(receive)
+    finally:
+        await hub.disconnect(client)
+
+
+def _comma_list(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]

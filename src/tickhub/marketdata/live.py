@@ -1,0 +1,391 @@
+"""Live fan-out of market data to WebSocket clients (`/v1/stream`).
+
+One `LiveHub` per process subscribes to the bus once, with live subscriptions (when the hub
+falls behind, the bus drops the oldest messages instead of slowing the pipeline). It
+encodes each event once and offers it to the clients that asked for it. Every client has a
+bounded queue and its own sender task with a send timeout: a client that cannot keep up is
+disconnected, so it slows neither the other clients nor the publishers.
+
+Trades of an instrument are sent once: ids at or below the last one sent are skipped
+(at-least-once delivery and source replays would otherwise repeat them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from itertools import count
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from tickhub.bus import Bus, Message, Subscription
+from tickhub.marketdata.events import CandleUpdate, SourceStatus, Trade, TradeBatch
+from tickhub.marketdata.normalize import compact_symbol
+from tickhub.marketdata.schemas import (
+    CHANNELS,
+    CandleOut,
+    Channel,
+    SourceStatusOut,
+    StreamCandle,
+    StreamError,
+    StreamPong,
+    StreamRequest,
+    StreamStatus,
+    StreamSubscriptions,
+    StreamTrades,
+    TradeOut,
+)
+
+log = logging.getLogger(__name__)
+
+PATTERNS = ("trades.#", "candles.#", "status.#")
+DEFAULT_CHANNELS: frozenset[Channel] = frozenset({"trades", "candles"})
+MAX_SELECTORS = 500
+CLOSE_GOING_AWAY = 1001
+CLOSE_TOO_SLOW = 1008  # policy violation: the client does not read fast enough
+
+
+class Connection(Protocol):
+    """What the hub needs of a WebSocket (Starlette's satisfies it)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+Receive = Callable[[], Awaitable[str | None]]
+"""The next text message of a client, or None once it has disconnected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """`exchange:SYMBOL`, `exchange:*` or `*`; the symbol in either spelling."""
+
+    exchange: str  # lower case, or "*"
+    symbol: str  # compact upper case (`BTCUSDT`), or "*"
+
+    def matches(self, exchange: str, symbol: str) -> bool:
+        """`exchange` lower case and `symbol` compact, as the hub passes them."""
+        return (self.exchange in {"*", exchange}) and (self.symbol in {"*", symbol})
+
+    def __str__(self) -> str:
+        if self.exchange == "*" and self.symbol == "*":
+            return "*"
+        return f"{self.exchange}:{self.symbol}"
+
+
+def parse_selector(text: str) -> Selector:
+    s = text.strip()
+    if s == "*":
+        return Selector("*", "*")
+    exchange, sep, symbol = s.partition(":")
+    exchange = exchange.strip().lower()
+    symbol = "*" if symbol.strip() == "*" else compact_symbol(symbol)
+    if not sep or not exchange or not symbol or not exchange.replace("_", "").isalnum():
+        raise ValueError(f"invalid instrument {text!r}: use exchange:SYMBOL, exchange:* or *")
+    return Selector(exchange, symbol)
+
+
+@dataclass
+class LiveStats:
+    connected: int = 0
+    sent: int = 0
+    dropped_slow: int = 0
+
+
+class LiveClient:
+    """One WebSocket client: its subscriptions, its queue and its sender task."""
+
+    def __init__(
+        self, hub: LiveHub, conn: Connection, *, queue_size: int, send_timeout_s: float
+    ) -> None:
+        self.id = next(_ids)
+        self._hub = hub
+        self._conn = conn
+        self._timeout = send_timeout_s
+        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+        self.selectors: set[Selector] = set()
+        self.channels: set[Channel] = set()
+        self.closed = asyncio.Event()
+        self.close_reason: str | None = None
+        self._sender = asyncio.create_task(self._send_loop(), name=f"live:send:{self.id}")
+        self._closer: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"LiveClient({self.id})"
+
+    # -- subscriptions ----------------------------------------------------------------
+
+    def wants(self, channel: Channel, exchange: str, symbol: str) -> bool:
+        return channel in self.channels and any(s.matches(exchange, symbol) for s in self.selectors)
+
+    def handle_text(self, text: str) -> None:
+        """A message from the client; a bad one gets an error and changes nothing."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            self.send(StreamError(field="message", detail="not JSON"))
+            return
+        self.handle(data)
+
+    def handle(self, data: Any) -> None:
+        try:
+            request = StreamRequest.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first.get("loc") else "message"
+            self.send(StreamError(field=field, detail=first.get("msg", "invalid")))
+            return
+        self.apply(request)
+
+    def apply(self, request: StreamRequest) -> None:
+        if request.op == "ping":
+            self.send(StreamPong())
+            return
+        try:
+            selectors = {parse_selector(s) for s in request.instruments}
+        except ValueError as exc:
+            self.send(StreamError(field="instruments", detail=str(exc)))
+            return
+        channels = set(request.channels)
+        if request.op == "subscribe":
+            if len(self.selectors | selectors) > MAX_SELECTORS:
+                self.send(
+                    StreamError(field="instruments", detail=f"at most {MAX_SELECTORS} instruments")
+                )
+                return
+            self.selectors |= selectors
+            # without channels: keep those chosen, or take trades and candles if none is
+            added = channels or (
+                set() if self.channels & DEFAULT_CHANNELS else set(DEFAULT_CHANNELS)
+            )
+            new_status = "status" in added and "status" not in self.channels
+            self.channels |= added
+        else:
+            if not selectors and not channels:
+                self.selectors.clear()
+                self.channels.clear()
+            self.selectors -= selectors
+            self.channels -= channels
+            new_status = False
+        self.send_subscriptions()
+        if new_status:
+            for status in self._hub.statuses.values():
+                self.send(StreamStatus(status=SourceStatusOut.of(status)))
+
+    def send_subscriptions(self) -> None:
+        self.send(
+            StreamSubscriptions(
+                instruments=sorted(str(s) for s in self.selectors),
+                channels=[c for c in CHANNELS if c in self.channels],
+            )
+        )
+
+    # -- sending ----------------------------------------------------------------------
+
+    def send(self, message: BaseModel) -> None:
+        self.offer(message.model_dump_json())
+
+    def offer(self, text: str) -> None:
+        """Queue a message without waiting; a full queue means the client is too slow."""
+        if self.closed.is_set():
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self._hub._drop(self, "too slow: its send queue is full")
+
+    async def _send_loop(self) -> None:
+        # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow the
+        # cancellation that `close` sends when the send completes at the same moment.
+        while not self.closed.is_set():
+            text = await self._queue.get()
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._conn.send_text(text)
+            except TimeoutError:
+                self._hub._drop(self, f"too slow: a send took over {self._timeout:g} s")
+                return
+            except Exception as exc:  # the connection is gone, however it failed
+                self._hub._drop(self, f"send failed: {type(exc).__name__}", slow=False)
+                return
+            self._hub.stats.sent += 1
+
+    async def serve(self, receive: Receive) -> None:
+        """Handle the client's messages until it disconnects or is dropped."""
+        closed = asyncio.ensure_future(self.closed.wait())
+        try:
+            while not self.closed.is_set():
+                incoming = asyncio.ensure_future(receive())
+                await asyncio.wait({incoming, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if not incoming.done():
+                    incoming.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await incoming
+                    return
+                text = incoming.result()
+                if text is None:
+                    return
+                self.handle_text(text)
+        finally:
+            closed.cancel()
+
+    def close(self, code: int, reason: str) -> None:
+        """Stop sending and close the connection (in the background; see `wait_closed`)."""
+        if self.closed.is_set():
+            return
+        self.close_reason = reason
+        self.closed.set()
+        self._closer = asyncio.create_task(self._shut(code, reason), name=f"live:close:{self.id}")
+
+    async def _shut(self, code: int, reason: str) -> None:
+        self._sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._sender
+        # A client too slow to read our data will not read a close frame either: try
+        # briefly, then let the server drop the connection when the endpoint returns.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(min(self._timeout, 1.0)):
+                await self._conn.close(code, reason)
+
+    async def wait_closed(self) -> None:
+        if self._closer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._closer
+
+
+_ids = count(1)
+
+
+class LiveHub:
+    """Bus → WebSocket clients. `start`/`stop` belong to the web app's lifespan."""
+
+    def __init__(self, bus: Bus, *, queue_size: int = 256, send_timeout_s: float = 5.0) -> None:
+        self._bus = bus
+        self._queue_size = queue_size
+        self._send_timeout = send_timeout_s
+        self._subscriptions: list[Subscription] = []
+        self._clients: set[LiveClient] = set()
+        self._last_trade_id: dict[tuple[str, str], int] = {}
+        self.statuses: dict[str, SourceStatus] = {}
+        self.stats = LiveStats()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._subscriptions)
+
+    @property
+    def clients(self) -> list[LiveClient]:
+        return list(self._clients)
+
+    async def start(self) -> None:
+        if self._subscriptions:
+            return
+        for pattern in PATTERNS:
+            self._subscriptions.append(await self._bus.subscribe(pattern, self.on_event, live=True))
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for sub in subscriptions:
+            await sub.cancel()
+        clients = list(self._clients)
+        for client in clients:
+            self._remove(client)
+            client.close(CLOSE_GOING_AWAY, "server shutting down")
+        for client in clients:
+            await client.wait_closed()
+
+    def connect(self, conn: Connection) -> LiveClient:
+        client = LiveClient(
+            self, conn, queue_size=self._queue_size, send_timeout_s=self._send_timeout
+        )
+        self._clients.add(client)
+        self.stats.connected = len(self._clients)
+        return client
+
+    async def disconnect(self, client: LiveClient) -> None:
+        """The client's session has ended (it left, or the hub dropped it)."""
+        self._remove(client)
+        client.close(1000, "bye")
+        await client.wait_closed()
+
+    def _remove(self, client: LiveClient) -> None:
+        self._clients.discard(client)
+        self.stats.connected = len(self._clients)
+
+    def _drop(self, client: LiveClient, reason: str, *, slow: bool = True) -> None:
+        if client.closed.is_set():
+            return
+        if slow:
+            self.stats.dropped_slow += 1
+            log.warning("dropping live client %s: %s", client.id, reason)
+        self._remove(client)
+        client.close(CLOSE_TOO_SLOW if slow else 1011, reason)
+
+    # -- events -------------------------------------------------------------------------
+
+    async def on_event(self, _topic: str, message: Message) -> None:
+        """Bus handler: never waits, so the hub keeps up with the bus."""
+        if isinstance(message, TradeBatch):
+            self._on_trades(message)
+        elif isinstance(message, CandleUpdate):
+            self._fan_out(
+                "candles",
+                message.exchange,
+                message.symbol,
+                lambda: StreamCandle(
+                    exchange=message.exchange,
+                    symbol=message.symbol,
+                    candle=CandleOut.of_update(message),
+                ),
+            )
+        elif isinstance(message, SourceStatus):
+            self.statuses[message.source] = message
+            text: str | None = None
+            for client in list(self._clients):
+                if "status" in client.channels:
+                    if text is None:
+                        text = StreamStatus(status=SourceStatusOut.of(message)).model_dump_json()
+                    client.offer(text)
+
+    def _on_trades(self, batch: TradeBatch) -> None:
+        key = (batch.exchange, batch.symbol)
+        last = self._last_trade_id.get(key)
+        seen: set[int] = set()
+        fresh: list[Trade] = []
+        for t in batch.trades:
+            if t.trade_id in seen or (last is not None and t.trade_id <= last):
+                continue
+            seen.add(t.trade_id)
+            fresh.append(t)
+        if not fresh:
+            return
+        fresh.sort(key=lambda t: t.trade_id)
+        self._last_trade_id[key] = fresh[-1].trade_id
+        self._fan_out(
+            "trades",
+            batch.exchange,
+            batch.symbol,
+            lambda: StreamTrades(
+                exchange=batch.exchange,
+                symbol=batch.symbol,
+                simulated=batch.simulated,
+                trades=[TradeOut.of(t) for t in fresh],
+            ),
+        )
+
+    def _fan_out(
+        self, channel: Channel, exchange: str, symbol: str, build: Callable[[], BaseModel]
+    ) -> None:
+        ex, sym = exchange.lower(), compact_symbol(symbol)
+        text: str | None = None
+        for client in list(self._clients):
+            if client.wants(channel, ex, sym):
+                if text is None:
+                    text = build().model_dump_json()
+                client.offer(text)

@@ -93,6 +93,7 @@ def test_up_serves_simulated_trades_when_offline_and_stops_cleanly(
         sources = client.get("/v1/sources").json()
         states = {s["source"]: s for s in sources}
         assert states["sim"]["simulated"] is True
+        assert states["sim"]["last_trade_time"].endswith("Z")
         assert states["binance"]["state"] in {"connecting", "reconnecting", "offline"}
         exchanges = {e["name"]: e for e in client.get("/v1/exchanges").json()}
         assert exchanges["sim"]["simulated"] is True

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tickhub.bus import Bus
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, Trade, TradeBatch
@@ -54,6 +54,11 @@ class Tracker:
             buf = _Buffer(batch.exchange, batch.symbol, batch.base, batch.quote, batch.simulated)
             self._buffers[key] = buf
         buf.trades.extend(batch.trades)
+        status = self.statuses.get(batch.exchange)
+        if status is not None and batch.trades:
+            newest = max(t.ts for t in batch.trades)
+            if status.last_trade_ts is None or newest > status.last_trade_ts:
+                self.statuses[batch.exchange] = replace(status, last_trade_ts=newest)
         if len(buf.trades) >= self._max_trades:
             await self._flush_one(buf)
 

@@ -1,0 +1,170 @@
+"""Instruments, candles, statistics and coverage: the reads every API shares."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickhub.marketdata import coverage as cov
+from tickhub.marketdata.candles import (
+    Candle,
+    Interval,
+    IntervalError,
+    best_rollup,
+    boundaries,
+    fold,
+    parse_interval,
+    trade_candle,
+)
+from tickhub.marketdata.coverage import Gap, Range
+from tickhub.marketdata.normalize import compact_symbol
+from tickhub.marketdata.repository import InstrumentInfo, Latest, MarketDataRepository
+
+MAX_CANDLES = 10_000
+
+
+class MarketDataError(Exception):
+    """A request the market data cannot answer; `field` names the parameter at fault."""
+
+    status = 400
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class UnknownInstrument(MarketDataError):
+    status = 404
+
+
+class InvalidParameter(MarketDataError):
+    status = 400
+
+
+async def resolve_instrument(
+    conn: AsyncConnection, symbol: str, exchange: str | None = None
+) -> InstrumentInfo:
+    """Find an instrument by its exchange symbol (`BTCUSDT`) or base/quote (`BTC-USDT`).
+
+    Without an exchange, a live venue is preferred over the simulated one.
+    """
+    wanted = compact_symbol(symbol)
+    if not wanted:
+        raise InvalidParameter("symbol", "symbol is required")
+    found = [
+        i
+        for i in await MarketDataRepository(conn).instruments(exchange)
+        if compact_symbol(i.symbol) == wanted or compact_symbol(i.base + i.quote) == wanted
+    ]
+    if not found:
+        where = f" on exchange {exchange!r}" if exchange else ""
+        raise UnknownInstrument("symbol", f"unknown instrument {symbol!r}{where}")
+    found.sort(key=lambda i: (i.simulated, i.exchange))
+    return found[0]
+
+
+async def instruments(conn: AsyncConnection, exchange: str | None = None) -> list[InstrumentInfo]:
+    return await MarketDataRepository(conn).instruments(exchange)
+
+
+async def latest_prices(
+    conn: AsyncConnection, instrument_ids: list[int] | None = None
+) -> list[Latest]:
+    return await MarketDataRepository(conn).latest(instrument_ids)
+
+
+def parse_tz(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidParameter("tz", f"unknown time zone {name!r}") from exc
+
+
+def interval_or_error(text: str) -> Interval:
+    try:
+        return parse_interval(text)
+    except IntervalError as exc:
+        raise InvalidParameter("interval", str(exc)) from exc
+
+
+async def candles(
+    conn: AsyncConnection,
+    inst: InstrumentInfo,
+    interval: Interval,
+    start: int,
+    end: int,
+    tz: ZoneInfo | None = None,
+) -> list[Candle]:
+    """Candles whose buckets meet [start, end), oldest first; empty buckets are omitted."""
+    if start >= end:
+        raise InvalidParameter("start", "start must be before end")
+    fixed = interval.fixed_us
+    if fixed is not None and (end - start) // fixed > MAX_CANDLES:
+        raise InvalidParameter(
+            "interval", f"more than {MAX_CANDLES} candles: narrow start/end or widen the interval"
+        )
+    edges = boundaries(start, end, interval, tz)
+    if len(edges) > MAX_CANDLES + 1:
+        raise InvalidParameter("interval", f"more than {MAX_CANDLES} candles")
+    repo = MarketDataRepository(conn)
+    res = best_rollup(edges)
+    if res is not None:
+        source = await repo.candles(inst.id, res, edges[0], edges[-1])
+        return fold(source, edges)
+    trades = await repo.trades(inst.id, edges[0], edges[-1] - 1)
+    return fold((trade_candle(t) for t in trades), edges)
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    count: int
+    open: float | None
+    close: float | None
+    high: float | None
+    low: float | None
+    mean: float | None
+    median: float | None
+    std: float | None
+    vwap: float | None
+    volume: float
+    quote_volume: float
+    change_pct: float | None
+
+
+async def statistics(
+    conn: AsyncConnection, inst: InstrumentInfo, start: int, end: int
+) -> Statistics:
+    """Statistics of the stored trades with start <= time <= end (population std)."""
+    if start > end:
+        raise InvalidParameter("start", "start must not be after end")
+    s = await MarketDataRepository(conn).trade_stats(inst.id, start, end)
+    count = int(s["count"] or 0)
+    if count == 0:
+        return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
+    first, last = float(s["open"] or 0), float(s["close"] or 0)
+    volume, quote_volume = float(s["volume"] or 0), float(s["quote_volume"] or 0)
+    return Statistics(
+        count=count,
+        open=first,
+        close=last,
+        high=float(s["high"] or 0),
+        low=float(s["low"] or 0),
+        mean=float(s["mean"] or 0),
+        median=float(s["median"] or 0),
+        std=math.sqrt(max(float(s["variance"] or 0), 0.0)),
+        vwap=quote_volume / volume if volume else None,
+        volume=volume,
+        quote_volume=quote_volume,
+        change_pct=(last - first) / first * 100 if first else 0.0,
+    )
+
+
+async def coverage(conn: AsyncConnection, inst: InstrumentInfo) -> tuple[list[Range], list[Gap]]:
+    ranges = await MarketDataRepository(conn).coverage(inst.id)
+    return ranges, cov.gaps(ranges)

@@ -1,0 +1,170 @@
+"""Reads behind the seed paths: seed 001's tracker API and seed 004's crypto-ticker API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import fmean, median, pstdev
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickhub.marketdata.candles import (
+    MINUTE,
+    Candle,
+    Interval,
+)
+from tickhub.marketdata.events import Trade
+from tickhub.marketdata.normalize import coin_name, compact_symbol
+from tickhub.marketdata.repository import InstrumentInfo, MarketDataRepository
+from tickhub.marketdata.service._core import (
+    MAX_CANDLES,
+    InvalidParameter,
+    candles,
+)
+
+MAX_SEED_PRICES = 100_000
+"""The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoinTicker:
+    ticker: str
+    exchange: str
+    coin: str
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    instrument: InstrumentInfo
+    trade: Trade
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSummary:
+    count: int
+    mean: float
+    median: float
+    pstdev: float
+    change_pct: float
+
+
+async def coin_assets(conn: AsyncConnection) -> list[tuple[str, str]]:
+    """(coin name, asset symbol) of each asset that is the base of an instrument, by name.
+
+    Assets seen only as a quote (USDT) are left out: no ticker would match them.
+    """
+    repo = MarketDataRepository(conn)
+    bases = {i.base.upper() for i in await repo.instruments()}
+    return sorted((name, sym) for sym, name in await repo.assets() if sym.upper() in bases)
+
+
+async def exchange_countries(conn: AsyncConnection) -> list[tuple[str, str | None]]:
+    """(name, country) of every exchange, by name."""
+    return [(name, country) for name, country, _ in await MarketDataRepository(conn).exchanges()]
+
+
+async def coin_tickers(conn: AsyncConnection, coin: str, exchange: str) -> list[CoinTicker]:
+    """Instruments on `exchange` whose base asset is `coin`, by coin name (`bitcoin`) or
+    asset symbol (`BTC`); both compared case-insensitively. No match is an empty list."""
+    wanted, venue = coin.strip().lower(), exchange.strip().lower()
+    repo = MarketDataRepository(conn)
+    names = {sym.upper(): name for sym, name in await repo.assets()}
+    out: list[CoinTicker] = []
+    for inst in await repo.instruments():
+        if inst.exchange.lower() != venue:
+            continue
+        name = names.get(inst.base.upper(), coin_name(inst.base))
+        if wanted in (name.lower(), inst.base.lower()):
+            out.append(CoinTicker(inst.symbol, inst.exchange, name))
+    return out
+
+
+async def recent_minutes(
+    conn: AsyncConnection, inst: InstrumentInfo, start: int, end: int, limit: int
+) -> list[Candle]:
+    """The 1-minute candles whose minute meets [start, end], newest first, at most `limit`.
+
+    Reads back from `end` in spans that `candles` accepts and stops once `limit` candles
+    are found, so a long window costs only the spans it needs.
+    """
+    if limit <= 0 or start > end:
+        return []
+    one_minute = Interval(1, "m")
+    span = (MAX_CANDLES - 2) * MINUTE
+    out: list[Candle] = []
+    hi = end + 1
+    while hi > start and len(out) < limit:
+        lo = max(start, hi - hi % MINUTE - span)
+        out.extend(reversed(await candles(conn, inst, one_minute, lo, hi)))
+        hi = lo
+    return out[:limit]
+
+
+async def market_instruments(conn: AsyncConnection) -> list[InstrumentInfo]:
+    """One instrument per market (base/quote): the one `resolve_instrument` prefers."""
+    best: dict[str, InstrumentInfo] = {}
+    for inst in await MarketDataRepository(conn).instruments():
+        key = compact_symbol(inst.base + inst.quote) or compact_symbol(inst.symbol)
+        cur = best.get(key)
+        if cur is None or (inst.simulated, inst.exchange) < (cur.simulated, cur.exchange):
+            best[key] = inst
+    return sorted(best.values(), key=lambda i: (i.symbol, i.exchange))
+
+
+async def collection_start(
+    conn: AsyncConnection, instruments: Sequence[InstrumentInfo]
+) -> int | None:
+    """When collection of these instruments started: their earliest processed trade."""
+    if not instruments:
+        return None
+    return await MarketDataRepository(conn).first_covered_ts([i.id for i in instruments])
+
+
+async def price_page(
+    conn: AsyncConnection,
+    instruments: Sequence[InstrumentInfo],
+    start: int | None,
+    end: int | None,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[PricePoint]]:
+    """(how many stored trades have start <= time <= end, one page of them), oldest first."""
+    if not instruments:
+        return 0, []
+    repo = MarketDataRepository(conn)
+    by_id = {i.id: i for i in instruments}
+    count = await repo.count_trades_of(list(by_id), start, end)
+    if count == 0 or offset >= count:
+        return count, []
+    rows = await repo.trades_of(list(by_id), start, end, offset=offset, limit=limit)
+    return count, [PricePoint(by_id[inst_id], t) for inst_id, t in rows]
+
+
+async def price_series(
+    conn: AsyncConnection, inst: InstrumentInfo, start: int | None, end: int | None
+) -> list[Trade]:
+    """Every stored trade with start <= time <= end, oldest first; more than
+    `MAX_SEED_PRICES` is an `InvalidParameter` on `range`."""
+    repo = MarketDataRepository(conn)
+    count = await repo.count_trades(inst.id, start, end)
+    if count > MAX_SEED_PRICES:
+        raise InvalidParameter(
+            "range", f"{count} prices match, more than {MAX_SEED_PRICES}: narrow the time range"
+        )
+    return await repo.trades(inst.id, start, end)
+
+
+def price_summary(prices: Sequence[float]) -> PriceSummary:
+    """Mean, median, population standard deviation and the change from the first to the last
+    price in percent (0 when the first is 0), as seed 004's statistics computed them."""
+    if not prices:
+        raise InvalidParameter("range", "no prices")
+    first, last = prices[0], prices[-1]
+    return PriceSummary(
+        count=len(prices),
+        mean=fmean(prices),
+        median=median(prices),
+        pstdev=pstdev(prices),
+        change_pct=(last - first) / first * 100 if first else 0.0,
+    )

@@ -1,0 +1,278 @@
+"""Reads behind the `/v1` API and the live stream: times, cursors, prices, snapshot."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tickhub.marketdata.candles import (
+    DAY,
+    HOUR,
+    MINUTE,
+    Candle,
+    Interval,
+    boundaries,
+    fold,
+)
+from tickhub.marketdata.events import Trade, datetime_to_us
+from tickhub.marketdata.normalize import compact_symbol
+from tickhub.marketdata.repository import InstrumentInfo, Latest, MarketDataRepository
+from tickhub.marketdata.service._core import (
+    InvalidParameter,
+    MarketDataError,
+    Statistics,
+    UnknownInstrument,
+    candles,
+    instruments,
+    resolve_instrument,
+    statistics,
+)
+
+MAX_TIME = datetime_to_us(datetime(3000, 1, 1, tzinfo=UTC))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INT64 = 2**63
+
+
+class UnknownExchange(MarketDataError):
+    status = 404
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeInfo:
+    name: str
+    country: str | None
+    simulated: bool
+
+
+_EPOCH_MS = re.compile(r"^(\d{1,15})(?:\.(\d{1,3}))?$")
+# A `+` sent unencoded in a query string arrives as a space: `2026-01-01T10:00:00 01:00`.
+_SPACED_OFFSET = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+def parse_time(value: str, field: str) -> int:
+    """A point in time, given as ISO-8601 (without an offset it is UTC) or as epoch
+    milliseconds, in microseconds since the epoch. Accepts 1970-01-01 up to 3000-01-01."""
+    text = value.strip()
+    if m := _EPOCH_MS.match(text):
+        us = int(m.group(1)) * 1000 + int((m.group(2) or "").ljust(3, "0"))
+    else:
+        try:
+            us = datetime_to_us(datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1+\2", text)))
+        except (ValueError, OverflowError) as exc:
+            raise InvalidParameter(
+                field,
+                f"invalid {field} {value!r}: use ISO-8601 such as 2026-11-23T15:34:07Z "
+                "(no offset means UTC) or epoch milliseconds",
+            ) from exc
+    if not 0 <= us < MAX_TIME:
+        raise InvalidParameter(field, f"{field} must lie between 1970-01-01 and 3000-01-01")
+    return us
+
+
+def encode_cursor(ts: int, trade_id: int) -> str:
+    """An opaque keyset cursor: the (time, id) of the last trade of a page."""
+    return base64.urlsafe_b64encode(f"{ts}:{trade_id}".encode()).decode().rstrip("=")
+
+
+_CURSOR = re.compile(r"^(\d{1,19}):(\d{1,19})$")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    bad = InvalidParameter(
+        "cursor", "invalid cursor: pass the next_cursor of a previous page unchanged"
+    )
+    try:
+        raw = base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode("ascii")
+    except (binascii.Error, ValueError) as exc:
+        raise bad from exc
+    m = _CURSOR.match(raw)
+    if m is None:
+        raise bad
+    ts, trade_id = int(m.group(1)), int(m.group(2))
+    if ts >= _INT64 or trade_id >= _INT64:
+        raise bad
+    return ts, trade_id
+
+
+async def exchanges(conn: AsyncConnection) -> list[ExchangeInfo]:
+    return [ExchangeInfo(*row) for row in await MarketDataRepository(conn).exchanges()]
+
+
+async def resolve_exchange(conn: AsyncConnection, name: str) -> str:
+    """The stored spelling of an exchange name (case does not matter)."""
+    names = [e.name for e in await exchanges(conn)]
+    wanted = name.strip().lower()
+    for n in names:
+        if n.lower() == wanted:
+            return n
+    known = ", ".join(names) or "none yet"
+    raise UnknownExchange("exchange", f"unknown exchange {name!r} (known: {known})")
+
+
+async def find_instrument(
+    conn: AsyncConnection, symbol: str, exchange: str | None = None
+) -> InstrumentInfo:
+    """`resolve_instrument`, with an unknown exchange reported against `exchange`."""
+    name = await resolve_exchange(conn, exchange) if exchange else None
+    return await resolve_instrument(conn, symbol, name)
+
+
+async def exchange_instruments(
+    conn: AsyncConnection, exchange: str | None = None
+) -> list[InstrumentInfo]:
+    name = await resolve_exchange(conn, exchange) if exchange else None
+    return await instruments(conn, name)
+
+
+async def prices(
+    conn: AsyncConnection, *, exchange: str | None = None, symbol: str | None = None
+) -> list[Latest]:
+    """Latest prices, optionally of one exchange and/or one symbol (either spelling)."""
+    if not exchange and not symbol:
+        return await MarketDataRepository(conn).latest()
+    listed = await exchange_instruments(conn, exchange)
+    if symbol:
+        wanted = compact_symbol(symbol)
+        if not wanted:
+            raise InvalidParameter("symbol", "symbol is empty")
+        listed = [
+            i
+            for i in listed
+            if compact_symbol(i.symbol) == wanted or compact_symbol(i.base + i.quote) == wanted
+        ]
+        if not listed:
+            where = f" on exchange {exchange!r}" if exchange else ""
+            raise UnknownInstrument("symbol", f"unknown instrument {symbol!r}{where}")
+    return await MarketDataRepository(conn).latest([i.id for i in listed])
+
+
+async def price(conn: AsyncConnection, exchange: str, symbol: str) -> Latest:
+    inst = await find_instrument(conn, symbol, exchange)
+    found = await MarketDataRepository(conn).latest([inst.id])
+    if not found:
+        raise UnknownInstrument("symbol", f"no trade of {inst.exchange}:{inst.symbol} yet")
+    return found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class TradePage:
+    items: list[Trade]
+    next_cursor: str | None
+
+
+async def trades_page(
+    conn: AsyncConnection,
+    inst: InstrumentInfo,
+    *,
+    start: int | None,
+    end: int | None,
+    limit: int,
+    cursor: str | None = None,
+) -> TradePage:
+    """Trades with start <= time < end, oldest first, `limit` at a time. `next_cursor` is
+    None on the last page."""
+    if start is not None and end is not None and start > end:
+        raise InvalidParameter("start", "start must not be after end")
+    after = decode_cursor(cursor) if cursor else None
+    rows = await MarketDataRepository(conn).trades(
+        inst.id, start, None if end is None else end - 1, after=after, limit=limit + 1
+    )
+    items = rows[:limit]
+    more = len(rows) > limit
+    return TradePage(items, encode_cursor(items[-1].ts, items[-1].trade_id) if more else None)
+
+
+def _bucket_point(edge: int, interval: Interval, n: int, tz: ZoneInfo | None) -> int:
+    """A time inside the bucket `n` buckets after (before, when negative) the bucket that
+    starts at `edge`."""
+    fixed = interval.fixed_us
+    if fixed is not None and (fixed < DAY or fixed % DAY):
+        return edge + n * fixed
+    zone = tz or ZoneInfo("UTC")
+    local = (_EPOCH + timedelta(microseconds=edge)).astimezone(zone).replace(tzinfo=None)
+    if interval.unit == "M":
+        y, m = divmod(local.year * 12 + local.month - 1 + n * interval.count, 12)
+        local = local.replace(year=y, month=m + 1, day=15)
+    else:
+        days = n * interval.count * (7 if interval.unit == "w" else 1)
+        local += timedelta(days=days, hours=12)
+    return datetime_to_us(local.replace(tzinfo=zone))
+
+
+async def candle_series(
+    conn: AsyncConnection,
+    inst: InstrumentInfo,
+    interval: Interval,
+    *,
+    start: int | None,
+    end: int | None,
+    limit: int,
+    now: int,
+    tz: ZoneInfo | None = None,
+) -> list[Candle]:
+    """At most `limit` candles. With `start`: the oldest from `start` on (up to `end` when
+    given); without: the newest up to `end` (default `now`)."""
+    if start is None:
+        end = now if end is None else end
+        last = boundaries(end - 1, end, interval, tz)[0]
+        start = _bucket_point(last, interval, -(limit - 1), tz)
+        return (await candles(conn, inst, interval, start, end, tz))[-limit:]
+    if end is None:
+        first = boundaries(start, start + 1, interval, tz)[0]
+        end = _bucket_point(first, interval, limit - 1, tz) + 1
+    return (await candles(conn, inst, interval, start, end, tz))[:limit]
+
+
+async def window_statistics(
+    conn: AsyncConnection, inst: InstrumentInfo, start: int, end: int
+) -> Statistics:
+    """`statistics` of the trades with start <= time < end."""
+    if start > end:
+        raise InvalidParameter("start", "start must not be after end")
+    if start == end:
+        return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
+    return await statistics(conn, inst, start, end - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotEntry:
+    instrument: InstrumentInfo
+    latest: Latest | None
+    day: Candle | None  # the trades of the window folded into one candle; None if none
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    generated_at: int
+    start: int
+    end: int
+    entries: list[SnapshotEntry]
+
+
+async def snapshot(conn: AsyncConnection, now: int) -> Snapshot:
+    """Every instrument's latest price and its last 24 hours, from the stored rollups: 1 h
+    candles for the whole hours of the window and 1 m candles for the ends."""
+    end = now - now % MINUTE + MINUTE
+    start = end - DAY
+    first_hour = start + (-start) % HOUR
+    last_hour = end - end % HOUR
+    repo = MarketDataRepository(conn)
+    latest = {p.instrument.id: p for p in await repo.latest()}
+    entries: list[SnapshotEntry] = []
+    for inst in await repo.instruments():
+        parts = [
+            *await repo.candles(inst.id, MINUTE, start, first_hour),
+            *await repo.candles(inst.id, HOUR, first_hour, last_hour),
+            *await repo.candles(inst.id, MINUTE, last_hour, end),
+        ]
+        day = fold(parts, [start, end])
+        entries.append(SnapshotEntry(inst, latest.get(inst.id), day[0] if day else None))
+    return Snapshot(now, start, end, entries)

@@ -17,9 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tickhub.marketdata import importer
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.importer import ImportFormatError, TradeReader, count_rows, read_trades
+from tickhub.marketdata.importer import (
+    ImportFormatError,
+    TradeReader,
+    _columns,
+    _reader,
+    _values,
+    count_rows,
+    read_trades,
+)
 
 T0_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 T0_US = T0_MS * 1_000
@@ -253,10 +260,10 @@ ISO_TEXT = st.datetimes(timezones=st.sampled_from([None, UTC])).map(lambda d: d.
 @pytest.mark.parametrize(
     ("fast", "parse"),
     [
-        (importer._fast_id, importer._parse_id),
-        (importer._CONVERTERS["price"][1], importer._parse_price),
-        (importer._CONVERTERS["qty"][1], importer._parse_qty),
-        (importer._fast_ts, importer._parse_ts),
+        (_values._fast_id, _values._parse_id),
+        (_columns._CONVERTERS["price"][1], _values._parse_price),
+        (_columns._CONVERTERS["qty"][1], _values._parse_qty),
+        (_values._fast_ts, _values._parse_ts),
     ],
 )
 @given(values=st.lists(st.one_of(ODD_TEXT, EPOCH_TEXT, ISO_TEXT), min_size=1, max_size=4))
@@ -303,7 +310,7 @@ def test_csv_reads_like_the_csv_module_reference(rows: list[tuple[str, str, str,
             Path(tmp) / "t.csv", "id,price,qty,time\n" + "".join(f"{','.join(r)}\n" for r in rows)
         )
         fast = outcome(path)
-        with patch.object(importer.TradeReader, "_csv_arrow", no_arrow):
+        with patch.object(TradeReader, "_csv_arrow", no_arrow):
             assert outcome(path) == fast
 
 
@@ -313,7 +320,7 @@ def test_csv_reads_like_the_csv_module_reference(rows: list[tuple[str, str, str,
 def test_batches_have_batch_size_and_keep_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "_CSV_BLOCK_SIZE", 4096)  # many pyarrow blocks
+    monkeypatch.setattr(_reader, "_CSV_BLOCK_SIZE", 4096)  # many pyarrow blocks
     expected = trades(1_000)
     path = write(tmp_path / "t.csv", "".join(map(binance_line, expected)))
     batches = list(read_trades(path, batch_size=300))
@@ -326,7 +333,7 @@ def test_batches_have_batch_size_and_keep_file_order(
 def test_odd_values_are_converted_one_by_one_within_a_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "_CSV_BLOCK_SIZE", 2048)
+    monkeypatch.setattr(_reader, "_CSV_BLOCK_SIZE", 2048)
     expected = trades(500)
     lines = [binance_line(t) for t in expected]
     lines[400] = "+" + lines[400]  # arrow's int cast refuses "+401", the reference takes it
@@ -341,8 +348,8 @@ def test_fallback_to_csv_module_resumes_without_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """If pyarrow gives up mid-file, the csv module carries on after the rows it gave."""
-    monkeypatch.setattr(importer, "_CSV_BLOCK_SIZE", 2048)
-    convert = importer._batch_to_trades
+    monkeypatch.setattr(_reader, "_CSV_BLOCK_SIZE", 2048)
+    convert = _columns._batch_to_trades
     calls: list[int] = []
 
     def flaky(*args: Any) -> list[Trade]:
@@ -351,7 +358,7 @@ def test_fallback_to_csv_module_resumes_without_duplicates(
             raise pa.ArrowInvalid("something pyarrow cannot read")
         return convert(*args)
 
-    monkeypatch.setattr(importer, "_batch_to_trades", flaky)
+    monkeypatch.setattr(_reader, "_batch_to_trades", flaky)
     expected = trades(500)
     path = write(tmp_path / "t.csv", "".join(map(binance_line, expected)))
     assert read_all(path, batch_size=64) == expected
@@ -383,7 +390,7 @@ def test_progress_reaches_total(tmp_path: Path, suffix: str) -> None:
 def test_stopping_early_closes_cleanly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    monkeypatch.setattr(importer, "_CSV_BLOCK_SIZE", 1024)
+    monkeypatch.setattr(_reader, "_CSV_BLOCK_SIZE", 1024)
     path = WRITERS[suffix](tmp_path / f"t{suffix}", trades(2_000))
     batches = iter(TradeReader(path, batch_size=10))
     assert len(next(batches)) == 10
@@ -421,7 +428,7 @@ def test_bad_csv_row_names_line_and_column(
 
 
 def test_bad_row_deep_in_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer, "_CSV_BLOCK_SIZE", 4096)
+    monkeypatch.setattr(_reader, "_CSV_BLOCK_SIZE", 4096)
     lines = ["id,price,qty,time\n"] + [f"{i},1.5,2,{T0_MS + i}\n" for i in range(1, 2_000)]
     lines[1_500] = "1500,1.5,2,\n"
     path = write(tmp_path / "t.csv", "".join(lines))

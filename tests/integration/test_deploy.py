@@ -1,0 +1,75 @@
+"""The deployment files are valid: Compose accepts the file, every service the issue
+names is there, and the image's entry point is the tickhub CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import service_unavailable
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        return [legacy]
+    service_unavailable(
+        "docker compose", "neither `docker compose` nor `docker-compose` is installed"
+    )
+    raise AssertionError("unreachable")
+
+
+def compose_config(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKHUB_", "POSTGRES_"))}
+    return subprocess.run(
+        [*compose_command(), "-f", str(DEPLOY / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        env={**env, **extra_env},
+        cwd=DEPLOY,
+        timeout=60,
+    )
+
+
+def test_compose_file_is_valid_and_has_every_service() -> None:
+    result = compose_config({"TICKHUB_AUTH_SECRET_KEY": "a-long-random-test-value"})
+    assert result.returncode == 0, result.stderr
+    config = result.stdout
+    for service in ("postgres:", "rabbitmq:", "migrate:", "tracker:", "writer-1:", "writer-2:",
+                    "api:", "nginx:"):  # fmt: skip
+        assert f"\n  {service}" in config, service
+    assert "amqp://" in config
+    assert "postgresql://" in config
+    assert config.count("healthcheck:") >= 3
+
+
+def test_compose_refuses_to_run_without_a_secret_key() -> None:
+    result = compose_config({})
+    assert result.returncode != 0
+    assert "TICKHUB_AUTH_SECRET_KEY" in result.stderr
+
+
+def test_dockerfile_runs_the_cli_as_an_unprivileged_user() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["tickhub"]' in text
+    assert "USER tickhub" in text
+    assert "HEALTHCHECK" in text
+    example = (DEPLOY / ".env.example").read_text()
+    for name in ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "RABBITMQ_HOST"):
+        assert f"{name}=" in example
+
+
+def test_nginx_proxies_the_websocket_stream() -> None:
+    text = (DEPLOY / "nginx.conf").read_text()
+    assert "location /v1/stream" in text
+    assert "proxy_set_header Upgrade $http_upgrade" in text

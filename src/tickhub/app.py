@@ -16,6 +16,7 @@ import tickhub
 from tickhub.bus import MemoryBus
 from tickhub.db import create_engine
 from tickhub.deps import RuntimeDep
+from tickhub.gateway import install_gateway
 from tickhub.marketdata.live import LiveHub
 from tickhub.marketdata.service import MarketDataError
 from tickhub.problems import problem
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(StripTrailingSlash)
     _install_error_handlers(app)
     _mount_routers(app)
+    install_gateway(app, settings)
     return app
 
 
@@ -91,8 +93,16 @@ async def _live(runtime: Runtime) -> AsyncIterator[None]:
 
 
 def _mount_routers(app: FastAPI) -> None:
+    from fastapi import Depends
+
+    from tickhub import public
+    from tickhub.accounts import router as accounts
     from tickhub.marketdata import legacy_router, router
 
+    # Private by default: this reaches every route added from here on; the public ones
+    # are listed in `tickhub.public`.
+    app.router.dependencies.append(Depends(public.require_authentication))
+    accounts.install(app)
     app.include_router(_health_router())
     app.include_router(legacy_router.router)
     app.include_router(router.router, prefix="/v1")

@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.config
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.app import create_app
 from tickhub.bus import Bus, MemoryBus
 from tickhub.db import create_engine
+from tickhub.gateway import logging_config
 from tickhub.marketdata.repository import MarketDataRepository
 from tickhub.marketdata.sources.base import Source
 from tickhub.marketdata.sources.sim import SimSource
@@ -30,19 +33,29 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 log = logging.getLogger("tickhub")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        # Settings that cannot be used (e.g. production without a signing key): say which.
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            typer.echo(f"tickhub: {where}: {error['msg']}", err=True)
+        raise SystemExit(2) from None
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    # Every handler redacts secrets; uvicorn gets the same config (its access log is off:
+    # the gateway writes one JSON line per request on `tickhub.access`).
+    logging.config.dictConfig(logging_config(settings.log_level))
 
 
 def _make_bus(settings: Settings) -> Bus:
@@ -126,6 +139,8 @@ async def _up(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            log_config=logging_config(settings.log_level),
+            access_log=False,
         )
     )
     log.info(
@@ -173,6 +188,8 @@ def api() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=logging_config(settings.log_level),
+        access_log=False,
     )
 
 
@@ -217,3 +234,48 @@ def import_trades(
         typer.echo(f"import stopped: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(summary)
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="the admin's e-mail address (the login)")],
+    password: Annotated[
+        str, typer.Option(help="the password for a new account", prompt=True, hide_input=True)
+    ],
+) -> None:
+    """Create a verified admin. An existing account with this e-mail is made admin and
+    verified instead (its password stays as it is)."""
+    from tickhub.accounts import service
+    from tickhub.accounts.errors import AccountsError
+    from tickhub.accounts.schemas import normalize_email
+
+    settings = Settings()
+    _setup_logging(settings)
+    try:
+        address = normalize_email(email)
+    except ValueError as exc:
+        typer.echo(f"not an e-mail address: {email!r}", err=True)
+        raise typer.Exit(2) from exc
+
+    async def run() -> tuple[str, bool]:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+            accounts = service.build_accounts(settings, engine)
+            user, created = await service.create_admin(accounts, email=address, password=password)
+            return user.email, created
+        finally:
+            await engine.dispose()
+
+    try:
+        who, created = asyncio.run(run())
+    except AccountsError as exc:
+        details = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+        typer.echo(f"admin not created: {details}", err=True)
+        raise typer.Exit(1) from exc
+    if created:
+        typer.echo(f"admin {who} created (verified)")
+    else:
+        typer.echo(
+            f"{who} already had an account: it is now an admin, verified; password unchanged"
+        )

@@ -10,7 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _ENV_FILE = ".env"
@@ -51,6 +52,104 @@ class SimSettings(BaseSettings):
     batch_interval_s: float = Field(default=0.25, gt=0)
 
 
+class GatewaySettings(BaseSettings):
+    """`TICKHUB_GATEWAY_*`: what every HTTP request passes through (`tickhub.gateway`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_GATEWAY_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    # A larger request body is refused with 413, by Content-Length or while it streams in.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Rate limits per client address, moving window, in the `limits` notation
+    # ("10/minute", "100/hour;1000/day"); empty = unlimited. Which paths fall in which
+    # class is listed once, in `tickhub.gateway.paths`.
+    rate_limit_login: str = "10/minute"
+    rate_limit_registration: str = "5/minute"
+    rate_limit_writes: str = "120/minute"
+    rate_limit_reads: str = ""
+    # Origins allowed to call the API from a browser (comma list); empty = no CORS headers.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    cors_max_age_s: int = Field(default=600, ge=0)
+    # Sent on every response unless the route set its own (the docs pages do).
+    content_security_policy: str = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+    # Strict-Transport-Security max-age, sent on https requests only; 0 = never.
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator(
+        "rate_limit_login", "rate_limit_registration", "rate_limit_writes", "rate_limit_reads"
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_many(value)  # ValueError names the part it cannot read
+        return value
+
+
+# Values that look like secrets but are not: refused outside development.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changethis", "changeme", "change-me", "secret", "secret-key", "secretkey", "password"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class AuthSettings(BaseSettings):
+    """`TICKHUB_AUTH_*`: accounts, tokens and password hashing.
+
+    Without `secret_key`, development and test runs generate one into
+    `<data_dir>/secret_key` on first use and keep it there; production refuses to start.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_AUTH_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    secret_key: SecretStr | None = None
+    access_ttl_s: int = Field(default=900, gt=0, le=86_400)
+    refresh_ttl_s: int = Field(default=15 * 86_400, gt=0)  # seed 003: 15 days
+    verify_ttl_s: int = Field(default=86_400, gt=0)
+    reset_ttl_s: int = Field(default=3600, gt=0)
+    # Seed 003 (ACCOUNT_VERIFICATION): login needs a verified e-mail address.
+    require_verification: bool = True
+    # Base of the links in e-mails; empty means http://{host}:{port}.
+    public_base_url: str = ""
+    # Seed 003 uses Django's validators with a minimum of 9 characters.
+    password_min_length: int = Field(default=9, ge=8, le=128)
+    password_check_similarity: bool = True
+    # Argon2id cost; the floors are OWASP's minimum (19 MiB, 2 passes, 1 lane).
+    argon2_time_cost: int = Field(default=3, ge=2)
+    argon2_memory_kib: int = Field(default=65_536, ge=19_456)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+
+class SmtpSettings(BaseSettings):
+    """`TICKHUB_SMTP_*`: where verification and reset links are mailed. Unset `host` means
+    no mail: the register response then carries the verification link."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_SMTP_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    host: str = ""
+    port: int = 587
+    username: str = ""
+    password: SecretStr | None = None
+    sender: str = "tickhub@localhost"
+    starttls: bool = True
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """`TICKHUB_*`: the root settings. The fixed names are in DESIGN.md."""
 
@@ -81,6 +180,9 @@ class Settings(BaseSettings):
 
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @field_validator("sources", "symbols", mode="before")
     @classmethod
@@ -91,6 +193,36 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_symbols(cls, value: list[str]) -> list[str]:
         return [s.upper().replace("-", "").replace("/", "") for s in value]
+
+    @model_validator(mode="after")
+    def _secret_key_policy(self) -> Settings:
+        key = self.auth.secret_key
+        if key is None:
+            if self.env == "production":
+                raise ValueError(
+                    "TICKHUB_AUTH_SECRET_KEY must be set when TICKHUB_ENV=production; "
+                    'generate one with: python -c "import secrets; print(secrets.token_hex(64))"'
+                )
+            return self
+        if self.env != "development":
+            value = key.get_secret_value()
+            if value.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    f"TICKHUB_AUTH_SECRET_KEY is a placeholder; set a random value "
+                    f"(TICKHUB_ENV={self.env})"
+                )
+            if len(value) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    f"TICKHUB_AUTH_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} "
+                    f"characters (TICKHUB_ENV={self.env})"
+                )
+        return self
+
+    @property
+    def public_base_url(self) -> str:
+        """Where clients reach this server, for links in e-mails and responses."""
+        base = self.auth.public_base_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

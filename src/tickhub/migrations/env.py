@@ -6,7 +6,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import tickhub.marketdata.models  # noqa: F401  (registers the tables)
+# Importing the model modules registers their tables.
+import tickhub.accounts.models
+import tickhub.marketdata.models  # noqa: F401
 from tickhub.db import Base
 
 config = context.config

@@ -1,0 +1,87 @@
+"""The gateway: what every HTTP request passes through, installed once by `create_app`.
+
+Layers, outermost first (a request meets them in this order; a response leaves through
+them in reverse):
+
+1. `RequestIdMiddleware`: accepts a sane `X-Request-ID` or makes one; puts it on every
+   response, errors included.
+2. `SecurityHeadersMiddleware`: nosniff, frame denial, no referrer, the CSP, HSTS on
+   https, `Cache-Control: no-store` on writes, auth and credentialed requests.
+3. `TelemetryMiddleware`: the JSON access-log line and the Prometheus observation; a
+   crash before any response becomes a 500 in the path's envelope.
+4. `CORSMiddleware` (Starlette), only when `TICKHUB_GATEWAY_CORS_ORIGINS` lists origins.
+5. `RateLimitMiddleware`: 429 with `Retry-After` per client and route class.
+6. `BodyLimitMiddleware`: 413 by Content-Length or by counting streamed bytes.
+   ... the app's own middleware and routes ...
+7. `RouteCaptureMiddleware` (innermost): records the route that answered, whose
+   template labels the access log and the metrics.
+
+Routes: `/metrics`, and `/docs`, `/redoc` served from local files. Errors the framework
+raises itself (404, 405, an unreadable body) take the envelope of their path.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from tickhub.gateway._context import (
+    REQUEST_ID_HEADER,
+    RequestIdMiddleware,
+    RouteCaptureMiddleware,
+    current_request_id,
+)
+from tickhub.gateway._errors import http_error
+from tickhub.gateway._headers import SecurityHeadersMiddleware
+from tickhub.gateway._limits import BodyLimitMiddleware, RateLimitMiddleware, rate_limits
+from tickhub.gateway._logs import RedactFilter, install_log_redaction, logging_config, redact
+from tickhub.gateway._metrics import HttpMetrics
+from tickhub.gateway._telemetry import TelemetryMiddleware
+from tickhub.gateway.router import RouteTemplates, install_docs, metrics_router
+from tickhub.settings import Settings
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "RedactFilter",
+    "current_request_id",
+    "install_gateway",
+    "logging_config",
+    "redact",
+]
+
+
+def install_gateway(app: FastAPI, settings: Settings) -> None:
+    """Wraps every route of `app` in the gateway layers and adds its routes. Call once,
+    after the routers are mounted."""
+    gw = settings.gateway
+    metrics = HttpMetrics(app.state)
+    app.include_router(metrics_router(metrics.registry))
+    install_docs(app)
+    install_log_redaction()
+    app.add_exception_handler(HTTPException, http_error)
+
+    # add_middleware puts each new layer outside the previous ones: innermost first.
+    app.user_middleware.append(Middleware(RouteCaptureMiddleware))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=gw.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, limits=rate_limits(gw))
+    if gw.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=gw.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            allow_credentials=gw.cors_allow_credentials,
+            max_age=gw.cors_max_age_s,
+        )
+    app.add_middleware(
+        TelemetryMiddleware, metrics=metrics, route_of=RouteTemplates(app.router.routes)
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        content_security_policy=gw.content_security_policy,
+        hsts_max_age_s=gw.hsts_max_age_s,
+    )
+    app.add_middleware(RequestIdMiddleware)

@@ -1,0 +1,100 @@
+"""Log redaction: a filter on the handlers that blanks secrets in any record, whoever
+wrote it (belt and braces: the access log never holds them in the first place)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+_MASK = "***"
+# password, client_secret, access_token, api_key, X-API-Key ... and the bare words that
+# seed 003's token bodies use ("access", "refresh"), followed by `:` or `=`.
+_KEY = (
+    r"[A-Za-z0-9_-]*(?:passw(?:or)?d|secret|token|api[_-]?key)[A-Za-z0-9_-]*"
+    r"|access|refresh|authorization|cookie"
+)
+_PAIR = re.compile(
+    rf"""(?P<key>["']?\b(?:{_KEY})["']?\s*[:=]\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?:Bearer|Basic)\s+[^\s"',;&]+"""
+    r"""|[^\s"',;&)}\]]+)""",
+    re.IGNORECASE,
+)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+
+
+def redact(text: str) -> str:
+    def mask(m: re.Match[str]) -> str:
+        value = m["value"]
+        quote = value[0] if value[0] in "\"'" else ""
+        return f"{m['key']}{quote}{_MASK}{quote}"
+
+    return _JWT.sub(_MASK, _PAIR.sub(mask, text))
+
+
+class RedactFilter(logging.Filter):
+    """Blanks passwords, tokens, secrets, API keys and Authorization values in a record's
+    message (arguments included) and in its formatted traceback. Never drops a record."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the handler's to report
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_REDACTED_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "tickhub")
+
+
+def install_log_redaction() -> None:
+    """Puts the filter on the handlers present now (root, uvicorn's, tickhub's); idempotent."""
+    for name in _REDACTED_LOGGERS:
+        for handler in logging.getLogger(name or None).handlers:
+            if not any(isinstance(f, RedactFilter) for f in handler.filters):
+                handler.addFilter(RedactFilter())
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """`logging.config.dictConfig` for the tickhub commands and for uvicorn (its
+    `log_config`): every handler redacts, access lines are bare JSON on stdout, the rest
+    goes to stderr. uvicorn's own access log is off: ours replaces it."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactFilter}},
+        "formatters": {
+            "default": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+            "access": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["redact"],
+                "stream": "ext://sys.stderr",
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "access",
+                "filters": ["redact"],
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "loggers": {
+            "tickhub.access": {"handlers": ["access"], "propagate": False},
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+        "root": {"handlers": ["default"], "level": level.upper()},
+    }

@@ -1,0 +1,118 @@
+"""Prometheus metrics: HTTP requests by route template, and the pipeline's own counters
+read from `app.state.runtime` at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from starlette.datastructures import State
+
+from tickhub.marketdata.events import SourceState
+from tickhub.runtime import Runtime
+
+_LABELS = ("method", "route", "status")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"  # the route label of a request no route answers (404s)
+_US = 1_000_000
+
+
+class HttpMetrics:
+    """One registry per app (tests build many apps in one process)."""
+
+    def __init__(self, state: State) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` twins
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tickhub_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            _LABELS,
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "tickhub_http_request_duration_seconds",
+            "Time from request to the end of the response",
+            _LABELS,
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.registry.register(RuntimeCollector(state))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        labels = (method if method in _METHODS else "OTHER", route, str(status))
+        self.requests.labels(*labels).inc()
+        self.duration.labels(*labels).observe(seconds)
+
+
+class RuntimeCollector(Collector):
+    """Bus, writer, tracker and WebSocket figures of the running process."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        runtime: Runtime | None = getattr(self._state, "runtime", None)
+        if runtime is None:
+            return
+        bus = runtime.bus.stats
+        yield _counter("bus_published", "Messages published on the bus", bus.published)
+        yield _counter("bus_delivered", "Messages handled by a subscriber", bus.delivered)
+        yield _counter("bus_retried", "Deliveries retried after a handler failed", bus.retried)
+        yield _counter(
+            "bus_dead_lettered", "Messages set aside after repeated failures", bus.dead_lettered
+        )
+        yield _counter("bus_dropped_live", "Messages a slow live view skipped", bus.dropped_live)
+        if runtime.writer is not None:
+            w = runtime.writer.stats
+            yield _counter("writer_batches", "Trade batches written", w.batches)
+            yield _counter("writer_trades_received", "Trades received by the writer", w.received)
+            yield _counter("writer_trades_new", "Trades not seen before", w.new)
+            yield _counter("writer_trades_stored", "Trades stored (after sampling)", w.stored)
+            yield _counter("writer_trades_duplicate", "Trades already stored", w.duplicates)
+            yield _counter(
+                "writer_rejected_frames", "Exchange frames kept aside", w.rejected_frames
+            )
+            if w.last_trade_ts is not None:
+                yield GaugeMetricFamily(
+                    "tickhub_writer_last_trade_timestamp_seconds",
+                    "Exchange time of the newest stored trade",
+                    value=w.last_trade_ts / _US,
+                )
+        if runtime.tracker is not None:
+            t = runtime.tracker
+            yield _counter(
+                "tracker_trades_published", "Trades published by the tracker", t.published
+            )
+            yield _counter("tracker_frames_rejected", "Frames a source could not parse", t.rejected)
+            connected = GaugeMetricFamily(
+                "tickhub_source_connected",
+                "1 when the source is receiving (live or simulated)",
+                labels=["source"],
+            )
+            for name, status in t.statuses.items():
+                up = status.state in {SourceState.CONNECTED, SourceState.SIMULATED}
+                connected.add_metric([name], 1 if up else 0)
+            yield connected
+        if runtime.live is not None:
+            live = runtime.live.stats
+            yield GaugeMetricFamily(
+                "tickhub_ws_clients", "Connected WebSocket clients", value=live.connected
+            )
+            yield _counter("ws_messages_sent", "Messages sent to WebSocket clients", live.sent)
+            yield _counter(
+                "ws_clients_dropped_slow",
+                "WebSocket clients cut off for lagging",
+                live.dropped_slow,
+            )
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(f"tickhub_{name}", documentation, value=value)

@@ -1,0 +1,53 @@
+"""Which requests fall in which rate-limit class, and which carry credentials: the one
+list of gateway paths. Paths are compared without a trailing slash (every seed path works
+with and without one)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from starlette.types import Scope
+
+# Seed 003's login and token refresh, and its registration.
+LOGIN_PATHS = frozenset({"/api/token", "/api/token/refresh"})
+REGISTRATION_PATHS = frozenset({"/api/user/register"})
+# Probes and scrapes are never limited, whatever the read limit says.
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key", b"cookie")
+
+
+class RouteClass(StrEnum):
+    LOGIN = "login"
+    REGISTRATION = "registration"
+    WRITES = "writes"
+    READS = "reads"
+    UNLIMITED = "unlimited"
+
+
+def normalize(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def classify(method: str, path: str) -> RouteClass:
+    path = normalize(path)
+    if method == "POST" and path in LOGIN_PATHS:
+        return RouteClass.LOGIN
+    if method == "POST" and path in REGISTRATION_PATHS:
+        return RouteClass.REGISTRATION
+    if method in WRITE_METHODS:
+        return RouteClass.WRITES
+    if method == "OPTIONS" or path in UNLIMITED_PATHS:
+        return RouteClass.UNLIMITED  # CORS preflights never count
+    return RouteClass.READS
+
+
+def is_auth_path(path: str) -> bool:
+    path = normalize(path)
+    return path in LOGIN_PATHS or path in REGISTRATION_PATHS
+
+
+def carries_credentials(scope: Scope) -> bool:
+    return any(name in CREDENTIAL_HEADERS for name, _ in scope.get("headers", ()))

@@ -1,0 +1,138 @@
+"""Pure parts of the gateway: log redaction, route classes, the error envelope per path."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from tickhub.gateway import RedactFilter, logging_config, redact
+from tickhub.gateway._context import accept_request_id
+from tickhub.gateway.paths import RouteClass, classify, is_auth_path
+from tickhub.problems import error_for_path
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXZhbHVl"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("login password=hunter2 user=bob", "hunter2"),
+        ('{"email": "a@b.c", "password": "hunter2"}', "hunter2"),
+        ("{'password': 'hunter2', 'x': 1}", "hunter2"),
+        ('{"access": "AAA111", "refresh": "RRR222"}', "AAA111"),
+        ('{"access": "AAA111", "refresh": "RRR222"}', "RRR222"),
+        ("Authorization: Bearer tok123", "tok123"),
+        ("authorization=Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        ("GET /x?token=abc123&page=2", "abc123"),
+        ("X-API-Key: key-777", "key-777"),
+        ("api_key=key-777", "key-777"),
+        ("client_secret=s3cr3t;", "s3cr3t"),
+        ("refresh_token: 'r-1'", "r-1"),
+        ("Cookie: session=c00kie", "c00kie"),
+        (f"verify link /api/user/verify/42/{JWT}", JWT),
+        (f"bare {JWT} in text", JWT),
+    ],
+)
+def test_redact_blanks_secrets(text: str, secret: str) -> None:
+    clean = redact(text)
+    assert secret not in clean
+    assert "***" in clean
+
+
+def test_redact_leaves_ordinary_text_alone() -> None:
+    for text in (
+        "stored 5 trades for BTCUSDT",
+        "access log is on",  # the word without a value
+        "source binance: connected",
+        '{"route":"/api/token","status":200}',
+    ):
+        assert redact(text) == text
+
+
+def test_filter_redacts_arguments_and_tracebacks() -> None:
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "user %s sent %r", ("bob", {"password": "hunter2"}), None
+    )
+    assert RedactFilter().filter(record)
+    assert "hunter2" not in record.getMessage()
+    assert "bob" in record.getMessage()
+
+    try:
+        raise ValueError("bad token=abc123")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, exc_info)
+    RedactFilter().filter(record)
+    assert record.exc_text is not None
+    assert "abc123" not in record.exc_text
+    assert "ValueError" in record.exc_text
+
+
+def test_logging_config_puts_the_filter_on_every_handler() -> None:
+    config = logging_config("info")
+    assert config["root"]["level"] == "INFO"
+    for handler in config["handlers"].values():
+        assert handler["filters"] == ["redact"]
+    json.dumps(config, default=str)  # plain data, fit for uvicorn's `log_config`
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("POST", "/api/token", RouteClass.LOGIN),
+        ("POST", "/api/token/", RouteClass.LOGIN),
+        ("POST", "/api/token/refresh", RouteClass.LOGIN),
+        ("POST", "/api/user/register/", RouteClass.REGISTRATION),
+        ("GET", "/api/token", RouteClass.READS),
+        ("PATCH", "/api/market/session/1", RouteClass.WRITES),
+        ("DELETE", "/v1/keys/1", RouteClass.WRITES),
+        ("GET", "/v1/trades", RouteClass.READS),
+        ("OPTIONS", "/api/token", RouteClass.UNLIMITED),
+        ("GET", "/metrics", RouteClass.UNLIMITED),
+        ("GET", "/healthz/", RouteClass.UNLIMITED),
+    ],
+)
+def test_route_classes(method: str, path: str, expected: RouteClass) -> None:
+    assert classify(method, path) is expected
+
+
+def test_auth_paths() -> None:
+    assert is_auth_path("/api/token/")
+    assert is_auth_path("/api/user/register")
+    assert not is_auth_path("/api/user/resource")
+
+
+@pytest.mark.parametrize(
+    ("path", "keys"),
+    [
+        ("/v1/trades", {"type", "title", "status", "detail"}),
+        ("/", {"type", "title", "status", "detail"}),
+        ("/api/token", {"code", "status", "data", "message"}),
+        ("/api/market/bid/", {"code", "status", "data", "message"}),
+        ("/api/current_price", {"detail"}),
+        ("/api/crypto_price/statistics/", {"detail"}),
+        ("/session/3/transaction", {"error"}),
+        ("/symbols", {"error"}),
+        ("/price-history-minutes/5/BTCUSDT", {"error"}),
+        ("/apiary", {"type", "title", "status", "detail"}),
+        ("/sessions", {"type", "title", "status", "detail"}),
+    ],
+)
+def test_error_envelope_follows_the_path(path: str, keys: set[str]) -> None:
+    response = error_for_path(path, 429, "Too Many Requests", "slow down")
+    assert response.status_code == 429
+    assert set(json.loads(bytes(response.body))) == keys
+    problem_json = keys == {"type", "title", "status", "detail"}
+    assert (response.media_type == "application/problem+json") is problem_json
+
+
+def test_request_id_acceptance() -> None:
+    assert accept_request_id("abc-DEF_1.2") == "abc-DEF_1.2"
+    assert accept_request_id("a" * 128) == "a" * 128
+    for bad in (None, "", "a" * 129, "a b", "a/b", "a\nb"):
+        made = accept_request_id(bad)
+        assert made != bad
+        assert len(made) == 32

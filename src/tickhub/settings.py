@@ -150,6 +150,25 @@ class SmtpSettings(BaseSettings):
     timeout_s: float = Field(default=30.0, gt=0)
 
 
+# --- storage (trades partitions on PostgreSQL): tickhub.marketdata.partitions ---
+class StorageSettings(BaseSettings):
+    """`TICKHUB_PARTITION_*`, `TICKHUB_RETENTION_DAYS`: time partitions of the trades table
+    on PostgreSQL (SQLite ignores them)."""
+
+    model_config = SettingsConfigDict(env_prefix="TICKHUB_", env_file=_ENV_FILE, extra="ignore")
+
+    # One partition per UTC day, ISO week (from Monday) or calendar month.
+    partition_interval: Literal["day", "week", "month"] = "week"
+    # Partitions kept ready beyond the current period.
+    partition_ahead: int = Field(default=4, ge=0, le=366)
+    # Trades of whole periods older than this many days are dropped; 0 keeps them forever.
+    # Candles, coverage and latest prices are kept.
+    retention_days: int = Field(default=0, ge=0)
+
+
+# --- end storage ---
+
+
 class Settings(BaseSettings):
     """`TICKHUB_*`: the root settings. The fixed names are in DESIGN.md."""
 
@@ -183,6 +202,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)  # trades partitions
 
     @field_validator("sources", "symbols", mode="before")
     @classmethod

@@ -57,7 +57,11 @@ class Instrument(Base):
 
 
 class TradeRow(Base):
-    """One trade, unique on (instrument, venue trade id)."""
+    """One trade, unique on (instrument, venue trade id).
+
+    On PostgreSQL the table is partitioned by `ts` (migration 0003), so its key there is
+    (instrument_id, trade_id, ts); the writer's coverage check is what keeps an id unique.
+    """
 
     __tablename__ = "trades"
     __table_args__ = (

@@ -5,12 +5,26 @@ Core, not the ORM, because the writer moves hundreds of thousands of rows a seco
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, case, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    Transaction,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,12 +81,37 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-_INSERT_TRADES = (
+_TRADE_COLUMNS = ("instrument_id", "trade_id", "ts", "price", "qty", "is_buyer_maker")
+_INSERT_TRADES_QMARK = (
     "INSERT INTO trades (instrument_id, trade_id, ts, price, qty, is_buyer_maker) "
-    "VALUES {} ON CONFLICT (instrument_id, trade_id) DO NOTHING"
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (instrument_id, trade_id) DO NOTHING"
 )
-_INSERT_TRADES_PG = _INSERT_TRADES.format("($1, $2, $3, $4, $5, $6)")
-_INSERT_TRADES_QMARK = _INSERT_TRADES.format("(?, ?, ?, ?, ?, ?)")
+# PostgreSQL names no conflict target: on the partitioned table the key is (instrument_id,
+# trade_id, ts), since a key must hold the partition column (migration 0003).
+_INSERT_TRADES_PG = (
+    "INSERT INTO trades (instrument_id, trade_id, ts, price, qty, is_buyer_maker) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"
+)
+
+# PostgreSQL bulk path: COPY into a temporary table of the session, then one INSERT … SELECT
+# that skips what is already stored. The temporary table empties itself at every commit.
+_STAGING = "trades_staging"
+_CREATE_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS trades_staging (LIKE trades INCLUDING DEFAULTS) "
+    "ON COMMIT DELETE ROWS"
+)
+_INSERT_FROM_STAGING = (
+    "INSERT INTO trades (instrument_id, trade_id, ts, price, qty, is_buyer_maker) "
+    "SELECT instrument_id, trade_id, ts, price, qty, is_buyer_maker FROM trades_staging "
+    "ON CONFLICT DO NOTHING"
+)
+_CLEAR_STAGING = "DELETE FROM trades_staging"
+# Set in the pooled connection's `info` once the staging table was created in a
+# transaction that committed (a rolled-back CREATE leaves no table behind).
+_STAGING_READY = "tickhub.trades_staging"
+# Transactions whose staging table already holds rows (it empties only at commit): a
+# second COPY in one of them clears it first. Weak, so finished transactions drop out.
+_STAGED_IN: weakref.WeakSet[Transaction] = weakref.WeakSet()
 
 
 @cache
@@ -119,6 +158,10 @@ def _upsert_latest_stmt(dialect: str) -> Any:
         set_={"trade_id": ex.trade_id, "ts": ex.ts, "price": ex.price, "qty": ex.qty},
         where=or_(ex.ts > cur.ts, and_(ex.ts == cur.ts, ex.trade_id > cur.trade_id)),
     )
+
+
+def _staging_committed(conn: Connection) -> None:
+    conn.connection.info[_STAGING_READY] = True
 
 
 class MarketDataRepository:
@@ -200,15 +243,50 @@ class MarketDataRepository:
 
     async def insert_trades(self, instrument_id: int, trades: Sequence[Trade]) -> None:
         """Bulk insert; an id already stored is skipped (the writer filters first, this is
-        the second guard). Rows go to the driver as plain tuples: this is the hot path."""
+        the second guard). Rows go to the driver as plain tuples: this is the hot path.
+
+        On PostgreSQL the rows travel by COPY (see `_copy_trades`)."""
         if not trades:
             return
-        pg = self.conn.dialect.paramstyle == "numeric_dollar"
-        sql = _INSERT_TRADES_PG if pg else _INSERT_TRADES_QMARK
-        await self.conn.exec_driver_sql(
-            sql,
-            [(instrument_id, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in trades],
-        )
+        rows = [(instrument_id, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in trades]
+        if self.conn.dialect.name == "postgresql":
+            await self._copy_trades(rows)
+            return
+        await self.conn.exec_driver_sql(_INSERT_TRADES_QMARK, rows)
+
+    async def _copy_trades(self, rows: list[tuple[Any, ...]]) -> None:
+        """COPY the rows into the session's staging table, then move the new ones to
+        `trades`, all inside the caller's transaction.
+
+        Idempotency is unchanged: the writer has already set aside the ids its coverage
+        ranges hold (under the instrument lock), and ON CONFLICT DO NOTHING skips an exact
+        replay, which carries the same `ts` and so hits the key (instrument_id, trade_id, ts).
+        """
+        raw = await self.conn.get_raw_connection()
+        driver = raw.driver_connection  # the asyncpg connection
+        sync = self.conn.sync_connection
+        assert driver is not None and sync is not None
+        ready = bool(raw.info.get(_STAGING_READY))
+        if not ready or not driver.is_in_transaction():
+            # Through SQLAlchemy, so its driver adapter opens the transaction it would
+            # otherwise open lazily: COPY on the raw connection must run inside it.
+            await self.conn.exec_driver_sql(_CREATE_STAGING)
+            if not ready:
+                event.listen(sync, "commit", _staging_committed, once=True)
+        if not driver.is_in_transaction():  # an AUTOCOMMIT engine: no staging possible
+            await self.conn.exec_driver_sql(_INSERT_TRADES_PG, rows)
+            return
+        tx = sync.get_transaction()
+        if tx is not None and tx in _STAGED_IN:
+            await self.conn.exec_driver_sql(_CLEAR_STAGING)
+        try:
+            await driver.copy_records_to_table(_STAGING, records=rows, columns=_TRADE_COLUMNS)
+        except Exception:
+            raw.info.pop(_STAGING_READY, None)  # e.g. the table is gone: create it next time
+            raise
+        if tx is not None:
+            _STAGED_IN.add(tx)
+        await self.conn.exec_driver_sql(_INSERT_FROM_STAGING)
 
     async def stored_trades_between(
         self, instrument_id: int, start: int, end: int

@@ -15,10 +15,19 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Leave the time partitions of `trades` (PostgreSQL, migration 0003) out of
+    autogenerate: they are made and dropped at run time by `marketdata.partitions`."""
+    if type_ == "table" and name is not None:
+        return not (name.startswith("trades_p") or name == "trades_default")
+    return True
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
+        include_name=include_name,
         literal_binds=True,
         render_as_batch=True,
     )
@@ -42,6 +51,7 @@ def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=True,
     )
     with context.begin_transaction():

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import tickhub
-from tickhub.bus import MemoryBus
+from tickhub.bus import make_bus
 from tickhub.db import create_engine
 from tickhub.deps import RuntimeDep
 from tickhub.gateway import install_gateway
@@ -55,13 +55,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             async with _live(runtime):
                 yield
             return
+        # `tickhub api`: its own engine, and the configured bus for live updates
         engine = create_engine(settings.resolved_database_url)
-        own = Runtime(settings=settings, engine=engine, bus=MemoryBus())
+        own = Runtime(settings=settings, engine=engine, bus=make_bus(settings.bus_url))
         app.state.runtime = own
+        await own.bus.start()
         try:
             async with _live(own):
                 yield
         finally:
+            await own.bus.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -1,31 +1,24 @@
-"""The `tickhub` command line (Typer). A composition root: it builds engines, buses,
-sources and the web app, and wires them together."""
+"""The `tickhub` command line (Typer): a thin layer over `bootstrap`, which builds and
+wires the services."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import logging.config
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub import bootstrap
 from tickhub.app import create_app
-from tickhub.bus import Bus, MemoryBus
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.sources.base import Source
-from tickhub.marketdata.sources.sim import SimSource
-from tickhub.marketdata.tracker import Tracker
-from tickhub.marketdata.writer import Writer
 from tickhub.migrate import upgrade
-from tickhub.runtime import Runtime
 from tickhub.settings import Settings
 
 app = typer.Typer(
@@ -58,116 +51,13 @@ def _setup_logging(settings: Settings) -> None:
     logging.config.dictConfig(logging_config(settings.log_level))
 
 
-def _make_bus(settings: Settings) -> Bus:
-    if settings.bus_url.startswith("memory://"):
-        return MemoryBus()
-    raise typer.BadParameter(
-        f"TICKHUB_BUS_URL={settings.bus_url!r}: this version runs the in-memory bus only "
-        "(memory://)",
-        param_hint="TICKHUB_BUS_URL",
-    )
-
-
-async def _build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]:
-    sources: list[Source] = []
-    for name in settings.sources:
-        async with engine.connect() as conn:
-            resume = await MarketDataRepository(conn).last_trade_ids(name)
-        if name == "binance":
-            from tickhub.marketdata.sources.binance import BinanceSource
-
-            sources.append(BinanceSource(settings.binance, settings.symbols, resume=resume))
-        elif name == "sim":
-            sources.append(_sim(settings, resume))
-        else:
-            raise typer.BadParameter(
-                f"unknown source {name!r}: this version offers binance and sim",
-                param_hint="TICKHUB_SOURCES",
-            )
-    return sources
-
-
-def _sim(settings: Settings, resume: dict[str, int]) -> SimSource:
-    return SimSource(
-        settings.symbols,
-        rate=settings.sim.rate,
-        seed=settings.sim.seed,
-        batch_interval_s=settings.sim.batch_interval_s,
-        first_ids=resume,
-    )
-
-
-async def _offline_fallback(settings: Settings, engine: AsyncEngine, tracker: Tracker) -> None:
-    """Start the simulated market when no live source connects in time."""
+def _run(service: Coroutine[Any, Any, None]) -> None:
+    """Run a service until it returns; a setting that cannot work is one clear line."""
     try:
-        await asyncio.wait_for(tracker.connected.wait(), settings.offline_after_s)
-        return
-    except TimeoutError:
-        pass
-    log.warning(
-        "No live source connected within %.0f s (no internet?). Starting the SIMULATED "
-        "market beside it: exchange 'sim', labelled simulated in the API. "
-        "Set TICKHUB_SIM_FALLBACK=false to turn this off.",
-        settings.offline_after_s,
-    )
-    async with engine.connect() as conn:
-        resume = await MarketDataRepository(conn).last_trade_ids("sim")
-    tracker.add(_sim(settings, resume))
-
-
-async def _up(settings: Settings) -> None:
-    engine = create_engine(settings.resolved_database_url)
-    await upgrade(engine)
-    bus = _make_bus(settings)
-    await bus.start()
-    writer = Writer(engine, capture_interval_s=settings.capture_interval, publish=bus.publish)
-    for _ in range(settings.writer_concurrency):
-        await bus.subscribe("trades.#", writer.handle, group="writer")
-    await bus.subscribe("rejects.#", writer.handle, group="writer")
-    tracker = Tracker(
-        bus, max_trades=settings.batch_max_trades, max_delay_s=settings.batch_max_delay_s
-    )
-    sources = await _build_sources(settings, engine)
-    tracker.start(sources)
-    fallback: asyncio.Task[None] | None = None
-    if settings.sim_fallback and any(not s.simulated for s in sources):
-        fallback = asyncio.create_task(_offline_fallback(settings, engine, tracker))
-    runtime = Runtime(settings=settings, engine=engine, bus=bus, tracker=tracker, writer=writer)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime=runtime),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            log_config=logging_config(settings.log_level),
-            access_log=False,
-        )
-    )
-    log.info(
-        "tickhub up: sources=%s symbols=%s database=%s; API on http://%s:%d (docs at /docs)",
-        ",".join(settings.sources) or "none",
-        ",".join(settings.symbols),
-        engine.url.render_as_string(hide_password=True),
-        settings.host,
-        settings.port,
-    )
-    try:
-        await server.serve()
-    finally:
-        log.info("shutting down: flushing buffered trades")
-        if fallback is not None:
-            fallback.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fallback
-        await tracker.stop()
-        await bus.close()
-        await engine.dispose()
-        log.info(
-            "stopped: %d trades received, %d new, %d stored",
-            writer.stats.received,
-            writer.stats.new,
-            writer.stats.stored,
-        )
+        asyncio.run(service)
+    except bootstrap.ConfigurationError as exc:
+        typer.echo(f"tickhub: {exc.setting}: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -175,7 +65,23 @@ def up() -> None:
     """Run tracker, writer and API in one process (SQLite + in-memory bus by default)."""
     settings = Settings()
     _setup_logging(settings)
-    asyncio.run(_up(settings))
+    _run(bootstrap.run_up(settings))
+
+
+@app.command()
+def tracker() -> None:
+    """Run the sources alone, publishing trades to the bus (distributed mode)."""
+    settings = Settings()
+    _setup_logging(settings)
+    _run(bootstrap.run_tracker(settings))
+
+
+@app.command()
+def writer() -> None:
+    """Consume trades from the bus into the database (distributed mode; run several)."""
+    settings = Settings()
+    _setup_logging(settings)
+    _run(bootstrap.run_writer(settings))
 
 
 @app.command()

@@ -73,3 +73,37 @@ async def test_live_subscriber_drops_oldest_instead_of_blocking() -> None:
     await bus.close()
     assert bus.stats.dropped_live > 0
     assert seen[-1] == 49
+
+
+async def test_a_declared_group_keeps_messages_until_its_first_consumer() -> None:
+    bus = MemoryBus()
+    await bus.declare("trades.#", group="writer")
+    for i in range(5):
+        await bus.publish("trades.x.y", i)
+    got: list[int] = []
+
+    async def handle(_topic: str, msg: object) -> None:
+        assert isinstance(msg, int)
+        got.append(msg)
+
+    await bus.subscribe("trades.#", handle, group="writer")
+    await bus.close()
+    assert got == [0, 1, 2, 3, 4]
+
+
+async def test_handlers_may_publish_while_the_bus_closes() -> None:
+    bus = MemoryBus()
+    echoed: list[object] = []
+
+    async def echo(_topic: str, msg: object) -> None:
+        await bus.publish("echo", msg)
+
+    async def keep(_topic: str, msg: object) -> None:
+        echoed.append(msg)
+
+    await bus.subscribe("in", echo, group="a")
+    await bus.subscribe("echo", keep, group="b")
+    await bus.publish("in", 1)
+    await bus.close()
+    assert echoed == [1]
+    assert bus.stats.dead_lettered == 0

@@ -1,6 +1,60 @@
-"""The message bus: a small protocol with in-memory and (later) RabbitMQ implementations."""
+"""The message bus: a small protocol with in-memory and RabbitMQ implementations.
 
-from tickhub.bus.base import Bus, Handler, Message, Subscription, topic_matches
+`make_bus(url)` picks one from `TICKHUB_BUS_URL`: `memory://` (one process) or
+`amqp://user:pass@host:5672/vhost` (RabbitMQ; aio-pika is imported only then).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tickhub.bus.base import (
+    Bus,
+    BusStats,
+    DeadLetter,
+    Handler,
+    Message,
+    Subscription,
+    topic_matches,
+)
+from tickhub.bus.codec import CodecError, decode, encode
 from tickhub.bus.memory import MemoryBus
 
-__all__ = ["Bus", "Handler", "MemoryBus", "Message", "Subscription", "topic_matches"]
+if TYPE_CHECKING:
+    from tickhub.bus.rabbitmq import RabbitBus
+
+__all__ = [
+    "Bus",
+    "BusStats",
+    "CodecError",
+    "DeadLetter",
+    "Handler",
+    "MemoryBus",
+    "Message",
+    "RabbitBus",
+    "Subscription",
+    "decode",
+    "encode",
+    "make_bus",
+    "topic_matches",
+]
+
+
+def make_bus(url: str, **options: Any) -> Bus:
+    """The bus a URL names; `options` go to the implementation's constructor."""
+    scheme = url.partition("://")[0].lower()
+    if scheme == "memory":
+        return MemoryBus(**options)
+    if scheme in {"amqp", "amqps"}:
+        from tickhub.bus.rabbitmq import RabbitBus
+
+        return RabbitBus(url, **options)
+    raise ValueError(f"unsupported bus URL {url!r}: use memory:// or amqp://user:pass@host:5672/")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RabbitBus":  # imported on first use: aio-pika is needed only for RabbitMQ
+        from tickhub.bus.rabbitmq import RabbitBus
+
+        return RabbitBus
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

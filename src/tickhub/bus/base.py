@@ -65,6 +65,11 @@ class Bus(Protocol):
         """
         ...
 
+    async def declare(self, pattern: str, *, group: str, live: bool = False) -> str:
+        """Create a group's queue before any consumer exists, so that what is published
+        meanwhile waits for the group instead of being dropped. Returns the queue's name."""
+        ...
+
     async def join(self) -> None:
         """Wait until every message published so far has been handled (tests, shutdown)."""
 

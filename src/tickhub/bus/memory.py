@@ -74,6 +74,12 @@ class MemoryBus:
                     self.stats.dropped_live += 1
             await q.queue.put((topic, message))
 
+    async def declare(self, pattern: str, *, group: str, live: bool = False) -> str:
+        key = f"{group}:{pattern}"
+        if key not in self._queues:
+            self._queues[key] = _Queue(pattern=pattern, live=live, maxsize=self._maxsize)
+        return key
+
     async def subscribe(
         self,
         pattern: str,
@@ -133,18 +139,23 @@ class MemoryBus:
             consumer.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await consumer.task
-        if not q.consumers:
+        if not q.consumers and key.startswith("_anon."):
             self._queues.pop(key, None)
 
     async def join(self) -> None:
-        for q in list(self._queues.values()):
-            if q.consumers:
+        # a handler may publish to a queue already joined: go round until all are quiet
+        while True:
+            busy = [q for q in self._queues.values() if q.consumers]
+            for q in busy:
                 await q.queue.join()
+            if all(q.queue.empty() for q in busy):
+                return
 
     async def close(self) -> None:
-        """Handle what is queued, then stop every consumer."""
-        self._closed = True
+        """Handle what is queued, then stop every consumer. Handlers may still publish
+        while the queues drain (the writer's candle updates)."""
         await self.join()
+        self._closed = True
         for q in list(self._queues.values()):
             for _ in q.consumers:
                 await q.queue.put(_STOP)

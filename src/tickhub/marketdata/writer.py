@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.marketdata import coverage
@@ -30,6 +31,30 @@ from tickhub.marketdata.repository import MarketDataRepository
 
 log = logging.getLogger(__name__)
 
+# SQLSTATE classes that mean "the server is not there right now": 08 connection
+# exception, 57P01-57P03 admin shutdown / crash shutdown / cannot connect now.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        code = str(getattr(orig, "sqlstate", "") or getattr(orig, "pgcode", "") or "")
+        if code.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        text = str(orig).lower()
+        return "connection" in text and ("closed" in text or "refused" in text or "lost" in text)
+    return False
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
 Publish = Callable[[str, object], Awaitable[None]]
 
 
@@ -41,6 +66,7 @@ class WriterStats:
     stored: int = 0
     duplicates: int = 0
     rejected_frames: int = 0
+    database_retries: int = 0
     last_trade_ts: int | None = None
 
 
@@ -79,8 +105,12 @@ class Writer:
         *,
         capture_interval_s: float = 0.0,
         publish: Publish | None = None,
+        retry_initial_s: float = 0.2,
+        retry_max_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
         self._capture_us = int(capture_interval_s * 1_000_000)
         self._publish = publish
         self._instrument_ids: dict[tuple[str, str], int] = {}
@@ -92,13 +122,33 @@ class Writer:
         self.stats = WriterStats()
 
     async def handle(self, _topic: str, message: object) -> None:
-        """Bus handler."""
+        """Bus handler.
+
+        While the database is unreachable (a restart, a network cut) the message is held
+        and the write retried with backoff, so a good message is never dead-lettered for
+        the database's sake; anything else that fails is raised, for the bus to retry and
+        then dead-letter.
+        """
         if isinstance(message, TradeBatch):
-            await self.write(message)
+            await self._until_database_answers(lambda: self.write(message))
         elif isinstance(message, RejectedFrame):
-            await self.keep_rejected(message)
+            await self._until_database_answers(lambda: self.keep_rejected(message))
         else:
             raise TypeError(f"writer cannot handle {type(message).__name__}")
+
+    async def _until_database_answers(self, work: Callable[[], Awaitable[object]]) -> None:
+        delay = self._retry_initial_s
+        while True:
+            try:
+                await work()
+                return
+            except (DBAPIError, OSError) as exc:
+                if not _is_unavailable(exc):
+                    raise
+                self.stats.database_retries += 1
+                log.warning("database unavailable (%s); retrying in %.1f s", _short(exc), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max_s)
 
     async def keep_rejected(self, frame: RejectedFrame) -> None:
         async with self._engine.begin() as conn:

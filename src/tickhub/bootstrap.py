@@ -1,0 +1,263 @@
+"""The composition root for the long-running services: it builds engines, buses, sources,
+the writer and the tracker and wires them together. `cli.py` is a thin layer over it.
+
+    tickhub up        tracker + writer + API in one process (any bus)
+    tickhub tracker   sources → bus              (distributed mode)
+    tickhub writer    bus → database             (distributed mode; start as many as needed)
+    tickhub api       database + bus → HTTP/WebSocket
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tickhub.bus import Bus
+from tickhub.bus import make_bus as bus_from_url
+from tickhub.db import create_engine
+from tickhub.gateway import logging_config
+from tickhub.marketdata.partitions import maintain_partitions_forever
+from tickhub.marketdata.repository import MarketDataRepository
+from tickhub.marketdata.sources.base import Source
+from tickhub.marketdata.sources.sim import SimSource
+from tickhub.marketdata.tracker import Tracker
+from tickhub.marketdata.writer import Writer
+from tickhub.migrate import upgrade
+from tickhub.runtime import Runtime
+from tickhub.settings import Settings
+
+PARTITION_MAINTENANCE_EVERY_S = 3600.0
+
+log = logging.getLogger("tickhub")
+
+
+class ConfigurationError(Exception):
+    """A setting that cannot work; `setting` names it."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+def make_bus(settings: Settings) -> Bus:
+    try:
+        return bus_from_url(settings.bus_url)
+    except ValueError as exc:
+        raise ConfigurationError("TICKHUB_BUS_URL", str(exc)) from exc
+
+
+def require_shared_bus(settings: Settings, service: str) -> None:
+    if settings.bus_url.startswith("memory://"):
+        raise ConfigurationError(
+            "TICKHUB_BUS_URL",
+            f"`tickhub {service}` runs apart from the other services, so it needs a shared "
+            "bus: set TICKHUB_BUS_URL=amqp://user:pass@host:5672/ (or run `tickhub up`)",
+        )
+
+
+async def build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]:
+    """The configured sources, each resuming after the last trade id stored for it."""
+    sources: list[Source] = []
+    for name in settings.sources:
+        async with engine.connect() as conn:
+            resume = await MarketDataRepository(conn).last_trade_ids(name)
+        if name == "binance":
+            from tickhub.marketdata.sources.binance import BinanceSource
+
+            sources.append(BinanceSource(settings.binance, settings.symbols, resume=resume))
+        elif name == "sim":
+            sources.append(sim_source(settings, resume))
+        else:
+            raise ConfigurationError(
+                "TICKHUB_SOURCES", f"unknown source {name!r}: this version offers binance and sim"
+            )
+    return sources
+
+
+def sim_source(settings: Settings, resume: dict[str, int]) -> SimSource:
+    return SimSource(
+        settings.symbols,
+        rate=settings.sim.rate,
+        seed=settings.sim.seed,
+        batch_interval_s=settings.sim.batch_interval_s,
+        first_ids=resume,
+    )
+
+
+def make_tracker(settings: Settings, bus: Bus) -> Tracker:
+    return Tracker(
+        bus, max_trades=settings.batch_max_trades, max_delay_s=settings.batch_max_delay_s
+    )
+
+
+WRITER_TOPICS = ("trades.#", "rejects.#")
+
+
+async def declare_writer_queues(bus: Bus) -> None:
+    """The writers' queues exist before the first trade is published, even when no writer
+    has started yet: a topic exchange drops what no queue is bound to."""
+    for pattern in WRITER_TOPICS:
+        await bus.declare(pattern, group="writer")
+
+
+async def start_writer(settings: Settings, engine: AsyncEngine, bus: Bus) -> Writer:
+    """A writer consuming trade batches and rejected frames from the bus."""
+    writer = Writer(engine, capture_interval_s=settings.capture_interval, publish=bus.publish)
+    for _ in range(settings.writer_concurrency):
+        await bus.subscribe(WRITER_TOPICS[0], writer.handle, group="writer")
+    await bus.subscribe(WRITER_TOPICS[1], writer.handle, group="writer")
+    return writer
+
+
+async def offline_fallback(settings: Settings, engine: AsyncEngine, tracker: Tracker) -> None:
+    """Start the simulated market when no live source connects in time."""
+    try:
+        await asyncio.wait_for(tracker.connected.wait(), settings.offline_after_s)
+        return
+    except TimeoutError:
+        pass
+    log.warning(
+        "No live source connected within %.0f s (no internet?). Starting the SIMULATED "
+        "market beside it: exchange 'sim', labelled simulated in the API. "
+        "Set TICKHUB_SIM_FALLBACK=false to turn this off.",
+        settings.offline_after_s,
+    )
+    async with engine.connect() as conn:
+        resume = await MarketDataRepository(conn).last_trade_ids("sim")
+    tracker.add(sim_source(settings, resume))
+
+
+@contextlib.asynccontextmanager
+async def engine_and_bus(
+    settings: Settings, *, migrate: bool
+) -> AsyncIterator[tuple[AsyncEngine, Bus]]:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        if migrate:
+            await upgrade(engine)
+        bus = make_bus(settings)
+        await bus.start()
+        try:
+            yield engine, bus
+        finally:
+            await bus.close()
+    finally:
+        await engine.dispose()
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on SIGINT or SIGTERM (Ctrl-C, `docker stop`, `kill`)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def run_tracker(settings: Settings) -> None:
+    """Sources → bus, until stopped; then what is buffered is published."""
+    require_shared_bus(settings, "tracker")
+    async with engine_and_bus(settings, migrate=False) as (engine, bus):
+        await declare_writer_queues(bus)
+        tracker = make_tracker(settings, bus)
+        tracker.start(await build_sources(settings, engine))
+        log.info("tracker: sources=%s symbols=%s", ",".join(settings.sources),
+                 ",".join(settings.symbols))  # fmt: skip
+        fallback = None
+        if settings.sim_fallback and "sim" not in settings.sources:
+            fallback = asyncio.create_task(offline_fallback(settings, engine, tracker))
+        try:
+            await wait_for_stop_signal()
+        finally:
+            await cancel(fallback)
+            await tracker.stop()
+            log.info("tracker stopped: %d trades published", tracker.published)
+
+
+async def run_writer(settings: Settings) -> None:
+    """Bus → database, until stopped; messages being handled are finished and acked."""
+    require_shared_bus(settings, "writer")
+    async with engine_and_bus(settings, migrate=True) as (engine, bus):
+        writer = await start_writer(settings, engine, bus)
+        maintenance = asyncio.create_task(
+            maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S)
+        )
+        log.info("writer: consuming trades from %s", settings.bus_url.split("@")[-1])
+        try:
+            await wait_for_stop_signal()
+        finally:
+            await cancel(maintenance)
+        log.info(
+            "writer stopping: %d trades received, %d new, %d duplicates",
+            writer.stats.received,
+            writer.stats.new,
+            writer.stats.duplicates,
+        )
+
+
+async def run_up(settings: Settings) -> None:
+    """Tracker, writer and API in one process; Ctrl-C flushes what is buffered."""
+    import uvicorn
+
+    from tickhub.app import create_app
+
+    async with engine_and_bus(settings, migrate=True) as (engine, bus):
+        writer = await start_writer(settings, engine, bus)
+        tracker = make_tracker(settings, bus)
+        sources = await build_sources(settings, engine)
+        tracker.start(sources)
+        background = [
+            asyncio.create_task(
+                maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S)
+            )
+        ]
+        if settings.sim_fallback and any(not s.simulated for s in sources):
+            background.append(asyncio.create_task(offline_fallback(settings, engine, tracker)))
+        runtime = Runtime(settings=settings, engine=engine, bus=bus, tracker=tracker, writer=writer)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(runtime=runtime),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level.lower(),
+                log_config=logging_config(settings.log_level),
+                access_log=False,
+            )
+        )
+        log.info(
+            "tickhub up: sources=%s symbols=%s database=%s; API on http://%s:%d (docs at /docs)",
+            ",".join(settings.sources) or "none",
+            ",".join(settings.symbols),
+            engine.url.render_as_string(hide_password=True),
+            settings.host,
+            settings.port,
+        )
+        try:
+            await server.serve()
+        finally:
+            log.info("shutting down: flushing buffered trades")
+            for task in background:
+                await cancel(task)
+            await tracker.stop()
+    log.info(
+        "stopped: %d trades received, %d new, %d stored",
+        writer.stats.received,
+        writer.stats.new,
+        writer.stats.stored,
+    )
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -107,3 +107,35 @@ async def test_handlers_may_publish_while_the_bus_closes() -> None:
     await bus.close()
     assert echoed == [1]
     assert bus.stats.dead_lettered == 0
+
+
+async def test_tracker_keeps_trades_when_a_publish_fails() -> None:
+    from tickhub.marketdata.events import Trade, TradeBatch
+    from tickhub.marketdata.tracker import Tracker
+
+    class FlakyBus(MemoryBus):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fail = True
+
+        async def publish(self, topic: str, message: object) -> None:
+            if self.fail and isinstance(message, TradeBatch):
+                raise ConnectionError("broker down")
+            await super().publish(topic, message)
+
+    bus = FlakyBus()
+    got: list[int] = []
+
+    async def keep(_topic: str, msg: object) -> None:
+        assert isinstance(msg, TradeBatch)
+        got.extend(t.trade_id for t in msg.trades)
+
+    await bus.subscribe("trades.#", keep, group="writer")
+    tracker = Tracker(bus, max_trades=2, max_delay_s=60)
+    for i in range(1, 6):  # crosses max_trades twice while the bus is down
+        await tracker.trades(TradeBatch("x", "S", (Trade(i, i, 1.0, 1.0),)))
+    assert got == []
+    bus.fail = False
+    await tracker.flush()
+    await bus.close()
+    assert got == [1, 2, 3, 4, 5]

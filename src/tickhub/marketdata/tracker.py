@@ -44,6 +44,7 @@ class Tracker:
         self.connected = asyncio.Event()  # set once any live source reports CONNECTED
         self.published = 0
         self.rejected = 0
+        self.publish_failures = 0
 
     # -- TradeSink ------------------------------------------------------------------
 
@@ -60,7 +61,10 @@ class Tracker:
             if status.last_trade_ts is None or newest > status.last_trade_ts:
                 self.statuses[batch.exchange] = replace(status, last_trade_ts=newest)
         if len(buf.trades) >= self._max_trades:
-            await self._flush_one(buf)
+            try:
+                await self._flush_one(buf)
+            except Exception:  # kept in the buffer; the flush loop retries
+                log.exception("could not publish %s:%s; will retry", buf.exchange, buf.symbol)
 
     async def status(self, status: SourceStatus) -> None:
         self.statuses[status.source] = status
@@ -103,9 +107,16 @@ class Tracker:
             await self.status(SourceStatus(source.name, SourceState.STOPPED, "crashed; see log"))
 
     async def _flush_loop(self) -> None:
+        delay = self._max_delay
         while True:
-            await asyncio.sleep(self._max_delay)
-            await self.flush()
+            await asyncio.sleep(delay)
+            try:
+                await self.flush()
+                delay = self._max_delay
+            except Exception:  # the bus is down: the trades stay buffered, try again later
+                self.publish_failures += 1
+                delay = min(max(delay * 2, 0.5), 30.0)
+                log.exception("publishing failed; retrying in %.1f s", delay)
 
     async def flush(self) -> None:
         for buf in list(self._buffers.values()):
@@ -120,7 +131,11 @@ class Tracker:
             batch = TradeBatch(
                 buf.exchange, buf.symbol, tuple(trades), buf.base, buf.quote, buf.simulated
             )
-            await self._bus.publish(batch.topic, batch)
+            try:
+                await self._bus.publish(batch.topic, batch)
+            except BaseException:
+                buf.trades[:0] = trades  # back in front, in order: nothing is lost
+                raise
             self.published += len(trades)
 
     async def stop(self) -> None:

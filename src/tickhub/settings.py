@@ -9,10 +9,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 _ENV_FILE = ".env"
 
@@ -178,6 +180,20 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     bus_url: str = "memory://"
+
+    # Seed 001's variable names, used when TICKHUB_DATABASE_URL / TICKHUB_BUS_URL are unset.
+    postgres_host: str = Field(default="", validation_alias="POSTGRES_HOST")
+    postgres_port: int = Field(default=5432, validation_alias="POSTGRES_PORT")
+    postgres_db: str = Field(default="postgres", validation_alias="POSTGRES_DB")
+    postgres_user: str = Field(default="postgres", validation_alias="POSTGRES_USER")
+    postgres_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias="POSTGRES_PASSWORD"
+    )
+    rabbitmq_host: str = Field(default="", validation_alias="RABBITMQ_HOST")
+    rabbitmq_user: str = Field(default="guest", validation_alias="RABBITMQ_USER")
+    rabbitmq_password: SecretStr = Field(
+        default=SecretStr("guest"), validation_alias="RABBITMQ_PASSWORD"
+    )
     sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["binance"])
     symbols: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["BTCUSDT", "ETHUSDT", "BNBBTC"]
@@ -243,6 +259,26 @@ class Settings(BaseSettings):
         """Where clients reach this server, for links in e-mails and responses."""
         base = self.auth.public_base_url or f"http://{self.host}:{self.port}"
         return base.rstrip("/")
+
+    @model_validator(mode="after")
+    def _seed_001_names(self) -> Settings:
+        """`POSTGRES_*` and `RABBITMQ_*` (seed 001's .env) stand in for the URLs."""
+        if not self.database_url and self.postgres_host:
+            self.database_url = str(
+                URL.create(
+                    "postgresql",
+                    username=self.postgres_user,
+                    password=self.postgres_password.get_secret_value() or None,
+                    host=self.postgres_host,
+                    port=self.postgres_port,
+                    database=self.postgres_db,
+                ).render_as_string(hide_password=False)
+            )
+        if "bus_url" not in self.model_fields_set and self.rabbitmq_host:
+            user = quote(self.rabbitmq_user, safe="")
+            password = quote(self.rabbitmq_password.get_secret_value(), safe="")
+            self.bus_url = f"amqp://{user}:{password}@{self.rabbitmq_host}:5672/"
+        return self
 
     @property
     def resolved_database_url(self) -> str:

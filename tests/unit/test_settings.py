@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tickhub.settings import Settings
+
+
+def fresh() -> Settings:
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_seed_001_names_build_the_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in ("TICKHUB_DATABASE_URL", "TICKHUB_BUS_URL"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("POSTGRES_HOST", "db")
+    monkeypatch.setenv("POSTGRES_DB", "crypto")
+    monkeypatch.setenv("POSTGRES_USER", "app")
+    monkeypatch.setenv("POSTGRES_PASSWORD", "p@ss word")
+    monkeypatch.setenv("RABBITMQ_HOST", "rabbitmq")
+    s = fresh()
+    url = make_url(s.resolved_database_url)
+    assert (url.drivername, url.username, url.password) == ("postgresql", "app", "p@ss word")
+    assert (url.host, url.port, url.database) == ("db", 5432, "crypto")
+    assert s.bus_url == "amqp://guest:guest@rabbitmq:5672/"
+
+
+def test_tickhub_names_win_over_seed_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTGRES_HOST", "db")
+    monkeypatch.setenv("RABBITMQ_HOST", "rabbitmq")
+    monkeypatch.setenv("TICKHUB_DATABASE_URL", "sqlite:///x.db")
+    monkeypatch.setenv("TICKHUB_BUS_URL", "memory://")
+    s = fresh()
+    assert s.resolved_database_url == "sqlite:///x.db"
+    assert s.bus_url == "memory://"
+
+
+def test_without_either_the_embedded_defaults_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in ("TICKHUB_DATABASE_URL", "TICKHUB_BUS_URL", "POSTGRES_HOST", "RABBITMQ_HOST"):
+        monkeypatch.delenv(k, raising=False)
+    s = fresh()
+    assert s.resolved_database_url.endswith("tickhub.db")
+    assert s.bus_url == "memory://"

@@ -81,6 +81,33 @@ async def register(
     async with a.engine.connect() as conn:
         if await AccountsRepository(conn).user_by_email(email) is not None:
             raise Conflict(f"The email '{email}' already exists!", field="email")
+    user = await _add_user(
+        a,
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        is_verified=not a.settings.require_verification,
+        is_admin=False,
+    )
+    log.info("user %s registered", user.id)
+    if not a.settings.require_verification:
+        return Registration(user, None, mailed=False)
+    return await _send_verification(a, user)
+
+
+async def _add_user(
+    a: Accounts,
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    is_verified: bool,
+    is_admin: bool,
+) -> UserRecord:
+    """Check the password, hash it and insert the account in one transaction; 400 naming
+    `password` when it is weak, 409 when the address is taken meanwhile."""
     attributes = {"email": email, "first_name": first_name, "last_name": last_name}
     errors = _password_errors(a, password, attributes)
     if errors:
@@ -97,8 +124,8 @@ async def register(
                 password_hash=password_hash,
                 first_name=first_name,
                 last_name=last_name,
-                is_verified=not a.settings.require_verification,
-                is_admin=False,
+                is_verified=is_verified,
+                is_admin=is_admin,
                 created_at=now,
                 password_changed_at=now,
             )
@@ -106,10 +133,7 @@ async def register(
     except IntegrityError as exc:  # a concurrent sign-up with the same address
         raise Conflict(f"The email '{email}' already exists!", field="email") from exc
     assert user is not None
-    log.info("user %s registered", user.id)
-    if not a.settings.require_verification:
-        return Registration(user, None, mailed=False)
-    return await _send_verification(a, user)
+    return user
 
 
 async def _send_verification(a: Accounts, user: UserRecord) -> Registration:
@@ -413,29 +437,13 @@ async def create_admin(a: Accounts, *, email: str, password: str) -> tuple[UserR
             user = await repo.user_by_id(existing.id)
             assert user is not None
             return user, False
-    password = clean_password(password)
-    errors = _password_errors(a, password, {"email": email})
-    if errors:
-        raise Invalid(errors[0], errors={"password": errors})
-    password_hash = await a.hash_password(password)
-    now = a.clock()
-    user_id = str(uuid.uuid4())
-    try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
-            await repo.add_user(
-                id=user_id,
-                email=email,
-                password_hash=password_hash,
-                first_name="",
-                last_name="",
-                is_verified=True,
-                is_admin=True,
-                created_at=now,
-                password_changed_at=now,
-            )
-            user = await repo.user_by_id(user_id)
-    except IntegrityError as exc:
-        raise Conflict(f"The email '{email}' already exists!", field="email") from exc
-    assert user is not None
+    user = await _add_user(
+        a,
+        email=email,
+        password=clean_password(password),
+        first_name="",
+        last_name="",
+        is_verified=True,
+        is_admin=True,
+    )
     return user, True

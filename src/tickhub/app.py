@@ -101,6 +101,8 @@ def _mount_routers(app: FastAPI) -> None:
     from tickhub import public
     from tickhub.accounts import router as accounts
     from tickhub.marketdata import legacy_router, router
+    from tickhub.sessions import router as sessions
+    from tickhub.sessions.datasets import _router as datasets
 
     # Private by default: this reaches every route added from here on; the public ones
     # are listed in `tickhub.public`.
@@ -109,6 +111,8 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(_health_router())
     app.include_router(legacy_router.router)
     app.include_router(router.router, prefix="/v1")
+    app.include_router(datasets.router)
+    sessions.install(app)
 
 
 def _health_router() -> Any:

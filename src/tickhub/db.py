@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,6 +54,37 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal (money, coin amounts): `NUMERIC(38, 18)` on PostgreSQL; on SQLite,
+    which has no exact decimal type (its NUMERIC is a float), the canonical text of the
+    `Decimal`. Values with more than 18 decimal places or 20 integer digits are refused
+    rather than rounded; callers validate first."""
+
+    impl = Numeric(38, 18, asdecimal=True)
+    cache_ok = True
+    SCALE = 18
+    MAX = Decimal(10) ** 20
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(38, 18, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite() or abs(value) >= self.MAX:
+            raise ValueError(f"ExactDecimal needs a finite Decimal below 1e20, got {value!r}")
+        if dialect.name == "sqlite":
+            return format(value.normalize(), "f")
+        return value
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).normalize()
 
 
 def async_url(url: str) -> URL:

@@ -26,7 +26,7 @@ from tickhub.accounts.schemas import (
     ProfileOut,
 )
 from tickhub.marketdata.schemas import Problem
-from tickhub.problems import PROBLEM_JSON, problem, seed_error
+from tickhub.problems import PROBLEM_JSON, error_for_path, problem, seed_error
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
@@ -69,6 +69,9 @@ async def render_error(request: Request, exc: AccountsError) -> Response:
         if status == 400:
             return seed_error(400, data=exc.seed_data)
         return seed_error(status, message=exc.message, headers=headers)
+    if not request.url.path.startswith("/v1"):  # other seeds' paths keep their envelopes
+        title = TITLES.get(exc.status, "Error")
+        return error_for_path(request.url.path, exc.status, title, exc.message, headers=headers)
     errors = [{"field": f, "message": m} for f, ms in exc.errors.items() for m in ms]
     return problem(
         exc.status,

@@ -8,7 +8,9 @@ from sqlalchemy import create_engine, pool
 
 # Importing the model modules registers their tables.
 import tickhub.accounts.models
-import tickhub.marketdata.models  # noqa: F401
+import tickhub.marketdata.models
+import tickhub.sessions.datasets._models
+import tickhub.sessions.models  # noqa: F401
 from tickhub.db import Base
 
 config = context.config

@@ -1,0 +1,55 @@
+"""Training data sets (seed 000's `/crypto/training_data`): labelled, reproducible slices
+of the stored market data with feature columns, kept with their content hash."""
+
+from tickhub.sessions.datasets._definition import (
+    DatasetConflict,
+    DatasetError,
+    DatasetNotFound,
+    Definition,
+    parse_definition,
+)
+from tickhub.sessions.datasets._features import (
+    FEATURES,
+    Feature,
+    FeatureError,
+    Series,
+    compute,
+    parse_feature,
+    parse_features,
+)
+from tickhub.sessions.datasets._formats import content_hash
+from tickhub.sessions.datasets._models import TrainingDataset, TrainingDatasetRow
+from tickhub.sessions.datasets._service import (
+    DatasetInfo,
+    dataset,
+    datasets,
+    delete,
+    materialise,
+    rows,
+    save,
+)
+
+__all__ = [
+    "FEATURES",
+    "DatasetConflict",
+    "DatasetError",
+    "DatasetInfo",
+    "DatasetNotFound",
+    "Definition",
+    "Feature",
+    "FeatureError",
+    "Series",
+    "TrainingDataset",
+    "TrainingDatasetRow",
+    "compute",
+    "content_hash",
+    "dataset",
+    "datasets",
+    "delete",
+    "materialise",
+    "parse_definition",
+    "parse_feature",
+    "parse_features",
+    "rows",
+    "save",
+]

@@ -1,0 +1,238 @@
+"""Training data set use cases: create or replace, list, get, stream rows, delete.
+
+Each use case opens its own transaction on the engine. A data set is materialised from
+the candles service inside the transaction that stores it, so a failure leaves the
+previous version (or nothing) in place: never half a data set.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tickhub.marketdata import service as md
+from tickhub.marketdata.schemas import format_time, from_us
+from tickhub.sessions.datasets._definition import (
+    DatasetConflict,
+    DatasetError,
+    DatasetNotFound,
+    Definition,
+    parse_definition,
+)
+from tickhub.sessions.datasets._features import Series, compute
+from tickhub.sessions.datasets._formats import INTEGER_COLUMNS, Row, content_hash
+from tickhub.sessions.datasets._repository import DatasetRepository
+
+MAX_ROWS = 500_000
+PAGE = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    id: int
+    label: str
+    owner_id: str
+    api_key_id: str | None
+    definition: dict[str, Any]
+    columns: list[str]
+    rows: int
+    start: int
+    end: int
+    first: int | None
+    last: int | None
+    hash: str
+    created: datetime
+
+    def describe(self) -> dict[str, Any]:
+        """The metadata the API shows."""
+        return {
+            "label": self.label,
+            "owner": self.owner_id,
+            "definition": self.definition,
+            "columns": self.columns,
+            "rows": self.rows,
+            "start": format_time(from_us(self.start)),
+            "end": format_time(from_us(self.end)),
+            "first": None if self.first is None else format_time(from_us(self.first)),
+            "last": None if self.last is None else format_time(from_us(self.last)),
+            "created": format_time(self.created),
+            "hash": self.hash,
+        }
+
+
+def _info(row: Any) -> DatasetInfo:
+    return DatasetInfo(
+        id=row.id,
+        label=row.label,
+        owner_id=row.owner_id,
+        api_key_id=row.api_key_id,
+        definition=row.definition,
+        columns=list(row.columns),
+        rows=row.row_count,
+        start=row.start_us,
+        end=row.end_us,
+        first=row.first_us,
+        last=row.last_us,
+        hash=row.content_hash,
+        created=row.created_at,
+    )
+
+
+def _python(column: np.ndarray[Any, Any], integer: bool) -> list[Any]:
+    values: list[Any] = column.tolist()
+    if integer:
+        return [None if math.isnan(v) else int(v) for v in values]
+    return [None if math.isnan(v) else v for v in values]
+
+
+async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, Any], list[Row]]:
+    """The rows of a definition over the stored candles, ordered by time then by the
+    instruments' order in the definition; and the definition in canonical form."""
+    interval = md.interval_or_error(d.interval)
+    tz = md.parse_tz(d.tz)
+    columns = d.columns
+    integer = [c in INTEGER_COLUMNS for c in columns[2:]]
+    names: list[str] = []
+    keyed: list[tuple[int, int, Row]] = []
+    for i, ref in enumerate(d.instruments):
+        field = f"instruments[{i}]"
+        try:
+            inst = await md.find_instrument(conn, ref.symbol, ref.exchange)
+        except md.MarketDataError as exc:
+            raise DatasetError(field, exc.message) from exc
+        name = f"{inst.exchange}:{inst.symbol}"
+        if name in names:
+            raise DatasetError(field, f"{field}: {name} is listed twice")
+        names.append(name)
+        try:
+            candles = await md.candles(conn, inst, interval, d.start, d.end, tz)
+        except md.MarketDataError as exc:
+            raise DatasetError(exc.field, exc.message) from exc
+        if len(keyed) + len(candles) > MAX_ROWS:
+            raise DatasetError("end", f"more than {MAX_ROWS} rows: narrow start/end")
+        series = Series.of(
+            [
+                (
+                    c.open,
+                    c.high,
+                    c.low,
+                    c.close,
+                    c.volume,
+                    c.quote_volume,
+                    c.trade_count,
+                    math.nan if c.vwap is None else c.vwap,
+                )
+                for c in candles
+            ]
+        )
+        values = [
+            _python(col, is_int)
+            for col, is_int in zip(compute(d.features, series), integer, strict=True)
+        ]
+        for j, c in enumerate(candles):
+            keyed.append((c.start, i, (c.start, name, [col[j] for col in values])))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    definition: dict[str, Any] = {
+        "instruments": names,
+        "interval": interval.text,
+        "start": format_time(from_us(d.start)),
+        "end": format_time(from_us(d.end)),
+        "features": [f.text for f in d.features],
+    }
+    if d.tz:
+        definition["tz"] = d.tz
+    return definition, [k[2] for k in keyed]
+
+
+async def save(
+    engine: AsyncEngine,
+    *,
+    owner_id: str,
+    api_key_id: str | None,
+    label: str | None,
+    body: object,
+    now: datetime,
+) -> tuple[DatasetInfo, bool]:
+    """Create the data set, or replace the owner's one of the same label. Returns it and
+    whether it is new."""
+    d = parse_definition(body, label)
+    async with engine.begin() as conn:
+        definition, rows = await materialise(conn, d)
+        repo = DatasetRepository(conn)
+        old = await repo.find(d.label, owner_id)
+        for r in old:
+            await repo.delete(r.id)
+        values = {
+            "owner_id": owner_id,
+            "api_key_id": api_key_id,
+            "label": d.label,
+            "definition": definition,
+            "columns": d.columns,
+            "row_count": len(rows),
+            "start_us": d.start,
+            "end_us": d.end,
+            "first_us": rows[0][0] if rows else None,
+            "last_us": rows[-1][0] if rows else None,
+            "content_hash": content_hash(d.columns, rows),
+            "created_at": now,
+        }
+        new_id = await repo.add(values)
+        if new_id is None:
+            raise DatasetConflict(
+                "label", f"data set {d.label!r} is being written by another request: retry"
+            )
+        await repo.add_rows(new_id, rows)
+        info = _info(next(r for r in await repo.find(d.label, owner_id) if r.id == new_id))
+    return info, not old
+
+
+async def datasets(engine: AsyncEngine, *, owner_id: str | None) -> list[DatasetInfo]:
+    """The owner's data sets (everyone's when `owner_id` is None), by label."""
+    async with engine.connect() as conn:
+        return [_info(r) for r in await DatasetRepository(conn).all(owner_id)]
+
+
+async def _one(
+    conn: AsyncConnection, label: str, *, owner_id: str | None, caller_id: str
+) -> DatasetInfo:
+    """`owner_id` None (an admin without `?owner=`): the caller's own data set of that
+    label if any, else the only one of that label."""
+    found = await DatasetRepository(conn).find(label, owner_id)
+    if owner_id is None and len(found) > 1:
+        own = [r for r in found if r.owner_id == caller_id]
+        if not own:
+            raise DatasetConflict(
+                "owner", f"several users have a data set {label!r}: pass ?owner=<user id>"
+            )
+        found = own
+    if not found:
+        raise DatasetNotFound("data_label", f"no training data set labelled {label!r}")
+    return _info(found[0])
+
+
+async def dataset(
+    engine: AsyncEngine, label: str, *, owner_id: str | None, caller_id: str
+) -> DatasetInfo:
+    async with engine.connect() as conn:
+        return await _one(conn, label, owner_id=owner_id, caller_id=caller_id)
+
+
+async def delete(engine: AsyncEngine, label: str, *, owner_id: str | None, caller_id: str) -> None:
+    async with engine.begin() as conn:
+        info = await _one(conn, label, owner_id=owner_id, caller_id=caller_id)
+        await DatasetRepository(conn).delete(info.id)
+
+
+async def rows(
+    engine: AsyncEngine, info: DatasetInfo, page: int = PAGE
+) -> AsyncIterator[list[Row]]:
+    """The data set's rows in order, a page at a time, read in one snapshot."""
+    async with engine.connect() as conn:
+        async for part in DatasetRepository(conn).stream_rows(info.id, page):
+            yield part

@@ -103,6 +103,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tickhub.marketdata import legacy_router, router
     from tickhub.sessions import router as sessions
     from tickhub.sessions.datasets import _router as datasets
+    from tickhub.web import router as web
 
     # Private by default: this reaches every route added from here on; the public ones
     # are listed in `tickhub.public`.
@@ -113,6 +114,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(router.router, prefix="/v1")
     app.include_router(datasets.router)
     sessions.install(app)
+    app.include_router(web.router)
 
 
 def _health_router() -> Any:

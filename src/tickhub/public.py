@@ -25,6 +25,9 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    # the dashboard page and its files (tickhub.web)
+    ("GET", "/"),
+    ("GET", "/static/{name}"),
     # market-data reads: seed 001, seed 004, /v1 and the live stream
     ("GET", "/symbols"),
     ("GET", "/exchanges"),

@@ -1,0 +1,1 @@
+"""Alerts: user strategies and the conditions that trigger them."""

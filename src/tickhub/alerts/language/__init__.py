@@ -1,0 +1,45 @@
+"""The strategy condition language: parse once, evaluate vectorised over candle history.
+
+A condition like ``rsi(14) < 30 and close > sma(close, 50)`` is tokenized and parsed by hand
+into a small typed tree (no ``eval``, no Python ``ast``); anything outside the grammar is a
+`ConditionError` carrying the reason and the 0-based character position.
+"""
+
+from tickhub.alerts.language._evaluate import evaluate, explain, render
+from tickhub.alerts.language._lexer import MAX_SOURCE, ConditionError
+from tickhub.alerts.language._parser import (
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_PERIOD,
+    SERIES,
+    Binary,
+    Call,
+    Condition,
+    Node,
+    Number,
+    Series,
+    Unary,
+    parse,
+)
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_PERIOD",
+    "MAX_SOURCE",
+    "SERIES",
+    "Binary",
+    "Call",
+    "Condition",
+    "ConditionError",
+    "Node",
+    "Number",
+    "Series",
+    "Unary",
+    "evaluate",
+    "explain",
+    "parse",
+    "render",
+]

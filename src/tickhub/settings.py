@@ -171,6 +171,25 @@ class StorageSettings(BaseSettings):
 # --- end storage ---
 
 
+# --- coinmarketcap source: tickhub.marketdata.sources.coinmarketcap ---
+class CoinMarketCapSettings(BaseSettings):
+    """`TICKHUB_CMC_*`: the CoinMarketCap source (`coinmarketcap` in TICKHUB_SOURCES)."""
+
+    model_config = SettingsConfigDict(env_prefix="TICKHUB_CMC_", env_file=_ENV_FILE, extra="ignore")
+
+    api_key: SecretStr = SecretStr("")
+    base_url: str = "https://pro-api.coinmarketcap.com"
+    # Listings per call; CMC charges 1 credit per 200 results (rounded up).
+    limit: int = Field(default=100, ge=1, le=5000)
+    convert: str = "USD"
+    # Credits per UTC day; 333 is about the free plan's 10,000 a month.
+    daily_credit_budget: int = Field(default=333, ge=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+# --- end coinmarketcap ---
+
+
 class Settings(BaseSettings):
     """`TICKHUB_*`: the root settings. The fixed names are in DESIGN.md."""
 
@@ -219,6 +238,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)  # trades partitions
+    cmc: CoinMarketCapSettings = Field(default_factory=CoinMarketCapSettings)
 
     @field_validator("sources", "symbols", mode="before")
     @classmethod

@@ -1,0 +1,531 @@
+"""CoinMarketCap source: top listings and global metrics, every minute on the minute.
+
+`CoinMarketCapClient` calls two endpoints of the Pro API with the `X-CMC_PRO_API_KEY`
+header and parses them into frozen dataclasses:
+
+- `GET /v1/cryptocurrency/listings/latest` (start, limit, convert) → `Listing`s; costs
+  1 credit per 200 results, rounded up.
+- `GET /v1/global-metrics/quotes/latest` (convert) → `GlobalMetrics`; 1 credit.
+
+Errors: 400/401/402/403 raise `CmcNonRetryableError` (a bad key, an unpaid or
+too-small plan: retrying only burns the rate limit). 429 raises `CmcRateLimitedError`
+with when to try again. 5xx and network errors are retried with exponential backoff
+until the caller's deadline, then raise `CmcUnavailableError`. A body that is not the
+documented shape raises `CmcMalformedError` carrying a `RejectedFrame`, kept aside.
+
+`CoinMarketCapPoller` runs `minute_ticks` and makes both calls concurrently each
+minute. Credits used are counted per UTC day from `status.credit_count`. Budget policy:
+the global call (1 credit) has priority; the listings call is made only when its
+credits plus the global call's still fit in `daily_credit_budget`; when even the global
+call does not fit, the minute is skipped. Polling every minute costs
+1440 x (ceil(limit/200) + 1) credits a day, far more than the free plan's ~333: the
+budget then runs out during the day and calls resume after 00:00 UTC (logged once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tickhub.marketdata.events import RejectedFrame
+from tickhub.marketdata.schedule import MINUTE_S, Clock, MinuteTick, Sleep, minute_ticks
+from tickhub.settings import CoinMarketCapSettings
+
+__all__ = [
+    "CmcError",
+    "CmcMalformedError",
+    "CmcNonRetryableError",
+    "CmcRateLimitedError",
+    "CmcUnavailableError",
+    "CoinMarketCapClient",
+    "CoinMarketCapPoller",
+    "CoinMarketCapSettings",
+    "GlobalMetrics",
+    "GlobalMetricsResult",
+    "Listing",
+    "ListingsResult",
+    "listings_credit_cost",
+]
+
+log = logging.getLogger(__name__)
+
+SOURCE = "coinmarketcap"
+LISTINGS_PATH = "/v1/cryptocurrency/listings/latest"
+GLOBAL_PATH = "/v1/global-metrics/quotes/latest"
+API_KEY_HEADER = "X-CMC_PRO_API_KEY"
+RESULTS_PER_CREDIT = 200
+GLOBAL_CREDIT_COST = 1
+# status.error_code values of a 429: 1009 daily and 1010 monthly allowances are spent.
+DAILY_CAP_CODE = 1009
+MONTHLY_CAP_CODE = 1010
+
+
+# --- errors ---
+class CmcError(Exception):
+    """A CoinMarketCap call failed."""
+
+    def __init__(
+        self, message: str, *, http_status: int | None = None, error_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.error_code = error_code
+
+
+class CmcNonRetryableError(CmcError):
+    """400/401/402/403: the key, the plan or the request must be fixed first."""
+
+
+class CmcRateLimitedError(CmcError):
+    """429. `retry_after_s` is the server's Retry-After, or None (wait for the next
+    minute; for 1009/1010, the next UTC day)."""
+
+    def __init__(
+        self, message: str, *, error_code: int | None, retry_after_s: float | None
+    ) -> None:
+        super().__init__(message, http_status=429, error_code=error_code)
+        self.retry_after_s = retry_after_s
+
+
+class CmcUnavailableError(CmcError):
+    """5xx or network errors, still failing when the retry deadline came."""
+
+
+class CmcMalformedError(CmcError):
+    """The body is not the documented shape; `rejected` keeps it for inspection."""
+
+    def __init__(self, message: str, rejected: RejectedFrame) -> None:
+        super().__init__(message)
+        self.rejected = rejected
+
+
+# --- parsed responses ---
+@dataclass(frozen=True, slots=True)
+class Listing:
+    id: int
+    symbol: str
+    name: str
+    slug: str
+    rank: int | None
+    price: float | None
+    volume_24h: float | None
+    market_cap: float | None
+    percent_change_1h: float | None
+    percent_change_24h: float | None
+    percent_change_7d: float | None
+    circulating_supply: float | None
+    total_supply: float | None
+    max_supply: float | None
+    last_updated: datetime  # UTC
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalMetrics:
+    active_cryptocurrencies: int
+    btc_dominance: float
+    eth_dominance: float
+    total_market_cap: float | None
+    total_volume_24h: float | None
+    last_updated: datetime  # UTC
+
+
+@dataclass(frozen=True, slots=True)
+class ListingsResult:
+    listings: tuple[Listing, ...]
+    credit_count: int
+    timestamp: datetime  # status.timestamp, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalMetricsResult:
+    metrics: GlobalMetrics
+    credit_count: int
+    timestamp: datetime
+
+
+def listings_credit_cost(limit: int) -> int:
+    return max(1, math.ceil(limit / RESULTS_PER_CREDIT))
+
+
+def _utc(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO timestamp, got {value!r}")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _req_num(value: object) -> float:
+    number = _num(value)
+    if number is None:
+        raise TypeError("expected a number, got null")
+    return number
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def parse_listing(item: Mapping[str, Any], convert: str) -> Listing:
+    quote = item["quote"][convert]
+    rank = item.get("cmc_rank")
+    return Listing(
+        id=_int(item["id"]),
+        symbol=_str(item["symbol"]),
+        name=_str(item["name"]),
+        slug=_str(item.get("slug", "")),
+        rank=None if rank is None else _int(rank),
+        price=_num(quote.get("price")),
+        volume_24h=_num(quote.get("volume_24h")),
+        market_cap=_num(quote.get("market_cap")),
+        percent_change_1h=_num(quote.get("percent_change_1h")),
+        percent_change_24h=_num(quote.get("percent_change_24h")),
+        percent_change_7d=_num(quote.get("percent_change_7d")),
+        circulating_supply=_num(item.get("circulating_supply")),
+        total_supply=_num(item.get("total_supply")),
+        max_supply=_num(item.get("max_supply")),
+        last_updated=_utc(quote.get("last_updated") or item["last_updated"]),
+    )
+
+
+def parse_global(data: Mapping[str, Any], convert: str) -> GlobalMetrics:
+    quote = data["quote"][convert]
+    return GlobalMetrics(
+        active_cryptocurrencies=_int(data["active_cryptocurrencies"]),
+        btc_dominance=_req_num(data["btc_dominance"]),
+        eth_dominance=_req_num(data["eth_dominance"]),
+        total_market_cap=_num(quote.get("total_market_cap")),
+        total_volume_24h=_num(quote.get("total_volume_24h")),
+        last_updated=_utc(data.get("last_updated") or quote["last_updated"]),
+    )
+
+
+# --- client ---
+class CoinMarketCapClient:
+    """The two Pro API calls. Owns its `httpx.AsyncClient` unless one is given."""
+
+    def __init__(
+        self,
+        settings: CoinMarketCapSettings,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 8.0,
+    ) -> None:
+        self.settings = settings
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=settings.timeout_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff_initial_s = backoff_initial_s
+        self._backoff_max_s = backoff_max_s
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def listings(self, *, deadline: float | None = None) -> ListingsResult:
+        convert = self.settings.convert
+        params = {"start": "1", "limit": str(self.settings.limit), "convert": convert}
+        raw, body = await self._get(LISTINGS_PATH, params, deadline)
+        try:
+            items = body["data"]
+            if not isinstance(items, list):
+                raise TypeError("data is not a list")
+            listings = tuple(parse_listing(item, convert) for item in items)
+            credits, stamp = self._status(body)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._malformed(LISTINGS_PATH, raw, exc) from exc
+        return ListingsResult(listings=listings, credit_count=credits, timestamp=stamp)
+
+    async def global_metrics(self, *, deadline: float | None = None) -> GlobalMetricsResult:
+        convert = self.settings.convert
+        raw, body = await self._get(GLOBAL_PATH, {"convert": convert}, deadline)
+        try:
+            metrics = parse_global(body["data"], convert)
+            credits, stamp = self._status(body)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._malformed(GLOBAL_PATH, raw, exc) from exc
+        return GlobalMetricsResult(metrics=metrics, credit_count=credits, timestamp=stamp)
+
+    @staticmethod
+    def _status(body: Mapping[str, Any]) -> tuple[int, datetime]:
+        status = body["status"]
+        return _int(status.get("credit_count", 0)), _utc(status["timestamp"])
+
+    @staticmethod
+    def _malformed(path: str, raw: str, exc: BaseException) -> CmcMalformedError:
+        error = f"{path}: {type(exc).__name__}: {exc}"
+        return CmcMalformedError(
+            f"malformed CoinMarketCap response, {error}",
+            RejectedFrame(source=SOURCE, raw=raw, error=error),
+        )
+
+    async def _get(
+        self, path: str, params: dict[str, str], deadline: float | None
+    ) -> tuple[str, dict[str, Any]]:
+        """One call, retried on 5xx and network errors while the deadline allows."""
+        if deadline is None:
+            deadline = self._clock() + MINUTE_S
+        url = self.settings.base_url.rstrip("/") + path
+        headers = {
+            API_KEY_HEADER: self.settings.api_key.get_secret_value(),
+            "Accept": "application/json",
+        }
+        delay = self._backoff_initial_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._http.get(url, params=params, headers=headers)
+            except httpx.HTTPError as exc:
+                failure = f"{path}: {type(exc).__name__}: {exc}"
+                status: int | None = None
+            else:
+                if response.status_code < 500:
+                    return self._check(path, response)
+                failure = f"{path}: HTTP {response.status_code}"
+                status = response.status_code
+            if self._clock() + delay >= deadline:
+                raise CmcUnavailableError(
+                    f"CoinMarketCap unavailable after {attempt} attempts ({failure})",
+                    http_status=status,
+                )
+            log.warning("%s; retry %d in %.1f s", failure, attempt, delay)
+            await self._sleep(delay)
+            delay = min(delay * 2, self._backoff_max_s)
+
+    def _check(self, path: str, response: httpx.Response) -> tuple[str, dict[str, Any]]:
+        raw = response.text
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            if response.status_code == 200:
+                raise self._malformed(path, raw, exc) from exc
+            body = {}
+        if not isinstance(body, dict):
+            if response.status_code == 200:
+                raise self._malformed(path, raw, TypeError("body is not an object"))
+            body = {}
+        status = body.get("status")
+        code: int | None = None
+        message = ""
+        if isinstance(status, dict):
+            raw_code = status.get("error_code")
+            code = raw_code if isinstance(raw_code, int) and raw_code != 0 else None
+            message = str(status.get("error_message") or "")
+        http_status = response.status_code
+        if http_status == 429:
+            raise CmcRateLimitedError(
+                f"CoinMarketCap rate limit on {path} (error {code}): {message}",
+                error_code=code,
+                retry_after_s=_retry_after(response),
+            )
+        if http_status >= 400 or code is not None:
+            raise CmcNonRetryableError(
+                f"CoinMarketCap refused {path}: HTTP {http_status}, error {code}: {message} "
+                "(check TICKHUB_CMC_API_KEY and the plan)",
+                http_status=http_status,
+                error_code=code,
+            )
+        return raw, body
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+# --- poller ---
+OnListings = Callable[[MinuteTick, ListingsResult], Awaitable[None]]
+OnGlobal = Callable[[MinuteTick, GlobalMetricsResult], Awaitable[None]]
+OnReject = Callable[[RejectedFrame], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class PollerStats:
+    ticks: int = 0
+    skipped_ticks: int = 0  # minute boundaries missed by a stall
+    listings_calls: int = 0
+    global_calls: int = 0
+    listings_skipped_budget: int = 0
+    global_skipped_budget: int = 0
+    rate_limited: int = 0
+    unavailable: int = 0
+    rejected: int = 0
+
+
+class CoinMarketCapPoller:
+    """Both calls each minute, within the daily credit budget. `run` returns only when
+    cancelled, or raises `CmcNonRetryableError` (a bad key or plan)."""
+
+    def __init__(
+        self,
+        settings: CoinMarketCapSettings,
+        client: CoinMarketCapClient,
+        on_listings: OnListings,
+        on_global: OnGlobal,
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        on_reject: OnReject | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.on_listings = on_listings
+        self.on_global = on_global
+        self.on_reject = on_reject
+        self._clock = clock
+        self._sleep = sleep
+        self.stats = PollerStats()
+        self.credits_day: date | None = None
+        self.credits_used = 0
+        self.blocked_until = 0.0  # epoch seconds; set by a 429
+        self._budget_logged = False
+
+    @property
+    def listings_cost(self) -> int:
+        return listings_credit_cost(self.settings.limit)
+
+    async def run(self) -> None:
+        per_day = 1440 * (self.listings_cost + GLOBAL_CREDIT_COST)
+        if per_day > self.settings.daily_credit_budget:
+            log.warning(
+                "CoinMarketCap: polling every minute needs %d credits a day, the budget is %d; "
+                "calls stop when it is spent and resume at 00:00 UTC",
+                per_day,
+                self.settings.daily_credit_budget,
+            )
+        async for tick in minute_ticks(self._clock, self._sleep):
+            await self.poll_once(tick)
+
+    async def poll_once(self, tick: MinuteTick) -> None:
+        """The calls for one minute boundary."""
+        self.stats.ticks += 1
+        if tick.skipped:
+            self.stats.skipped_ticks += tick.skipped
+            log.warning("CoinMarketCap: %d minute(s) skipped after a stall", tick.skipped)
+        now = self._clock()
+        if now < self.blocked_until:
+            log.info("CoinMarketCap: rate limited, minute %s skipped", tick.at.isoformat())
+            return
+        self._roll_day(tick.at.date())
+        budget = self.settings.daily_credit_budget
+        do_global = self.credits_used + GLOBAL_CREDIT_COST <= budget
+        do_listings = (
+            do_global and self.credits_used + GLOBAL_CREDIT_COST + self.listings_cost <= budget
+        )
+        if not do_listings:
+            self.stats.listings_skipped_budget += 1
+        if not do_global:
+            self.stats.global_skipped_budget += 1
+        if not do_listings and not self._budget_logged:
+            self._budget_logged = True
+            log.warning(
+                "CoinMarketCap: daily credit budget %d reached (%d used): %s until 00:00 UTC",
+                budget,
+                self.credits_used,
+                "listings skipped" if do_global else "all calls skipped",
+            )
+        # Retries of a failing call end a few seconds before the next minute's calls.
+        deadline = tick.epoch_s + MINUTE_S - 5
+        calls: list[Awaitable[None]] = []
+        if do_global:
+            calls.append(self._global(tick, deadline))
+        if do_listings:
+            calls.append(self._listings(tick, deadline))
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):  # a bad key or plan, or a callback's error
+                raise result
+
+    async def _listings(self, tick: MinuteTick, deadline: float) -> None:
+        # Counted up front: a failure after CMC answered may still have cost credits.
+        self.credits_used += self.listings_cost
+        try:
+            result = await self.client.listings(deadline=deadline)
+        except CmcError as exc:
+            await self._failed(tick, exc)
+            return
+        self.credits_used += result.credit_count - self.listings_cost
+        self.stats.listings_calls += 1
+        await self.on_listings(tick, result)
+
+    async def _global(self, tick: MinuteTick, deadline: float) -> None:
+        self.credits_used += GLOBAL_CREDIT_COST
+        try:
+            result = await self.client.global_metrics(deadline=deadline)
+        except CmcError as exc:
+            await self._failed(tick, exc)
+            return
+        self.credits_used += result.credit_count - GLOBAL_CREDIT_COST
+        self.stats.global_calls += 1
+        await self.on_global(tick, result)
+
+    async def _failed(self, tick: MinuteTick, exc: CmcError) -> None:
+        if isinstance(exc, CmcNonRetryableError):
+            log.error("%s", exc)
+            raise exc
+        if isinstance(exc, CmcRateLimitedError):
+            self.stats.rate_limited += 1
+            self.blocked_until = max(self.blocked_until, self._retry_at(tick, exc))
+            log.warning(
+                "%s; next call after %s",
+                exc,
+                datetime.fromtimestamp(self.blocked_until, UTC).isoformat(),
+            )
+        elif isinstance(exc, CmcMalformedError):
+            self.stats.rejected += 1
+            log.error("%s", exc)
+            if self.on_reject is not None:
+                await self.on_reject(exc.rejected)
+        else:
+            self.stats.unavailable += 1
+            log.warning("%s; minute %s lost", exc, tick.at.isoformat())
+
+    def _retry_at(self, tick: MinuteTick, exc: CmcRateLimitedError) -> float:
+        if exc.error_code in (DAILY_CAP_CODE, MONTHLY_CAP_CODE):
+            next_day = datetime.combine(tick.at.date() + timedelta(days=1), datetime.min.time())
+            return next_day.replace(tzinfo=UTC).timestamp()
+        if exc.retry_after_s is not None:
+            return self._clock() + exc.retry_after_s
+        return float(tick.epoch_s + MINUTE_S)  # the next minute
+
+    def _roll_day(self, day: date) -> None:
+        if self.credits_day != day:
+            self.credits_day = day
+            self.credits_used = 0
+            self._budget_logged = False

@@ -103,13 +103,16 @@ def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str) -> None:
     base = tickhub_sim
     with httpx.Client(base_url=base, timeout=10) as client:
         wait_until(lambda: client.get("/healthz").status_code == 200, 30, "the API")
-        instruments = client.get("/v1/instruments", params={"exchange": "sim"}).json()
+        # `all()` of an empty snapshot is true: wait for the sim instruments to exist first
+        wait_until(lambda: client.get("/v1/snapshot").json()["items"], 30, "sim instruments")
         wait_until(
             lambda: all(i["price"] for i in client.get("/v1/snapshot").json()["items"]),
             30,
             "a simulated price for every instrument",
         )
-        instruments = client.get("/v1/instruments", params={"exchange": "sim"}).json()
+        r = client.get("/v1/instruments", params={"exchange": "sim"})
+        assert r.status_code == 200, r.text
+        instruments = r.json()
         assert instruments
         _sign_up_with_a_session(client)
 

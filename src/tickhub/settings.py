@@ -190,6 +190,42 @@ class CoinMarketCapSettings(BaseSettings):
 # --- end coinmarketcap ---
 
 
+# --- alerts: tickhub.alerts (scanner and notifiers) ---
+class ScannerSettings(BaseSettings):
+    """`TICKHUB_SCANNER_*`: the strategy scanner (`tickhub scanner`, also inside `tickhub up`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_SCANNER_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    # Seconds after a minute boundary before the candles that closed on it are evaluated,
+    # so trades still in flight are in them.
+    grace_s: float = Field(default=2.0, ge=0, le=30)
+    # Candles of history loaded per instrument and interval for the indicators.
+    history: int = Field(default=300, ge=10, le=5000)
+    # Worker processes for evaluation; 0 = evaluate in the scanner's own process.
+    workers: int = Field(default=0, ge=0, le=64)
+    # After a stop, closed candles not yet evaluated are caught up, at most this many each.
+    catch_up: int = Field(default=60, ge=0, le=5000)
+
+
+class NotifySettings(BaseSettings):
+    """`TICKHUB_NOTIFY_*` and `TICKHUB_TELEGRAM_*`: how alerts are delivered."""
+
+    model_config = SettingsConfigDict(env_prefix="TICKHUB_", env_file=_ENV_FILE, extra="ignore")
+
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Attempts per delivery before it is recorded as failed.
+    notify_attempts: int = Field(default=5, ge=1, le=50)
+    # First retry delay; doubles each attempt.
+    notify_backoff_s: float = Field(default=2.0, gt=0, le=3600)
+    telegram_bot_token: SecretStr = SecretStr("")
+    telegram_api_url: str = "https://api.telegram.org"
+
+
+# --- end alerts ---
+
+
 class Settings(BaseSettings):
     """`TICKHUB_*`: the root settings. The fixed names are in DESIGN.md."""
 
@@ -239,6 +275,8 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)  # trades partitions
     cmc: CoinMarketCapSettings = Field(default_factory=CoinMarketCapSettings)
+    scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @field_validator("sources", "symbols", mode="before")
     @classmethod

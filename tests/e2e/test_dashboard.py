@@ -1,7 +1,8 @@
 """The dashboard at `/` in a real browser (Debian's Chromium driven by Playwright) against
 a real `tickhub up` process with the simulated market: live board, chart, statistics,
 coverage, source health, a signed-in user's sessions, a narrow screen, and no console
-errors. The screenshot it takes is the README's (docs/dashboard.png)."""
+errors. With TICKHUB_UPDATE_SCREENSHOT=1 the screenshot it takes replaces the README's
+(docs/dashboard.png); otherwise it goes to the test's temporary directory."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 EMAIL = "trader@example.com"
 PASSWORD = "correct horse battery staple 9"
 TIMEOUT_MS = 30_000
@@ -95,7 +96,9 @@ def _chart_matches_api(page: Any, client: httpx.Client, interval: str) -> None:
     assert int(d["candles"]) == len(expected) > 0, (interval, d)
 
 
-def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str) -> None:
+def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str, tmp_path: Path) -> None:
+    update = os.environ.get("TICKHUB_UPDATE_SCREENSHOT") == "1"
+    screenshot = README_SCREENSHOT if update else tmp_path / "dashboard.png"
     if not CHROMIUM.is_file():
         service_unavailable("Chromium", f"{CHROMIUM} is missing; apt-get install chromium")
     from playwright.sync_api import sync_playwright
@@ -180,8 +183,8 @@ def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str) -> None:
                 assert "momentum-bot" in sessions
                 assert "12,345.50" in sessions and "Purchase" in sessions
 
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                page.screenshot(path=str(SCREENSHOT), full_page=True)
+                page.screenshot(path=str(screenshot), full_page=True)
+                assert screenshot.stat().st_size > 0
 
                 # a narrow screen: no horizontal scrolling
                 narrow = browser.new_page(viewport={"width": 390, "height": 844})

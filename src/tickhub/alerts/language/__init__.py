@@ -3,9 +3,13 @@
 A condition like ``rsi(14) < 30 and close > sma(close, 50)`` is tokenized and parsed by hand
 into a small typed tree (no ``eval``, no Python ``ast``); anything outside the grammar is a
 `ConditionError` carrying the reason and the 0-based character position.
+
+`evaluate` decides one condition at every candle and `explain` gives the values behind it;
+an `Evaluation` decides many conditions over one history at chosen candles, computing
+each shared sub-expression once (the strategy scanner's case).
 """
 
-from tickhub.alerts.language._evaluate import evaluate, explain, render
+from tickhub.alerts.language._evaluate import Evaluation, evaluate, explain, render
 from tickhub.alerts.language._lexer import MAX_SOURCE, ConditionError
 from tickhub.alerts.language._parser import (
     FUNCTIONS,
@@ -34,6 +38,7 @@ __all__ = [
     "Call",
     "Condition",
     "ConditionError",
+    "Evaluation",
     "Node",
     "Number",
     "Series",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,17 +17,23 @@ from tickhub.alerts.language._parser import (
     Number,
     Series,
     Unary,
+    children,
     kind_of,
     split_args,
 )
 
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
+Rows = npt.NDArray[np.intp]
 # A boolean series in three-valued logic: (definitely true, definitely false); rows that are
 # neither are undefined (indicator warm-up, NaN input) and end up False.
 Truth = tuple[Bools, Bools]
+# A number at the rows being decided: an array, or a plain float for a literal.
+Value = Floats | float
 
-_COMPARE: Mapping[str, Callable[[Floats, Floats], Bools]] = {
+_T = TypeVar("_T")
+
+_COMPARE: Mapping[str, Callable[[Any, Any], Any]] = {
     "<": np.less,
     "<=": np.less_equal,
     ">": np.greater,
@@ -35,7 +41,7 @@ _COMPARE: Mapping[str, Callable[[Floats, Floats], Bools]] = {
     "==": np.equal,
     "!=": np.not_equal,
 }
-_ARITHMETIC: Mapping[str, Callable[[Floats, Floats], Floats]] = {
+_ARITHMETIC: Mapping[str, Callable[[Any, Any], Any]] = {
     "+": np.add,
     "-": np.subtract,
     "*": np.multiply,
@@ -45,10 +51,7 @@ _ARITHMETIC: Mapping[str, Callable[[Floats, Floats], Floats]] = {
 
 def evaluate(condition: Condition, candles: Mapping[str, npt.ArrayLike]) -> Bools:
     """The condition at every candle; undefined rows (warm-up, NaN) are False."""
-    context = _Context(candles, condition)
-    with np.errstate(all="ignore"):
-        true, _ = context.truth(condition.root)
-    return true
+    return Evaluation(candles, series=condition.series).decide(condition)
 
 
 def explain(
@@ -58,16 +61,7 @@ def explain(
 
     Keys are the sub-expressions in canonical form (see `render`); literals are left out.
     """
-    context = _Context(candles, condition)
-    if not -context.length <= index < context.length:
-        raise IndexError(f"candle index {index} out of range for {context.length} candles")
-    values: dict[str, float] = {}
-    with np.errstate(all="ignore"):
-        context.truth(condition.root)
-        for node in _walk(condition.root):
-            if not isinstance(node, Number) and kind_of(node) == "number":
-                values.setdefault(render(node), float(context.number(node)[index]))
-    return values
+    return Evaluation(candles, (), series=condition.series).explain(condition, index)
 
 
 def render(node: Node) -> str:
@@ -83,24 +77,31 @@ def render(node: Node) -> str:
     return f"({render(node.left)} {node.op} {render(node.right)})"
 
 
-def _walk(node: Node) -> list[Node]:
-    out = [node]
-    if isinstance(node, Call):
-        for arg in node.args:
-            out.extend(_walk(arg))
-    elif isinstance(node, Unary):
-        out.extend(_walk(node.operand))
-    elif isinstance(node, Binary):
-        out.extend(_walk(node.left))
-        out.extend(_walk(node.right))
-    return out
+class Evaluation:
+    """One candle history, evaluated for any number of conditions.
 
+    Every sub-expression is computed once, whichever conditions use it: nodes are frozen
+    dataclasses whose equality ignores positions, so equal sub-expressions (`rsi(14)`,
+    `sma(close, 50)`, `close * 1.02`) are one cache key. Numbers (series, indicators,
+    arithmetic) are computed over the whole history, which indicators need; booleans
+    (comparisons, `and`/`or`/`not`, crossings) only at `rows`, the candles being decided
+    (default: all of them). `decide` at a row equals `evaluate` at that row.
 
-class _Context:
-    def __init__(self, candles: Mapping[str, npt.ArrayLike], condition: Condition) -> None:
+    `series` names the candle series read (default: every one in `candles`); they must be
+    one-dimensional and of one length. Raises ValueError for bad candles and IndexError
+    for rows outside the history.
+    """
+
+    def __init__(
+        self,
+        candles: Mapping[str, npt.ArrayLike],
+        rows: npt.ArrayLike | None = None,
+        *,
+        series: Collection[str] | None = None,
+    ) -> None:
         self._series: dict[str, Floats] = {}
         length: int | None = None
-        for name in sorted(condition.series):
+        for name in sorted(candles if series is None else series):
             if name not in candles:
                 raise ValueError(f"candles have no '{name}' series")
             array = np.ascontiguousarray(candles[name], dtype=np.float64)
@@ -112,21 +113,45 @@ class _Context:
             self._series[name] = array
         if length is None:
             length = max((np.shape(candles[k])[0] for k in candles), default=0)
-        self.length = length
+        self.length: int = length
+        self.rows: Rows = (
+            np.arange(length, dtype=np.intp) if rows is None else np.asarray(rows, dtype=np.intp)
+        )
+        if self.rows.size and not (self.rows.min() >= 0 and self.rows.max() < length):
+            raise IndexError(f"rows out of range for {length} candles")
+        self._before: Rows = self.rows - 1
+        self._has_before: Bools = self.rows >= 1
         self._numbers: dict[Node, Floats] = {}
+        self._values: dict[Node, Value] = {}
         self._truths: dict[Node, Truth] = {}
+        self._names: dict[Node, str] = {}
+
+    def decide(self, condition: Condition) -> Bools:
+        """The condition at each of `rows`; undefined rows are False."""
+        with np.errstate(all="ignore"):
+            return self._truth(condition.root)[0]
+
+    def explain(self, condition: Condition, index: int) -> dict[str, float]:
+        """`explain` at candle `index`, from the numbers computed so far (or now)."""
+        if not -self.length <= index < self.length:
+            raise IndexError(f"candle index {index} out of range for {self.length} candles")
+        values: dict[str, float] = {}
+        with np.errstate(all="ignore"):
+            for node in _numeric_nodes(condition.root):
+                name = _cached(self._names, node, render)
+                if name not in values:
+                    values[name] = float(self._number(node)[index])
+        return values
 
     def number(self, node: Node) -> Floats:
-        cached = self._numbers.get(node)
-        if cached is None:
-            cached = self._numbers[node] = self._compute_number(node)
-        return cached
+        """A numeric sub-expression over the whole history (NaN where undefined)."""
+        with np.errstate(all="ignore"):
+            return self._number(node)
 
-    def truth(self, node: Node) -> Truth:
-        cached = self._truths.get(node)
-        if cached is None:
-            cached = self._truths[node] = self._compute_truth(node)
-        return cached
+    # -- numbers over the whole history ------------------------------------------------
+
+    def _number(self, node: Node) -> Floats:
+        return _cached(self._numbers, node, self._compute_number)
 
     def _compute_number(self, node: Node) -> Floats:
         if isinstance(node, Number):
@@ -134,16 +159,16 @@ class _Context:
         if isinstance(node, Series):
             return self._series[node.name]
         if isinstance(node, Unary):
-            return np.negative(self.number(node.operand))
+            return np.negative(self._number(node.operand))
         if isinstance(node, Binary):
-            return _ARITHMETIC[node.op](self.number(node.left), self.number(node.right))
+            return _floats(_ARITHMETIC[node.op](self._number(node.left), self._number(node.right)))
         assert isinstance(node, Call)
         return self._indicator(node)
 
     def _indicator(self, node: Call) -> Floats:
         name = node.name
         series, ints = split_args(node)
-        source = self._series.get("close") if series is None else self.number(series)
+        source = self._series.get("close") if series is None else self._number(series)
         if name == "atr":
             high, low, close = (self._series[k] for k in ("high", "low", "close"))
             return _floats(talib.ATR(high, low, close, timeperiod=ints[0]))
@@ -160,38 +185,76 @@ class _Context:
             return _change(source, ints[0])
         return _floats(_SIMPLE[name](source, timeperiod=ints[0]))
 
+    # -- numbers and booleans at the rows ----------------------------------------------
+
+    def _value(self, node: Node) -> Value:
+        """A numeric sub-expression at the rows only; literals stay scalars."""
+        return _cached(self._values, node, self._compute_value)
+
+    def _compute_value(self, node: Node) -> Value:
+        if isinstance(node, Number):
+            return node.value
+        if isinstance(node, Unary):
+            value: Value = np.negative(self._value(node.operand))
+        elif isinstance(node, Binary):
+            value = _ARITHMETIC[node.op](self._value(node.left), self._value(node.right))
+        else:
+            value = self._number(node)[self.rows]
+        return value
+
+    def _truth(self, node: Node) -> Truth:
+        return _cached(self._truths, node, self._compute_truth)
+
     def _compute_truth(self, node: Node) -> Truth:
         if isinstance(node, Unary):
-            true, false = self.truth(node.operand)
+            true, false = self._truth(node.operand)
             return false, true
         if isinstance(node, Call):
             return self._cross(node)
         assert isinstance(node, Binary)
         if node.op in ("and", "or"):
-            (lt, lf), (rt, rf) = self.truth(node.left), self.truth(node.right)
+            (lt, lf), (rt, rf) = self._truth(node.left), self._truth(node.right)
             if node.op == "and":
                 return lt & rt, lf | rf
             return lt | rt, lf & rf
-        left, right = self.number(node.left), self.number(node.right)
+        left, right = self._value(node.left), self._value(node.right)
         defined = np.isfinite(left) & np.isfinite(right)
         result = _COMPARE[node.op](left, right)
+        if np.ndim(result) == 0:  # literals on both sides
+            defined = np.broadcast_to(defined, self.rows.shape)
+            result = np.broadcast_to(result, self.rows.shape)
         return defined & result, defined & ~result
 
     def _cross(self, node: Call) -> Truth:
-        a, b = self.number(node.args[0]), self.number(node.args[1])
-        true = np.zeros(self.length, dtype=np.bool_)
-        false = np.zeros(self.length, dtype=np.bool_)
-        if self.length > 1:
-            now, before = slice(1, None), slice(None, -1)
-            defined = np.isfinite(a[now]) & np.isfinite(b[now])
-            defined &= np.isfinite(a[before]) & np.isfinite(b[before])
-            if node.name == "crosses_above":
-                crossed = (a[now] > b[now]) & (a[before] <= b[before])
-            else:
-                crossed = (a[now] < b[now]) & (a[before] >= b[before])
-            true[now] = defined & crossed
-            false[now] = defined & ~crossed
-        return true, false
+        a, b = self._number(node.args[0]), self._number(node.args[1])
+        now, before = self.rows, self._before
+        a_now, b_now, a_before, b_before = a[now], b[now], a[before], b[before]
+        defined = self._has_before & np.isfinite(a_now) & np.isfinite(b_now)
+        defined &= np.isfinite(a_before) & np.isfinite(b_before)
+        if node.name == "crosses_above":
+            crossed = (a_now > b_now) & (a_before <= b_before)
+        else:
+            crossed = (a_now < b_now) & (a_before >= b_before)
+        return defined & crossed, defined & ~crossed
+
+
+def _cached(cache: dict[Node, _T], node: Node, compute: Callable[[Node], _T]) -> _T:
+    found = cache.get(node)
+    if found is None:
+        found = cache[node] = compute(node)
+    return found
+
+
+def _numeric_nodes(root: Node) -> list[Node]:
+    """Non-literal numeric sub-expressions, pre-order, left first."""
+    out: list[Node] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, Number) and kind_of(node) == "number":
+            out.append(node)
+        stack.extend(reversed(children(node)))
+    return out
 
 
 _SIMPLE: Mapping[str, Callable[..., Any]] = {

@@ -191,7 +191,7 @@ def warmup(node: Call) -> int:
     return periods[0] - 1
 
 
-def _children(node: Node) -> tuple[Node, ...]:
+def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Call):
         return node.args
     if isinstance(node, Unary):
@@ -202,7 +202,7 @@ def _children(node: Node) -> tuple[Node, ...]:
 
 
 def _lookback(node: Node) -> int:
-    inner = max((_lookback(c) for c in _children(node)), default=0)
+    inner = max((_lookback(c) for c in children(node)), default=0)
     return inner + warmup(node) if isinstance(node, Call) else inner
 
 
@@ -214,7 +214,7 @@ def _series(node: Node) -> frozenset[str]:
         own = frozenset({"high", "low", "close"})
     elif isinstance(node, Call) and _implicit(node):
         own = frozenset({"close"})
-    return own.union(*(_series(c) for c in _children(node)))
+    return own.union(*(_series(c) for c in children(node)))
 
 
 def _implicit(node: Call) -> bool:
@@ -268,7 +268,7 @@ class _Parser:
             raise ConditionError(
                 f"condition is too large (more than {MAX_NODES} nodes)", node.position
             )
-        depth = 1 + max((self._depths[id(c)] for c in _children(node)), default=0)
+        depth = 1 + max((self._depths[id(c)] for c in children(node)), default=0)
         if depth > MAX_DEPTH:
             raise ConditionError(
                 f"condition is nested too deeply (more than {MAX_DEPTH})", node.position

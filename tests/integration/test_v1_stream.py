@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.fixtures.local_http import serve
 from tickhub.app import create_app
 from tickhub.marketdata.candles import MINUTE
 from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch
@@ -40,21 +40,9 @@ def iso(ts: int) -> str:
 
 @asynccontextmanager
 async def served(runtime: Runtime) -> AsyncIterator[str]:
-    """The app on 127.0.0.1, on a free port that listens before uvicorn starts (connections
-    wait in the backlog until the app, and its live hub, have started)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime=runtime), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"ws://127.0.0.1:{port}/v1/stream"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, TIMEOUT)
-        sock.close()
+    """The app on 127.0.0.1 with its lifespan (so its live hub) running."""
+    async with serve(create_app(runtime=runtime), lifespan=True) as url:
+        yield f"ws{url.removeprefix('http')}/v1/stream"
 
 
 async def recv(ws: ClientConnection) -> dict[str, Any]:

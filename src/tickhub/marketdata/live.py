@@ -4,7 +4,7 @@ One `LiveHub` per process subscribes to the bus once, with live subscriptions (w
 falls behind, the bus drops the oldest messages instead of slowing the pipeline). It
 encodes each event once and offers it to the clients that asked for it. Every client has a
 bounded queue and its own sender task with a send timeout: a client that cannot keep up is
-disconnected, so it slows neither the other clients nor the publishers.
+disconnected, so it slows neither the other clients nor the publishers (`tickhub.websocket`).
 
 Trades of an instrument are sent once: ids at or below the last one sent are skipped
 (at-least-once delivery and source replays would otherwise repeat them).
@@ -12,14 +12,11 @@ Trades of an instrument are sent once: ids at or below the last one sent are ski
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import count
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -40,26 +37,13 @@ from tickhub.marketdata.schemas import (
     StreamTrades,
     TradeOut,
 )
+from tickhub.websocket import Connection, QueuedClient, StreamHub, StreamStats
 
 log = logging.getLogger(__name__)
 
 PATTERNS = ("trades.#", "candles.#", "status.#")
 DEFAULT_CHANNELS: frozenset[Channel] = frozenset({"trades", "candles"})
 MAX_SELECTORS = 500
-CLOSE_GOING_AWAY = 1001
-CLOSE_TOO_SLOW = 1008  # policy violation: the client does not read fast enough
-
-
-class Connection(Protocol):
-    """What the hub needs of a WebSocket (Starlette's satisfies it)."""
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
-
-
-Receive = Callable[[], Awaitable[str | None]]
-"""The next text message of a client, or None once it has disconnected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,30 +75,18 @@ def parse_selector(text: str) -> Selector:
     return Selector(exchange, symbol)
 
 
-@dataclass
-class LiveStats:
-    connected: int = 0
-    sent: int = 0
-    dropped_slow: int = 0
-
-
-class LiveClient:
+class LiveClient(QueuedClient):
     """One WebSocket client: its subscriptions, its queue and its sender task."""
+
+    kind = "live"
+    _hub: LiveHub
 
     def __init__(
         self, hub: LiveHub, conn: Connection, *, queue_size: int, send_timeout_s: float
     ) -> None:
-        self.id = next(_ids)
-        self._hub = hub
-        self._conn = conn
-        self._timeout = send_timeout_s
-        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+        super().__init__(hub, conn, queue_size=queue_size, send_timeout_s=send_timeout_s)
         self.selectors: set[Selector] = set()
         self.channels: set[Channel] = set()
-        self.closed = asyncio.Event()
-        self.close_reason: str | None = None
-        self._sender = asyncio.create_task(self._send_loop(), name=f"live:send:{self.id}")
-        self._closer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"LiveClient({self.id})"
@@ -191,89 +163,21 @@ class LiveClient:
     def send(self, message: BaseModel) -> None:
         self.offer(message.model_dump_json())
 
-    def offer(self, text: str) -> None:
-        """Queue a message without waiting; a full queue means the client is too slow."""
-        if self.closed.is_set():
-            return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self._hub._drop(self, "too slow: its send queue is full")
 
-    async def _send_loop(self) -> None:
-        # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow the
-        # cancellation that `close` sends when the send completes at the same moment.
-        while not self.closed.is_set():
-            text = await self._queue.get()
-            try:
-                async with asyncio.timeout(self._timeout):
-                    await self._conn.send_text(text)
-            except TimeoutError:
-                self._hub._drop(self, f"too slow: a send took over {self._timeout:g} s")
-                return
-            except Exception as exc:  # the connection is gone, however it failed
-                self._hub._drop(self, f"send failed: {type(exc).__name__}", slow=False)
-                return
-            self._hub.stats.sent += 1
-
-    async def serve(self, receive: Receive) -> None:
-        """Handle the client's messages until it disconnects or is dropped."""
-        closed = asyncio.ensure_future(self.closed.wait())
-        try:
-            while not self.closed.is_set():
-                incoming = asyncio.ensure_future(receive())
-                await asyncio.wait({incoming, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if not incoming.done():
-                    incoming.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await incoming
-                    return
-                text = incoming.result()
-                if text is None:
-                    return
-                self.handle_text(text)
-        finally:
-            closed.cancel()
-
-    def close(self, code: int, reason: str) -> None:
-        """Stop sending and close the connection (in the background; see `wait_closed`)."""
-        if self.closed.is_set():
-            return
-        self.close_reason = reason
-        self.closed.set()
-        self._closer = asyncio.create_task(self._shut(code, reason), name=f"live:close:{self.id}")
-
-    async def _shut(self, code: int, reason: str) -> None:
-        self._sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._sender
-        # A client too slow to read our data will not read a close frame either: try
-        # briefly, then let the server drop the connection when the endpoint returns.
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(min(self._timeout, 1.0)):
-                await self._conn.close(code, reason)
-
-    async def wait_closed(self) -> None:
-        if self._closer is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._closer
-
-
-_ids = count(1)
-
-
-class LiveHub:
+class LiveHub(StreamHub[LiveClient]):
     """Bus → WebSocket clients. `start`/`stop` belong to the web app's lifespan."""
 
+    noun = "live client"
+    _log = log
+
     def __init__(self, bus: Bus, *, queue_size: int = 256, send_timeout_s: float = 5.0) -> None:
+        super().__init__(queue_size=queue_size, send_timeout_s=send_timeout_s)
         self._bus = bus
-        self._queue_size = queue_size
-        self._send_timeout = send_timeout_s
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
         self._last_trade_id: dict[tuple[str, str], int] = {}
         self.statuses: dict[str, SourceStatus] = {}
-        self.stats = LiveStats()
+        self.stats = StreamStats()
 
     @property
     def running(self) -> bool:
@@ -293,12 +197,7 @@ class LiveHub:
         subscriptions, self._subscriptions = self._subscriptions, []
         for sub in subscriptions:
             await sub.cancel()
-        clients = list(self._clients)
-        for client in clients:
-            self._remove(client)
-            client.close(CLOSE_GOING_AWAY, "server shutting down")
-        for client in clients:
-            await client.wait_closed()
+        await self._close_all()
 
     def connect(self, conn: Connection) -> LiveClient:
         client = LiveClient(
@@ -308,24 +207,12 @@ class LiveHub:
         self.stats.connected = len(self._clients)
         return client
 
-    async def disconnect(self, client: LiveClient) -> None:
-        """The client's session has ended (it left, or the hub dropped it)."""
-        self._remove(client)
-        client.close(1000, "bye")
-        await client.wait_closed()
+    def _all_clients(self) -> list[LiveClient]:
+        return list(self._clients)
 
     def _remove(self, client: LiveClient) -> None:
         self._clients.discard(client)
         self.stats.connected = len(self._clients)
-
-    def _drop(self, client: LiveClient, reason: str, *, slow: bool = True) -> None:
-        if client.closed.is_set():
-            return
-        if slow:
-            self.stats.dropped_slow += 1
-            log.warning("dropping live client %s: %s", client.id, reason)
-        self._remove(client)
-        client.close(CLOSE_TOO_SLOW if slow else 1011, reason)
 
     # -- events -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import Response
 
 from tickhub.deps import ConnDep, RuntimeDep
@@ -29,8 +29,8 @@ from tickhub.marketdata.schemas import (
     StatisticsOut,
     TradePageOut,
 )
-from tickhub.problems import problem
 from tickhub.runtime import Runtime
+from tickhub.websocket import CLOSE_TRY_LATER, receiver, upgrade_required
 
 router = APIRouter(tags=["market data"], responses=ERRORS)
 
@@ -242,12 +242,7 @@ A trade is sent once. A client that does not keep up is disconnected (close code
     responses={426: {"model": Problem, "description": "Use a WebSocket"}},
 )
 async def stream_over_http() -> Response:
-    return problem(
-        426,
-        "Upgrade Required",
-        "/v1/stream is a WebSocket: connect with ws:// or wss://",
-        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
-    )
+    return upgrade_required("/v1/stream")
 
 
 @router.websocket("/stream", name="stream")
@@ -257,37 +252,21 @@ async def stream(
     runtime: Runtime = websocket.app.state.runtime
     hub = runtime.live
     if hub is None or not hub.running:
-        await websocket.close(code=1013, reason="the live stream is not running")
+        await websocket.close(code=CLOSE_TRY_LATER, reason="the live stream is not running")
         return
     await websocket.accept()
     client = hub.connect(websocket)
-
-    async def receive() -> str | None:
-        try:
-            message = await websocket.receive()
-        except (WebSocketDisconnect, RuntimeError):  # the connection is already gone
-            return None
-        if message["type"] == "websocket.disconnect":
-            return None
-        text = message.get("text")
-        if text is None:
-            text = bytes(message.get("bytes") or b"").decode("utf-8", "replace")
-        return str(text)
-
-    try:
-        if instruments or channels:
-            client.handle(
-                {
-                    "op": "subscribe",
-                    "instruments": _comma_list(instruments),
-                    "channels": _comma_list(channels),
-                }
-            )
-        else:
-            client.send_subscriptions()
-        await client.serve(receive)
-    finally:
-        await hub.disconnect(client)
+    if instruments or channels:
+        client.handle(
+            {
+                "op": "subscribe",
+                "instruments": _comma_list(instruments),
+                "channels": _comma_list(channels),
+            }
+        )
+    else:
+        client.send_subscriptions()
+    await hub.serve(client, receiver(websocket))
 
 
 def _comma_list(value: str | None) -> list[str]:

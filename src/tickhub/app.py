@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +19,7 @@ from tickhub.deps import RuntimeDep
 from tickhub.gateway import install_gateway
 from tickhub.marketdata.live import LiveHub
 from tickhub.marketdata.service import MarketDataError
+from tickhub.marketdata.snapshot import SnapshotCache
 from tickhub.problems import problem
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings, get_settings
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:
             app.state.runtime = runtime
-            async with _live(runtime):
+            async with _background(app, runtime):
                 yield
             return
         # `tickhub api`: its own engine, and the configured bus for live updates
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = own
         await own.bus.start()
         try:
-            async with _live(own):
+            async with _background(app, own):
                 yield
         finally:
             await own.bus.close()
@@ -84,15 +85,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 @asynccontextmanager
-async def _live(runtime: Runtime) -> AsyncIterator[None]:
-    """The WebSocket fan-out (`/v1/stream`) runs while the web app does."""
+async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
+    """What runs while the web app does: the WebSocket fan-out (`/v1/stream`) and the
+    in-memory `/v1/snapshot` (rebuilt after every insert); stopped in reverse order."""
     if runtime.live is None:
         runtime.live = LiveHub(runtime.bus)
-    await runtime.live.start()
-    try:
+    app.state.snapshot_cache = snapshots = SnapshotCache(runtime.engine, runtime.bus)
+    async with AsyncExitStack() as stack:
+        for service in (runtime.live, snapshots):
+            await service.start()
+            stack.push_async_callback(service.stop)
         yield
-    finally:
-        await runtime.live.stop()
 
 
 def _mount_routers(app: FastAPI) -> None:
@@ -100,7 +103,7 @@ def _mount_routers(app: FastAPI) -> None:
 
     from tickhub import public
     from tickhub.accounts import router as accounts
-    from tickhub.marketdata import legacy_router, router
+    from tickhub.marketdata import cmc_router, legacy_router, router
     from tickhub.sessions import router as sessions
     from tickhub.sessions.datasets import _router as datasets
     from tickhub.web import router as web
@@ -112,6 +115,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(_health_router())
     app.include_router(legacy_router.router)
     app.include_router(router.router, prefix="/v1")
+    app.include_router(cmc_router.router, prefix="/v1")
     app.include_router(datasets.router)
     sessions.install(app)
     app.include_router(web.router)

@@ -72,9 +72,12 @@ async def build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]
             sources.append(BinanceSource(settings.binance, settings.symbols, resume=resume))
         elif name == "sim":
             sources.append(sim_source(settings, resume))
+        elif name == "coinmarketcap":
+            sources.append(coinmarketcap_source(settings))
         else:
             raise ConfigurationError(
-                "TICKHUB_SOURCES", f"unknown source {name!r}: this version offers binance and sim"
+                "TICKHUB_SOURCES",
+                f"unknown source {name!r}: this version offers binance, coinmarketcap and sim",
             )
     return sources
 
@@ -89,13 +92,25 @@ def sim_source(settings: Settings, resume: dict[str, int]) -> SimSource:
     )
 
 
+def coinmarketcap_source(settings: Settings) -> Source:
+    from tickhub.marketdata.sources.coinmarketcap_source import CoinMarketCapSource
+
+    if not settings.cmc.api_key.get_secret_value().strip():
+        raise ConfigurationError(
+            "TICKHUB_CMC_API_KEY",
+            "the coinmarketcap source needs a CoinMarketCap Pro API key: set "
+            "TICKHUB_CMC_API_KEY (or take coinmarketcap out of TICKHUB_SOURCES)",
+        )
+    return CoinMarketCapSource(settings.cmc, settings.symbols)
+
+
 def make_tracker(settings: Settings, bus: Bus) -> Tracker:
     return Tracker(
         bus, max_trades=settings.batch_max_trades, max_delay_s=settings.batch_max_delay_s
     )
 
 
-WRITER_TOPICS = ("trades.#", "rejects.#")
+WRITER_TOPICS = ("trades.#", "rejects.#", "cmc.*")
 
 
 async def declare_writer_queues(bus: Bus) -> None:
@@ -106,11 +121,12 @@ async def declare_writer_queues(bus: Bus) -> None:
 
 
 async def start_writer(settings: Settings, engine: AsyncEngine, bus: Bus) -> Writer:
-    """A writer consuming trade batches and rejected frames from the bus."""
+    """A writer consuming trade batches, rejected frames and CoinMarketCap data."""
     writer = Writer(engine, capture_interval_s=settings.capture_interval, publish=bus.publish)
     for _ in range(settings.writer_concurrency):
         await bus.subscribe(WRITER_TOPICS[0], writer.handle, group="writer")
-    await bus.subscribe(WRITER_TOPICS[1], writer.handle, group="writer")
+    for pattern in WRITER_TOPICS[1:]:
+        await bus.subscribe(pattern, writer.handle, group="writer")
     return writer
 
 

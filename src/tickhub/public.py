@@ -46,6 +46,10 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/statistics"),
     ("GET", "/v1/coverage"),
     ("GET", "/v1/sources"),
+    ("GET", "/v1/listings"),
+    ("GET", "/v1/listings/{coin}"),
+    ("GET", "/v1/global-metrics"),
+    ("GET", "/v1/global-metrics/history"),
     ("GET", "/v1/stream"),
     ("WEBSOCKET", "/v1/stream"),
     # accounts: sign-up, e-mail verification, tokens, password reset (seed 003)

@@ -4,6 +4,8 @@ the documented JSON shapes; time is a fake clock, so no test sleeps for real."""
 from __future__ import annotations
 
 import json
+import math
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tickhub.marketdata.events import RejectedFrame
+from tickhub.marketdata.events import RejectedFrame, datetime_to_us
 from tickhub.marketdata.schedule import MinuteTick
 from tickhub.marketdata.sources.coinmarketcap import (
     CmcMalformedError,
@@ -22,6 +24,8 @@ from tickhub.marketdata.sources.coinmarketcap import (
     CoinMarketCapPoller,
     GlobalMetricsResult,
     ListingsResult,
+    parse_global,
+    parse_listing,
 )
 from tickhub.settings import CoinMarketCapSettings
 
@@ -178,11 +182,10 @@ async def test_listings_parsed_and_key_sent(client: CoinMarketCapClient, server:
     assert dict(request.url.params) == {"start": "1", "limit": "100", "convert": "USD"}
     assert result.credit_count == 1
     btc, eth = result.listings
-    assert (btc.id, btc.symbol, btc.name, btc.rank, btc.price) == (1, "BTC", "Btc", 1, 36512.25)
+    assert (btc.cmc_id, btc.symbol, btc.name, btc.rank, btc.price) == (1, "BTC", "Btc", 1, 36512.25)
     assert btc.percent_change_7d == 4.0
     assert btc.max_supply == 21_000_000 and eth.max_supply is None
-    assert btc.last_updated == datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
-    assert btc.last_updated.tzinfo is UTC
+    assert btc.last_updated == datetime_to_us(datetime(2023, 11, 14, 22, 13, tzinfo=UTC))
     assert result.timestamp == datetime(2023, 11, 14, 22, 14, 0, 123000, tzinfo=UTC)
 
 
@@ -193,7 +196,16 @@ async def test_global_metrics_parsed(client: CoinMarketCapClient, server: FakeCm
     m = result.metrics
     assert (m.active_cryptocurrencies, m.btc_dominance, m.eth_dominance) == (8800, 51.23, 17.1)
     assert (m.total_market_cap, m.total_volume_24h) == (1.39e12, 6.1e10)
-    assert m.last_updated == datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
+    assert m.last_updated == datetime_to_us(datetime(2023, 11, 14, 22, 13, tzinfo=UTC))
+
+
+def test_numbers_that_cannot_travel_read_as_null_or_are_refused() -> None:
+    coin = listing(1, "BTC", math.inf)
+    coin["quote"]["USD"]["market_cap"] = math.nan
+    parsed = parse_listing(coin, "USD")
+    assert (parsed.price, parsed.market_cap, parsed.volume_24h) == (None, None, 1.5e10)
+    with pytest.raises(TypeError, match="finite"):
+        parse_global({**GLOBAL_BODY["data"], "btc_dominance": math.inf}, "USD")
 
 
 @pytest.mark.parametrize(("http", "code"), [(401, 1001), (402, 1003), (403, 1006)])
@@ -410,3 +422,30 @@ async def test_poller_reports_malformed_and_continues(server: FakeCmc, fake_time
     assert len(rec.rejects) == 1 and rec.rejects[0].raw == "{}"
     assert len(rec.globals) == 1
     assert len(rec.listings) == 2
+
+
+async def test_poller_twelve_hours_of_slow_answers_without_drift(
+    server: FakeCmc, fake_time: FakeTime
+) -> None:
+    rng = random.Random(11)
+    default = server.handler
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        fake_time.now += rng.uniform(0.05, 25.0)  # each call takes up to 25 s
+        return default(request)
+
+    server.handler = slow  # type: ignore[method-assign]
+    minutes = 12 * 60
+    poller, rec, http = make_poller(server, fake_time, minutes=minutes, daily_credit_budget=10_000)
+    with pytest.raises(StopAfter):
+        await poller.run()
+    await http.aclose()
+    ticks = [tick.epoch_s for tick, _ in rec.globals]
+    first = (int(T0) // 60 + 1) * 60
+    assert ticks == [first + 60 * i for i in range(minutes)]  # every boundary, once, in order
+    assert [tick.epoch_s for tick, _ in rec.listings] == ticks
+    assert poller.stats.skipped_ticks == 0
+    # one wait per minute, each up to the next boundary: no busy waiting, no fixed period
+    assert len(fake_time.sleeps) == minutes
+    assert all(0 < s <= 60 for s in fake_time.sleeps)
+    assert any(s < 50 for s in fake_time.sleeps)

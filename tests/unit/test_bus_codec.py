@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 import math
+import typing
+from typing import Any
 
 import orjson
 import pytest
@@ -10,6 +13,10 @@ from hypothesis import strategies as st
 from tickhub.bus.codec import CODEC_VERSION, CodecError, decode, encode, message_type
 from tickhub.marketdata.events import (
     CandleUpdate,
+    CmcGlobalMetrics,
+    CmcListing,
+    CmcListings,
+    CmcStored,
     RejectedFrame,
     SourceState,
     SourceStatus,
@@ -20,51 +27,49 @@ from tickhub.marketdata.events import (
 i64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 finite = st.floats(allow_nan=False, allow_infinity=False)
 words = st.text(max_size=20)
-
-trades = st.builds(
-    Trade,
-    trade_id=i64,
-    ts=i64,
-    price=finite,
-    qty=finite,
-    is_buyer_maker=st.one_of(st.none(), st.booleans()),
-)
-batches = st.builds(
-    TradeBatch,
-    exchange=words,
-    symbol=words,
-    trades=st.lists(trades, max_size=50).map(tuple),
-    base=words,
-    quote=words,
-    simulated=st.booleans(),
-)
-candles = st.builds(
-    CandleUpdate,
-    exchange=words,
-    symbol=words,
-    start=i64,
-    open=finite,
-    high=finite,
-    low=finite,
-    close=finite,
-    volume=finite,
-    quote_volume=finite,
-    trade_count=i64,
-)
-statuses = st.builds(
-    SourceStatus,
-    source=words,
-    state=st.sampled_from(SourceState),
-    detail=st.text(),
-    last_trade_ts=st.one_of(st.none(), i64),
-    at=i64,
-)
-rejects = st.builds(RejectedFrame, source=words, raw=st.text(), error=st.text(), received_at=i64)
-events = st.one_of(batches, candles, statuses, rejects)
+BY_ANNOTATION: dict[object, st.SearchStrategy[Any]] = {
+    int: i64,
+    int | None: st.none() | i64,
+    float: finite,
+    float | None: st.none() | finite,
+    str: words,
+    bool: st.booleans(),
+    bool | None: st.none() | st.booleans(),
+}
 
 
-@given(events)
-def test_every_event_round_trips(event: object) -> None:
+def of(cls: type, **special: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Instances of an event dataclass, each field drawn by its annotation unless given."""
+    hints = typing.get_type_hints(cls)
+    return st.builds(
+        cls,
+        **{
+            f.name: special[f.name] if f.name in special else BY_ANNOTATION[hints[f.name]]
+            for f in dataclasses.fields(cls)
+        },
+    )
+
+
+batches = of(TradeBatch, trades=st.lists(of(Trade), max_size=50).map(tuple))
+EVENTS = [
+    batches,
+    of(CandleUpdate),
+    of(SourceStatus, state=st.sampled_from(SourceState), detail=st.text()),
+    of(RejectedFrame, raw=st.text(), error=st.text()),
+    of(CmcListings, listings=st.lists(of(CmcListing), max_size=20).map(tuple)),
+    of(CmcGlobalMetrics),
+    of(CmcStored, kind=st.sampled_from(["listings", "global"])),
+]
+
+
+@pytest.mark.parametrize(
+    "events",
+    EVENTS,
+    ids=["trades", "candle", "status", "reject", "listings", "global", "stored"],
+)
+@given(data=st.data())
+def test_every_event_round_trips(events: st.SearchStrategy[Any], data: st.DataObject) -> None:
+    event = data.draw(events)
     body = encode(event)
     assert isinstance(body, bytes)
     assert decode(body) == event
@@ -173,5 +178,96 @@ def test_garbled_or_unknown_bodies_raise_a_clear_error(body: bytes, complaint: s
     ],
 )
 def test_what_cannot_travel_is_refused_at_encode(message: object) -> None:
+    with pytest.raises(CodecError):
+        encode(message)
+
+
+def _listing(**overrides: object) -> CmcListing:
+    values: dict[str, object] = {
+        "cmc_id": 5426,
+        "symbol": "SOL",
+        "name": "Solana",
+        "slug": "solana",
+        "rank": 5,
+        "price": 0.1 + 0.2,
+        "volume_24h": 2.5e9,
+        "market_cap": None,
+        "percent_change_1h": -0.0,
+        "percent_change_24h": 5e-324,
+        "percent_change_7d": 1.7976931348623157e308,
+        "circulating_supply": None,
+        "total_supply": None,
+        "max_supply": None,
+        "last_updated": 1_700_000_000_000_000,
+    }
+    return CmcListing(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def test_cmc_events_have_topics_types_and_exact_floats() -> None:
+    listings = CmcListings(1_700_000_040_000_000, "USD", (_listing(), _listing(cmc_id=1)))
+    assert listings.topic == "cmc.listings" and message_type(listings) == "cmc_listings"
+    back = decode(encode(listings))
+    assert back == listings
+    assert isinstance(back, CmcListings)
+    first = back.listings[0]
+    assert first.price == 0.1 + 0.2
+    assert first.percent_change_1h is not None
+    assert math.copysign(1, first.percent_change_1h) == -1.0
+    metrics = CmcGlobalMetrics(60_000_000, "EUR", 9000, 51.23, 17.1, None, 6.1e10, 5)
+    assert metrics.topic == "cmc.global" and decode(encode(metrics)) == metrics
+    stored = CmcStored("global", 60_000_000)
+    assert stored.topic == "stored.cmc.global" and decode(encode(stored)) == stored
+
+
+@pytest.mark.parametrize(
+    ("doc", "complaint"),
+    [
+        ({"minute": 1, "convert": "USD", "listings": {}}, "'listings': expected an array"),
+        ({"minute": 1, "convert": "USD", "listings": [5]}, "item 0 is not an object"),
+        ({"convert": "USD", "listings": []}, "'minute': missing"),
+        (
+            {"minute": 1, "convert": "USD", "listings": [{"symbol": "X"}]},
+            "listings item 0: field 'cmc_id': missing",
+        ),
+        (
+            {
+                "minute": 1,
+                "convert": "USD",
+                "listings": [{"cmc_id": 1, "symbol": "X", "name": "x", "last_updated": 1,
+                              "price": "1.5"}],
+            },
+            "field 'price': expected a number or null, got str",
+        ),
+    ],
+)  # fmt: skip
+def test_garbled_cmc_listings_name_the_field(doc: dict[str, object], complaint: str) -> None:
+    with pytest.raises(CodecError) as info:
+        decode(orjson.dumps({"v": 1, "type": "cmc_listings", **doc}))
+    assert complaint in str(info.value)
+
+
+def test_garbled_cmc_global_and_stored_name_the_field() -> None:
+    with pytest.raises(CodecError, match="'btc_dominance': expected a number, got null"):
+        decode(
+            orjson.dumps(
+                {"v": 1, "type": "cmc_global_metrics", "minute": 1, "convert": "USD",
+                 "active_cryptocurrencies": 1, "btc_dominance": None, "eth_dominance": 1.0,
+                 "last_updated": 1}
+            )
+        )  # fmt: skip
+    with pytest.raises(CodecError, match="'kind': expected 'listings' or 'global'"):
+        decode(orjson.dumps({"v": 1, "type": "cmc_stored", "kind": "trades", "minute": 1}))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        CmcListings(1, "USD", (_listing(price=math.nan),)),
+        CmcListings(1, "USD", (_listing(market_cap=math.inf),)),
+        CmcGlobalMetrics(1, "USD", 1, math.nan, 1.0, None, None, 1),
+        CmcGlobalMetrics(1, "USD", 1, 1.0, 1.0, -math.inf, None, 1),
+    ],
+)
+def test_non_finite_cmc_values_are_refused_at_encode(message: object) -> None:
     with pytest.raises(CodecError):
         encode(message)

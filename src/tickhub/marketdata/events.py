@@ -96,6 +96,75 @@ class RejectedFrame:
         return f"rejects.{self.source}"
 
 
+@dataclass(frozen=True, slots=True)
+class CmcListing:
+    """One coin of a CoinMarketCap listings call, quoted in the call's `convert` currency."""
+
+    cmc_id: int
+    symbol: str
+    name: str
+    slug: str
+    rank: int | None
+    price: float | None
+    volume_24h: float | None
+    market_cap: float | None
+    percent_change_1h: float | None
+    percent_change_24h: float | None
+    percent_change_7d: float | None
+    circulating_supply: float | None
+    total_supply: float | None
+    max_supply: float | None
+    last_updated: int  # microseconds, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class CmcListings:
+    """The listings fetched on one minute boundary (published by the CoinMarketCap source)."""
+
+    minute: int  # microseconds, minute-aligned: the boundary the call was made for
+    convert: str
+    listings: tuple[CmcListing, ...]
+
+    @property
+    def topic(self) -> str:
+        return CMC_LISTINGS_TOPIC
+
+
+@dataclass(frozen=True, slots=True)
+class CmcGlobalMetrics:
+    """The global metrics fetched on one minute boundary."""
+
+    minute: int  # microseconds, minute-aligned
+    convert: str
+    active_cryptocurrencies: int
+    btc_dominance: float
+    eth_dominance: float
+    total_market_cap: float | None
+    total_volume_24h: float | None
+    last_updated: int  # microseconds, UTC
+
+    @property
+    def topic(self) -> str:
+        return CMC_GLOBAL_TOPIC
+
+
+@dataclass(frozen=True, slots=True)
+class CmcStored:
+    """CoinMarketCap data of one minute is committed (published by the writer), `kind`
+    `listings` or `global`."""
+
+    kind: str
+    minute: int
+
+    @property
+    def topic(self) -> str:
+        return f"stored.cmc.{self.kind}"
+
+
+CMC_LISTINGS_TOPIC = "cmc.listings"
+CMC_GLOBAL_TOPIC = "cmc.global"
+
+
 def trades_topic(exchange: str, symbol: str) -> str:
     return f"trades.{exchange}.{symbol}"
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import Response
 
 from tickhub.deps import ConnDep, RuntimeDep
 from tickhub.marketdata import service
 from tickhub.marketdata.candles import DAY
+from tickhub.marketdata.cmc_schemas import SnapshotDocument
 from tickhub.marketdata.events import now_us
 from tickhub.marketdata.schemas import (
     ERRORS,
@@ -24,11 +25,12 @@ from tickhub.marketdata.schemas import (
     InstrumentOut,
     PriceOut,
     Problem,
-    SnapshotOut,
     SourceStatusOut,
     StatisticsOut,
     TradePageOut,
 )
+from tickhub.marketdata.snapshot import SnapshotCache, build_snapshot
+from tickhub.marketdata.snapshot import encode as encode_snapshot
 from tickhub.runtime import Runtime
 from tickhub.websocket import CLOSE_TRY_LATER, receiver, upgrade_required
 
@@ -90,12 +92,24 @@ async def get_price(conn: ConnDep, exchange: str, symbol: str) -> PriceOut:
     return PriceOut.of(await service.price(conn, exchange, symbol))
 
 
-@router.get("/snapshot", summary="All instruments: latest price and the last 24 hours")
-async def get_snapshot(conn: ConnDep) -> SnapshotOut:
-    """One document for every instrument: its latest trade, and the open, high, low,
-    close, change and volume of the 24 hours up to the current minute (from the stored
-    1 h and 1 m candles)."""
-    return SnapshotOut.of(await service.snapshot(conn, now_us()))
+@router.get(
+    "/snapshot",
+    summary="Everything latest: prices with their last 24 hours, listings, global metrics",
+    response_model=SnapshotDocument,
+)
+async def get_snapshot(request: Request, runtime: RuntimeDep) -> Response:
+    """One document: every instrument's latest trade and the open, high, low, close,
+    change and volume of the 24 hours up to the current minute (from the stored 1 h and
+    1 m candles), the latest CoinMarketCap listings by rank and global metrics.
+
+    Served from memory, rebuilt after every insert (and every minute); read from the
+    database only while that cache is not running."""
+    cache: SnapshotCache | None = getattr(request.app.state, "snapshot_cache", None)
+    body = cache.body if cache is not None else None
+    if body is None:
+        async with runtime.engine.connect() as conn:
+            body = encode_snapshot(await build_snapshot(conn, now_us()))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/trades", summary="Trades, page by page")

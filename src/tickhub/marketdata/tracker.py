@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from tickhub.bus import Bus
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, Trade, TradeBatch
-from tickhub.marketdata.sources.base import Source
+from tickhub.marketdata.sources.base import Source, SourceEvent
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Tracker:
         self.published = 0
         self.rejected = 0
         self.publish_failures = 0
+        self.events_published = 0
 
     # -- TradeSink ------------------------------------------------------------------
 
@@ -77,6 +78,12 @@ class Tracker:
         self.rejected += 1
         log.warning("rejected a %s frame: %s", frame.source, frame.error)
         await self._bus.publish(frame.topic, frame)
+
+    async def publish(self, event: SourceEvent) -> None:
+        """A source's other events (CoinMarketCap listings, global metrics): published at
+        once, unbuffered; a failure is raised to the source."""
+        await self._bus.publish(event.topic, event)
+        self.events_published += 1
 
     # -- running sources ------------------------------------------------------------
 

@@ -19,8 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.marketdata import coverage
 from tickhub.marketdata.candles import MINUTE, ROLLUPS, Candle, aggregate_trades, rollup
+from tickhub.marketdata.cmc_repository import CmcRepository
 from tickhub.marketdata.events import (
     CandleUpdate,
+    CmcGlobalMetrics,
+    CmcListings,
+    CmcStored,
     RejectedFrame,
     Trade,
     TradeBatch,
@@ -66,6 +70,8 @@ class WriterStats:
     stored: int = 0
     duplicates: int = 0
     rejected_frames: int = 0
+    cmc_listings: int = 0  # CoinMarketCap listing rows stored (new ones)
+    cmc_global: int = 0  # CoinMarketCap global-metrics minutes stored (new ones)
     database_retries: int = 0
     last_trade_ts: int | None = None
 
@@ -133,6 +139,8 @@ class Writer:
             await self._until_database_answers(lambda: self.write(message))
         elif isinstance(message, RejectedFrame):
             await self._until_database_answers(lambda: self.keep_rejected(message))
+        elif isinstance(message, CmcListings | CmcGlobalMetrics):
+            await self._until_database_answers(lambda: self.write_cmc(message))
         else:
             raise TypeError(f"writer cannot handle {type(message).__name__}")
 
@@ -156,6 +164,25 @@ class Writer:
                 frame.source, frame.raw, frame.error, frame.received_at
             )
         self.stats.rejected_frames += 1
+
+    async def write_cmc(self, message: CmcListings | CmcGlobalMetrics) -> None:
+        """Store CoinMarketCap listings or global metrics of one minute (a replay changes
+        nothing), then announce them as `CmcStored` for the API's snapshot."""
+        async with self._serial, self._engine.begin() as conn:
+            repo = CmcRepository(conn)
+            if isinstance(message, CmcListings):
+                new = await repo.add_listings(message.minute, message.convert, message.listings)
+                kind = "listings"
+            else:
+                new = int(await repo.add_global(message))
+                kind = "global"
+        if kind == "listings":
+            self.stats.cmc_listings += new
+        else:
+            self.stats.cmc_global += new
+        if self._publish is not None:
+            stored = CmcStored(kind, message.minute)
+            await self._publish(stored.topic, stored)
 
     async def instrument_id(self, batch: TradeBatch) -> int:
         key = (batch.exchange, batch.symbol)

@@ -51,8 +51,9 @@ from tickhub.marketdata.service._v1 import (
     price,
     prices,
     resolve_exchange,
-    snapshot,
+    snapshot_window,
     trades_page,
+    window_candle,
     window_statistics,
 )
 
@@ -98,8 +99,9 @@ __all__ = [
     "recent_minutes",
     "resolve_exchange",
     "resolve_instrument",
-    "snapshot",
+    "snapshot_window",
     "statistics",
     "trades_page",
+    "window_candle",
     "window_statistics",
 ]

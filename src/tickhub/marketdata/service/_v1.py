@@ -257,22 +257,25 @@ class Snapshot:
     entries: list[SnapshotEntry]
 
 
-async def snapshot(conn: AsyncConnection, now: int) -> Snapshot:
-    """Every instrument's latest price and its last 24 hours, from the stored rollups: 1 h
-    candles for the whole hours of the window and 1 m candles for the ends."""
+def snapshot_window(now: int) -> tuple[int, int]:
+    """The snapshot's 24 hours at `now`: [start, end), `end` the close of the current
+    minute."""
     end = now - now % MINUTE + MINUTE
-    start = end - DAY
+    return end - DAY, end
+
+
+async def window_candle(
+    repo: MarketDataRepository, instrument_id: int, start: int, end: int
+) -> Candle | None:
+    """The trades of [start, end) folded into one candle, from the stored rollups: 1 h
+    candles for the whole hours of the window and 1 m candles for the ends (start and end
+    on minute boundaries). None if there were none."""
     first_hour = start + (-start) % HOUR
     last_hour = end - end % HOUR
-    repo = MarketDataRepository(conn)
-    latest = {p.instrument.id: p for p in await repo.latest()}
-    entries: list[SnapshotEntry] = []
-    for inst in await repo.instruments():
-        parts = [
-            *await repo.candles(inst.id, MINUTE, start, first_hour),
-            *await repo.candles(inst.id, HOUR, first_hour, last_hour),
-            *await repo.candles(inst.id, MINUTE, last_hour, end),
-        ]
-        day = fold(parts, [start, end])
-        entries.append(SnapshotEntry(inst, latest.get(inst.id), day[0] if day else None))
-    return Snapshot(now, start, end, entries)
+    parts = [
+        *await repo.candles(instrument_id, MINUTE, start, first_hour),
+        *await repo.candles(instrument_id, HOUR, first_hour, last_hour),
+        *await repo.candles(instrument_id, MINUTE, last_hour, end),
+    ]
+    day = fold(parts, [start, end])
+    return day[0] if day else None

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from tickhub.marketdata.events import RejectedFrame, SourceStatus, TradeBatch
+from tickhub.marketdata.events import (
+    CmcGlobalMetrics,
+    CmcListings,
+    RejectedFrame,
+    SourceStatus,
+    TradeBatch,
+)
+
+SourceEvent = CmcListings | CmcGlobalMetrics
+"""What a source publishes besides trades (to the writers, unbuffered)."""
 
 
 class TradeSink(Protocol):
@@ -21,6 +30,10 @@ class TradeSink(Protocol):
     async def status(self, status: SourceStatus) -> None: ...
 
     async def reject(self, frame: RejectedFrame) -> None: ...
+
+    async def publish(self, event: SourceEvent) -> None:
+        """Publish an event at once, on its own topic; raises when the bus refuses it."""
+        ...
 
 
 class Source(Protocol):

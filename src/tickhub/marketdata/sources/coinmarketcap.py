@@ -1,9 +1,10 @@
 """CoinMarketCap source: top listings and global metrics, every minute on the minute.
 
 `CoinMarketCapClient` calls two endpoints of the Pro API with the `X-CMC_PRO_API_KEY`
-header and parses them into frozen dataclasses:
+header and parses them into frozen dataclasses (times in microseconds, UTC; a number that is
+not finite is read as null, or refused where a number is required):
 
-- `GET /v1/cryptocurrency/listings/latest` (start, limit, convert) → `Listing`s; costs
+- `GET /v1/cryptocurrency/listings/latest` (start, limit, convert) → `CmcListing`s; costs
   1 credit per 200 results, rounded up.
 - `GET /v1/global-metrics/quotes/latest` (convert) → `GlobalMetrics`; 1 credit.
 
@@ -36,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from tickhub.marketdata.events import RejectedFrame
+from tickhub.marketdata.events import CmcListing, RejectedFrame, datetime_to_us
 from tickhub.marketdata.schedule import MINUTE_S, Clock, MinuteTick, Sleep, minute_ticks
 from tickhub.settings import CoinMarketCapSettings
 
@@ -51,7 +52,6 @@ __all__ = [
     "CoinMarketCapSettings",
     "GlobalMetrics",
     "GlobalMetricsResult",
-    "Listing",
     "ListingsResult",
     "listings_credit_cost",
 ]
@@ -110,37 +110,20 @@ class CmcMalformedError(CmcError):
 
 # --- parsed responses ---
 @dataclass(frozen=True, slots=True)
-class Listing:
-    id: int
-    symbol: str
-    name: str
-    slug: str
-    rank: int | None
-    price: float | None
-    volume_24h: float | None
-    market_cap: float | None
-    percent_change_1h: float | None
-    percent_change_24h: float | None
-    percent_change_7d: float | None
-    circulating_supply: float | None
-    total_supply: float | None
-    max_supply: float | None
-    last_updated: datetime  # UTC
-
-
-@dataclass(frozen=True, slots=True)
 class GlobalMetrics:
+    """`CmcGlobalMetrics` without the minute and currency, which the source adds."""
+
     active_cryptocurrencies: int
     btc_dominance: float
     eth_dominance: float
     total_market_cap: float | None
     total_volume_24h: float | None
-    last_updated: datetime  # UTC
+    last_updated: int  # microseconds, UTC
 
 
 @dataclass(frozen=True, slots=True)
 class ListingsResult:
-    listings: tuple[Listing, ...]
+    listings: tuple[CmcListing, ...]
     credit_count: int
     timestamp: datetime  # status.timestamp, UTC
 
@@ -166,17 +149,19 @@ def _utc(value: object) -> datetime:
 
 
 def _num(value: object) -> float | None:
+    """A number, or None for null (and for NaN or an infinity, which cannot travel)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {value!r}")
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _req_num(value: object) -> float:
     number = _num(value)
     if number is None:
-        raise TypeError("expected a number, got null")
+        raise TypeError(f"expected a finite number, got {value!r}")
     return number
 
 
@@ -192,11 +177,11 @@ def _int(value: object) -> int:
     return value
 
 
-def parse_listing(item: Mapping[str, Any], convert: str) -> Listing:
+def parse_listing(item: Mapping[str, Any], convert: str) -> CmcListing:
     quote = item["quote"][convert]
     rank = item.get("cmc_rank")
-    return Listing(
-        id=_int(item["id"]),
+    return CmcListing(
+        cmc_id=_int(item["id"]),
         symbol=_str(item["symbol"]),
         name=_str(item["name"]),
         slug=_str(item.get("slug", "")),
@@ -210,7 +195,7 @@ def parse_listing(item: Mapping[str, Any], convert: str) -> Listing:
         circulating_supply=_num(item.get("circulating_supply")),
         total_supply=_num(item.get("total_supply")),
         max_supply=_num(item.get("max_supply")),
-        last_updated=_utc(quote.get("last_updated") or item["last_updated"]),
+        last_updated=datetime_to_us(_utc(quote.get("last_updated") or item["last_updated"])),
     )
 
 
@@ -222,7 +207,7 @@ def parse_global(data: Mapping[str, Any], convert: str) -> GlobalMetrics:
         eth_dominance=_req_num(data["eth_dominance"]),
         total_market_cap=_num(quote.get("total_market_cap")),
         total_volume_24h=_num(quote.get("total_volume_24h")),
-        last_updated=_utc(data.get("last_updated") or quote["last_updated"]),
+        last_updated=datetime_to_us(_utc(data.get("last_updated") or quote["last_updated"])),
     )
 
 

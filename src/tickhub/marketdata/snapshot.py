@@ -1,0 +1,259 @@
+"""The snapshot (seed 002's "photo"): one JSON document of everything latest, served
+from memory.
+
+`SnapshotCache` runs in the API process. It listens on the bus for what the writers
+announce after each commit (`candles.<exchange>.<symbol>`: trades of that instrument
+stored; `stored.cmc.listings` / `stored.cmc.global`: CoinMarketCap listings or global
+metrics stored) and rebuilds the document, re-reading from the database only what was
+announced: the named instruments, the listings or the global metrics. The rest of the
+document is kept. Bursts coalesce: at most one rebuild runs; notifications that arrive
+meanwhile cause exactly one more right after it, which re-reads all they named. A
+request is answered with the encoded document in memory and never touches the database
+once the cache is warm; the document it gets is at most one rebuild behind the last
+insert the cache has heard of. On every minute boundary the 24-hour window moves on, and
+every instrument is re-read (its listings and global metrics are kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tickhub.bus import Bus, Message, Subscription
+from tickhub.marketdata import cmc_service
+from tickhub.marketdata.cmc_schemas import GlobalMetricsOut, ListingOut, SnapshotDocument
+from tickhub.marketdata.events import CandleUpdate, CmcStored, now_us
+from tickhub.marketdata.repository import MarketDataRepository
+from tickhub.marketdata.schedule import Clock, Sleep, minute_ticks
+from tickhub.marketdata.schemas import SnapshotOut
+from tickhub.marketdata.service import (
+    Snapshot,
+    SnapshotEntry,
+    snapshot_window,
+    window_candle,
+)
+
+log = logging.getLogger(__name__)
+
+PATTERNS = ("candles.#", "stored.cmc.#")
+
+
+@dataclass(slots=True)
+class Stale:
+    """What the next rebuild must re-read."""
+
+    everything: bool = False
+    instruments: set[tuple[str, str]] = field(default_factory=set)  # (exchange, symbol)
+    listings: bool = False
+    global_metrics: bool = False
+
+    def add(self, other: Stale) -> None:
+        self.everything |= other.everything
+        self.instruments |= other.instruments
+        self.listings |= other.listings
+        self.global_metrics |= other.global_metrics
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What the document is made of, as last read."""
+
+    start: int  # the 24-hour window [start, end)
+    end: int
+    entries: dict[int, SnapshotEntry]  # by instrument id, in the document's order
+    listings: list[ListingOut]
+    global_metrics: GlobalMetricsOut | None
+
+    def document(self, now: int) -> SnapshotDocument:
+        base = SnapshotOut.of(Snapshot(now, self.start, self.end, list(self.entries.values())))
+        return SnapshotDocument(
+            **dict(base), listings=self.listings, global_metrics=self.global_metrics
+        )
+
+
+async def _read_parts(
+    conn: AsyncConnection, now: int, kept: _Parts | None = None, stale: Stale | None = None
+) -> _Parts:
+    """The parts of the document at `now`: those of `kept` that are not `stale` (and
+    whose window has not moved on) are kept, the others read from the database."""
+    start, end = snapshot_window(now)
+    if kept is None or stale is None or stale.everything:
+        kept, stale = None, Stale(everything=True)
+    keep_entries = {} if kept is None or (kept.start, kept.end) != (start, end) else kept.entries
+    if kept is None or stale.listings:
+        listings = [ListingOut.of(s) for s in await cmc_service.latest_listings(conn)]
+    else:
+        listings = kept.listings
+    if kept is None or stale.global_metrics:
+        metrics = await cmc_service.latest_global(conn)
+        global_metrics = None if metrics is None else GlobalMetricsOut.of(metrics)
+    else:
+        global_metrics = kept.global_metrics
+    entries = await _entries(conn, start, end, keep_entries, stale.instruments)
+    return _Parts(start, end, entries, listings, global_metrics)
+
+
+async def _entries(
+    conn: AsyncConnection,
+    start: int,
+    end: int,
+    kept: Mapping[int, SnapshotEntry],
+    changed: Collection[tuple[str, str]],
+) -> dict[int, SnapshotEntry]:
+    """Every instrument's latest price and its [start, end) folded into one candle, from
+    the stored rollups. The entries of `kept` are reused unless their instrument is `changed`."""
+    repo = MarketDataRepository(conn)
+    instruments = await repo.instruments()
+    stale = [i for i in instruments if i.id not in kept or (i.exchange, i.symbol) in changed]
+    if not stale:
+        return {i.id: kept[i.id] for i in instruments}
+    latest = {
+        p.instrument.id: p for p in await repo.latest(None if not kept else [i.id for i in stale])
+    }
+    fresh = {
+        inst.id: SnapshotEntry(
+            inst, latest.get(inst.id), await window_candle(repo, inst.id, start, end)
+        )
+        for inst in stale
+    }
+    return {i.id: fresh.get(i.id) or kept[i.id] for i in instruments}
+
+
+async def build_snapshot(conn: AsyncConnection, now: int) -> SnapshotDocument:
+    """The snapshot document, read from the database."""
+    return (await _read_parts(conn, now)).document(now)
+
+
+def encode(document: SnapshotDocument) -> bytes:
+    return document.model_dump_json().encode()
+
+
+class SnapshotCache:
+    """The encoded snapshot, kept current from bus notifications. `start`/`stop`
+    belong to the web app's lifespan."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        bus: Bus,
+        *,
+        now: Callable[[], int] = now_us,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        retry_max_s: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._bus = bus
+        self._now = now
+        self._clock = clock
+        self._sleep = sleep
+        self._retry_max_s = retry_max_s
+        self._subscriptions: list[Subscription] = []
+        self._body: bytes | None = None
+        self._parts: _Parts | None = None
+        self._stale = Stale(everything=True)
+        self._dirty = False
+        self._rebuilding: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._idle = asyncio.Condition()
+        self.rebuilds = 0  # completed rebuilds
+        self.failures = 0
+
+    @property
+    def running(self) -> bool:
+        return bool(self._subscriptions)
+
+    @property
+    def body(self) -> bytes | None:
+        """The encoded document, or None until the first rebuild completes."""
+        return self._body
+
+    async def start(self) -> None:
+        """Subscribe, then build the first document in the background."""
+        if self._subscriptions:
+            return
+        for pattern in PATTERNS:
+            self._subscriptions.append(await self._bus.subscribe(pattern, self.on_event, live=True))
+        self._ticker = asyncio.create_task(self._each_minute(), name="snapshot:minutes")
+        self.invalidate()
+
+    async def stop(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for sub in subscriptions:
+            await sub.cancel()
+        for task in (self._ticker, self._rebuilding):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._ticker = self._rebuilding = None
+        self._body = None
+        self._parts = None
+
+    async def on_event(self, _topic: str, message: Message) -> None:
+        """Bus handler: never waits, so the cache keeps up with any rate of inserts."""
+        if isinstance(message, CandleUpdate):
+            self.invalidate(Stale(instruments={(message.exchange, message.symbol)}))
+        elif isinstance(message, CmcStored) and message.kind in {"listings", "global"}:
+            kind = message.kind
+            self.invalidate(Stale(listings=kind == "listings", global_metrics=kind == "global"))
+        else:
+            self.invalidate()
+
+    def invalidate(self, stale: Stale | None = None) -> None:
+        """Something was stored (`stale`, or anything): rebuild now, or right after the
+        rebuild in flight."""
+        self._stale.add(Stale(everything=True) if stale is None else stale)
+        self._request()
+
+    def _request(self) -> None:
+        self._dirty = True
+        if self._rebuilding is None or self._rebuilding.done():
+            self._rebuilding = asyncio.create_task(self._rebuild_loop(), name="snapshot:rebuild")
+
+    async def settled(self) -> None:
+        """Wait until every notification received so far is in the document."""
+        async with self._idle:
+            await self._idle.wait_for(lambda: not self._dirty and not self._busy())
+
+    def _busy(self) -> bool:
+        return self._rebuilding is not None and not self._rebuilding.done()
+
+    async def _rebuild_loop(self) -> None:
+        delay = 0.1
+        try:
+            while self._dirty:
+                self._dirty = False
+                stale, self._stale = self._stale, Stale()
+                try:
+                    now = self._now()
+                    async with self._engine.connect() as conn:
+                        parts = await _read_parts(conn, now, self._parts, stale)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database is away: keep the last document, retry
+                    self.failures += 1
+                    self._stale.add(stale)
+                    self._dirty = True
+                    log.exception("snapshot rebuild failed; retrying in %.1f s", delay)
+                    await self._sleep(delay)
+                    delay = min(delay * 2, self._retry_max_s)
+                    continue
+                self._parts = parts
+                self._body = encode(parts.document(now))
+                self.rebuilds += 1
+                delay = 0.1
+        finally:
+            self._rebuilding = None
+            async with self._idle:
+                self._idle.notify_all()
+
+    async def _each_minute(self) -> None:
+        async for _tick in minute_ticks(self._clock, self._sleep):
+            self._request()  # the window moves on: every instrument is re-read

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import tickhub
+from tickhub.alerts.hub import AlertHub
 from tickhub.bus import make_bus
 from tickhub.db import create_engine
 from tickhub.deps import RuntimeDep
@@ -86,13 +87,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 @asynccontextmanager
 async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-    """What runs while the web app does: the WebSocket fan-out (`/v1/stream`) and the
-    in-memory `/v1/snapshot` (rebuilt after every insert); stopped in reverse order."""
+    """What runs while the web app does: the WebSocket fan-out (`/v1/stream`), the
+    in-memory `/v1/snapshot` (rebuilt after every insert) and each user's alerts pushed
+    on `/v1/alerts/stream`; stopped in reverse order."""
     if runtime.live is None:
         runtime.live = LiveHub(runtime.bus)
     app.state.snapshot_cache = snapshots = SnapshotCache(runtime.engine, runtime.bus)
+    app.state.alert_hub = alerts = AlertHub(runtime.bus)
     async with AsyncExitStack() as stack:
-        for service in (runtime.live, snapshots):
+        for service in (runtime.live, snapshots, alerts):
             await service.start()
             stack.push_async_callback(service.stop)
         yield
@@ -103,6 +106,7 @@ def _mount_routers(app: FastAPI) -> None:
 
     from tickhub import public
     from tickhub.accounts import router as accounts
+    from tickhub.alerts import router as alerts
     from tickhub.marketdata import cmc_router, legacy_router, router
     from tickhub.sessions import router as sessions
     from tickhub.sessions.datasets import _router as datasets
@@ -118,6 +122,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(cmc_router.router, prefix="/v1")
     app.include_router(datasets.router)
     sessions.install(app)
+    alerts.install(app)
     app.include_router(web.router)
 
 

@@ -52,6 +52,9 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/global-metrics/history"),
     ("GET", "/v1/stream"),
     ("WEBSOCKET", "/v1/stream"),
+    # the alert stream checks credentials itself: it also takes `?token=`, since browsers
+    # cannot set headers on a WebSocket, and closes with 4401 without them
+    ("WEBSOCKET", "/v1/alerts/stream"),
     # accounts: sign-up, e-mail verification, tokens, password reset (seed 003)
     ("POST", "/api/user/register"),
     ("GET", "/api/user/verify/{uid}/{token}"),

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tickhub.alerts.events import AlertRaised
 from tickhub.bus.codec import CODEC_VERSION, CodecError, decode, encode, message_type
 from tickhub.marketdata.events import (
     CandleUpdate,
@@ -59,13 +60,14 @@ EVENTS = [
     of(CmcListings, listings=st.lists(of(CmcListing), max_size=20).map(tuple)),
     of(CmcGlobalMetrics),
     of(CmcStored, kind=st.sampled_from(["listings", "global"])),
+    of(AlertRaised, values=st.dictionaries(words, st.none() | finite, max_size=8)),
 ]
 
 
 @pytest.mark.parametrize(
     "events",
     EVENTS,
-    ids=["trades", "candle", "status", "reject", "listings", "global", "stored"],
+    ids=["trades", "candle", "status", "reject", "listings", "global", "stored", "alert"],
 )
 @given(data=st.data())
 def test_every_event_round_trips(events: st.SearchStrategy[Any], data: st.DataObject) -> None:

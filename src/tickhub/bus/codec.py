@@ -1,4 +1,4 @@
-"""Bytes on the wire for every message in `tickhub.marketdata.events`.
+"""Bytes on the wire for every message in `tickhub.marketdata.events` and `tickhub.alerts.events`.
 
 A body is one JSON object (orjson) with a format version `v` and a `type`:
 
@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import orjson
 
+from tickhub.alerts.events import AlertRaised
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -52,6 +53,7 @@ Event = (
     | CmcListings
     | CmcGlobalMetrics
     | CmcStored
+    | AlertRaised
 )
 
 
@@ -306,6 +308,26 @@ def _read_listings(f: _Fields, name: str) -> tuple[CmcListing, ...]:
     return tuple(items)
 
 
+def _write_values(_where: str, _name: str, values: dict[str, float | None]) -> dict[str, Any]:
+    # An undefined value (NaN) travels as null, as the alert's JSON shows it.
+    return {str(k): v if v is not None and math.isfinite(v) else None for k, v in values.items()}
+
+
+def _read_values(f: _Fields, name: str) -> dict[str, float | None]:
+    raw = f.doc.get(name, {})
+    if type(raw) is not dict:
+        raise f.error(name, f"expected an object, got {_kind(raw)}")
+    values: dict[str, float | None] = {}
+    for key, value in raw.items():
+        if value is None or type(value) is float:
+            values[key] = value
+        elif type(value) is int:
+            values[key] = float(value)
+        else:
+            raise f.error(name, f"{key!r}: expected a number or null, got {_kind(value)}")
+    return values
+
+
 # --- the messages ---------------------------------------------------------------------------
 
 _MESSAGES = (
@@ -316,6 +338,7 @@ _MESSAGES = (
     _message(CmcListings, "cmc_listings", listings=_Codec(_write_listings, _read_listings)),
     _message(CmcGlobalMetrics, "cmc_global_metrics"),
     _message(CmcStored, "cmc_stored", kind=_Codec(_as_is, _read_stored_kind)),
+    _message(AlertRaised, "alert_raised", values=_Codec(_write_values, _read_values)),
 )
 _BY_CLASS = {spec.cls: spec for spec in _MESSAGES}
 _BY_TYPE = {spec.type: spec for spec in _MESSAGES}

@@ -1,0 +1,304 @@
+"""`/v1/strategies`, `/v1/alerts` and the live `/v1/alerts/stream` (thin HTTP layer).
+
+Everything is the caller's own: another user's strategy or alert is a 404. Errors are
+`application/problem+json` naming the field; a refused condition also carries
+`position` (0-based character offset) and `reason`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+
+from tickhub.accounts import service as accounts
+from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
+from tickhub.accounts.errors import AccountsError
+from tickhub.accounts.service import Principal
+from tickhub.alerts import service
+from tickhub.alerts.hub import AlertHub, TooManyConnections
+from tickhub.alerts.repository import AlertRecord, DeliveryRecord
+from tickhub.alerts.schemas import (
+    AlertDetailOut,
+    AlertOut,
+    AlertPage,
+    ConditionIn,
+    ConditionOut,
+    ConditionProblem,
+    DeliveryOut,
+    InstrumentOut,
+    StrategyIn,
+    StrategyOut,
+    StrategyPage,
+    StrategyPatch,
+    channel_out,
+)
+from tickhub.deps import RuntimeDep
+from tickhub.marketdata.schemas import Problem, from_us
+from tickhub.problems import PROBLEM_JSON, problem
+from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": model, "content": {PROBLEM_JSON: {}}, "description": text}
+    for status, model, text in (
+        (401, Problem, "No credentials, or credentials that do not hold"),
+        (404, Problem, "Not found (or not yours)"),
+        (409, Problem, "A name already used, or too many strategies"),
+        (422, ConditionProblem, "A field is invalid (`field` names it)"),
+    )
+}
+router = APIRouter(tags=["strategies and alerts"], responses=PROBLEMS)
+
+CLOSE_UNAUTHENTICATED = 4401
+StrategyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the routes and their error handler."""
+    app.add_exception_handler(service.AlertsError, render_error)  # type: ignore[arg-type]
+    app.include_router(router, prefix="/v1")
+
+
+async def render_error(_request: Request, exc: service.AlertsError) -> Response:
+    response = problem(exc.status, exc.title, exc.message, field=exc.field)
+    if not exc.extra:
+        return response
+    body = {
+        "type": "about:blank",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.message,
+        "field": exc.field,
+        **exc.extra,
+    }
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
+
+
+# ---------------------------------------------------------------- output
+
+
+def _strategy_out(view: service.StrategyView) -> StrategyOut:
+    r = view.record
+    return StrategyOut(
+        id=r.id,
+        name=r.name,
+        instruments=list(r.instruments),
+        interval=r.interval,
+        interval_s=r.interval_s,
+        condition=r.condition,
+        canonical=view.canonical,
+        cooldown_s=r.cooldown_s,
+        channels=[channel_out(c) for c in r.channels],
+        active=r.active,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def _alert_fields(r: AlertRecord) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "strategy_id": r.strategy_id,
+        "strategy_name": r.strategy_name,
+        "instrument": InstrumentOut(exchange=r.exchange, symbol=r.symbol),
+        "interval": r.interval,
+        "candle_start": from_us(r.candle_start),
+        "candle_close": from_us(r.candle_close),
+        "condition": r.condition,
+        "values": dict(r.values),
+        "close": r.close,
+        "raised_at": r.raised_at,
+    }
+
+
+def _delivery_out(d: DeliveryRecord) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id,
+        channel=d.channel,
+        target=d.target,
+        status=d.status,
+        attempts=d.attempts,
+        last_error=d.last_error,
+        response_status=d.response_status,
+        delivered_at=d.delivered_at,
+    )
+
+
+# ---------------------------------------------------------------- strategies
+
+
+@router.post("/strategies/check", summary="Check a condition without storing anything")
+async def check_condition(body: ConditionIn) -> ConditionOut:
+    """The condition's canonical form, the candle series and indicators it uses and the
+    candles it needs; a 422 with `position` and `reason` when it does not parse.
+
+    The language: numbers, the series `open high low close volume vwap trade_count`,
+    `+ - * /`, comparisons `< <= > >= == !=`, `and or not`, brackets and the indicators
+    `rsi sma ema wma macd macd_signal macd_hist bbands_upper bbands_middle bbands_lower
+    atr stddev roc change highest lowest crosses_above crosses_below`. Nothing else is
+    accepted (no attributes, no other names), and size and nesting are bounded."""
+    c = service.check_condition(body.condition)
+    return ConditionOut(
+        condition=c.condition,
+        canonical=c.canonical,
+        series=c.series,
+        functions=c.functions,
+        lookback=c.lookback,
+    )
+
+
+@router.post("/strategies", status_code=201, summary="Create a strategy")
+async def create_strategy(
+    body: StrategyIn, request: Request, response: Response, principal: CurrentUser, rt: RuntimeDep
+) -> StrategyOut:
+    """A condition over the closed candles of some instruments at one interval; when it
+    holds, an alert is raised (at most once per `cooldown_s` per instrument) and sent
+    through the channels. 409 when the name is taken or the user has too many."""
+    view = await service.create_strategy(rt.engine, user_id=principal.id, data=body)
+    response.headers["Location"] = request.url_for("get_strategy", strategy_id=view.record.id).path
+    return _strategy_out(view)
+
+
+@router.get("/strategies", summary="The caller's strategies")
+async def list_strategies(
+    principal: CurrentUser,
+    rt: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> StrategyPage:
+    views, total = await service.list_strategies(
+        rt.engine, user_id=principal.id, limit=limit, offset=offset
+    )
+    return StrategyPage(
+        items=[_strategy_out(v) for v in views], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/strategies/{strategy_id}", summary="One strategy")
+async def get_strategy(
+    strategy_id: StrategyId, principal: CurrentUser, rt: RuntimeDep
+) -> StrategyOut:
+    view = await service.get_strategy(rt.engine, user_id=principal.id, strategy_id=strategy_id)
+    return _strategy_out(view)
+
+
+@router.patch("/strategies/{strategy_id}", summary="Change a strategy")
+async def patch_strategy(
+    strategy_id: StrategyId, body: StrategyPatch, principal: CurrentUser, rt: RuntimeDep
+) -> StrategyOut:
+    """Only the fields sent change; `instruments` and `channels` are replaced whole. A
+    webhook sent without its secret keeps the secret it had (matched by URL)."""
+    view = await service.update_strategy(
+        rt.engine, user_id=principal.id, strategy_id=strategy_id, data=body
+    )
+    return _strategy_out(view)
+
+
+@router.delete("/strategies/{strategy_id}", status_code=204, summary="Delete a strategy")
+async def delete_strategy(
+    strategy_id: StrategyId, principal: CurrentUser, rt: RuntimeDep
+) -> Response:
+    """The alerts it raised stay in the history (with `strategy_id` null)."""
+    await service.delete_strategy(rt.engine, user_id=principal.id, strategy_id=strategy_id)
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- alerts
+
+STREAM_PROTOCOL = """\
+Connect a WebSocket to `/v1/alerts/stream` with an access token (`Authorization: Bearer`,
+or `?token=` where headers cannot be set, as in browsers) or an API key (`X-API-Key`).
+Without valid credentials the connection is closed with code 4401.
+
+Each alert of yours is pushed as it is raised, as the same JSON object as
+`GET /v1/alerts/{id}` gives (without `deliveries`). Send `{"op": "ping"}` to get
+`{"op": "pong"}` after everything queued before it. A client too slow to keep up is
+closed with 1008; alerts missed meanwhile are in `GET /v1/alerts`.
+"""
+
+
+@router.get(
+    "/alerts/stream",
+    summary="Live alerts (WebSocket)",
+    description=STREAM_PROTOCOL,
+    status_code=426,
+    response_model=None,
+    responses={426: {"model": Problem, "description": "Use a WebSocket"}},
+)
+async def alerts_stream_over_http() -> Response:
+    return upgrade_required("/v1/alerts/stream")
+
+
+@router.get("/alerts", summary="The caller's alerts, newest first")
+async def list_alerts(
+    principal: CurrentUser,
+    rt: RuntimeDep,
+    strategy_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    exchange: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    symbol: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    start: Annotated[
+        str | None, Query(max_length=64, description="Candle close time from (ISO-8601 or ms)")
+    ] = None,
+    end: Annotated[str | None, Query(max_length=64, description="Candle close time before")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
+) -> AlertPage:
+    page = await service.list_alerts(
+        rt.engine,
+        user_id=principal.id,
+        strategy_id=strategy_id,
+        exchange=exchange,
+        symbol=symbol,
+        start=start,
+        end=end,
+        cursor=cursor,
+        limit=limit,
+    )
+    return AlertPage(
+        items=[AlertOut(**_alert_fields(r)) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/alerts/{alert_id}", summary="One alert, with its deliveries")
+async def get_alert(alert_id: AlertId, principal: CurrentUser, rt: RuntimeDep) -> AlertDetailOut:
+    record, deliveries = await service.get_alert(rt.engine, user_id=principal.id, alert_id=alert_id)
+    return AlertDetailOut(
+        **_alert_fields(record), deliveries=[_delivery_out(d) for d in deliveries]
+    )
+
+
+# ---------------------------------------------------------------- the live stream
+
+
+async def _principal(websocket: WebSocket, token: str | None) -> Principal | None:
+    """The caller by header (bearer token or API key), else by `?token=`."""
+    try:
+        principal = await authenticate(websocket)
+        if principal is None and token:
+            principal = await accounts.authenticate_token(get_accounts(websocket), token)
+    except AccountsError:
+        return None
+    return principal
+
+
+@router.websocket("/alerts/stream", name="alerts_stream")
+async def alerts_stream(websocket: WebSocket, token: str | None = None) -> None:
+    hub: AlertHub | None = getattr(websocket.app.state, "alert_hub", None)
+    principal = await _principal(websocket, token)
+    await websocket.accept()
+    if principal is None:
+        await websocket.close(CLOSE_UNAUTHENTICATED, "authentication required")
+        return
+    if hub is None or not hub.running:
+        await websocket.close(CLOSE_TRY_LATER, "the alert stream is not running")
+        return
+    try:
+        client = hub.connect(principal.id, websocket)
+    except TooManyConnections as exc:
+        await websocket.close(CLOSE_POLICY, str(exc))
+        return
+    await hub.serve(client, receiver(websocket))

@@ -1,0 +1,447 @@
+"""Strategies and alert history, per user. Each use case is one transaction; errors are
+`AlertsError`s naming the field at fault, which the router renders as problem+json.
+
+A strategy belongs to the user who made it: another user's strategy or alert is not
+found (404), as if it did not exist.
+
+Instruments are checked against the stored instruments and kept as `exchange:SYMBOL`
+in the exchange's spelling; the interval is kept as canonical text (`60m` → `1h`) and
+seconds; the condition is parsed (never evaluated here) and kept as written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tickhub.alerts import language
+from tickhub.alerts.repository import (
+    AlertFilter,
+    AlertRecord,
+    AlertsRepository,
+    DeliveryRecord,
+    StrategyRecord,
+)
+from tickhub.alerts.schemas import (
+    MAX_SECRET,
+    MIN_SECRET,
+    EmailIn,
+    StrategyIn,
+    StrategyPatch,
+    TelegramIn,
+    WebhookIn,
+)
+from tickhub.marketdata import service as marketdata
+
+MAX_STRATEGIES = 1000  # per user
+MIN_INTERVAL_S, MAX_INTERVAL_S = 60, 86_400
+_US = 1_000_000
+_UNITS = (("d", 86_400), ("h", 3_600), ("m", 60))
+
+
+class AlertsError(Exception):
+    status = 422
+    title = "Unprocessable Content"
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra  # problem extension members (a condition's position and reason)
+
+
+class Invalid(AlertsError):
+    """Bad input, naming the field."""
+
+
+class NotFound(AlertsError):
+    """Absent, or another user's (the two look the same)."""
+
+    status = 404
+    title = "Not Found"
+
+
+class Conflict(AlertsError):
+    status = 409
+    title = "Conflict"
+
+
+NO_STRATEGY = "no strategy with this id"
+NO_ALERT = "no alert with this id"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionCheck:
+    condition: str
+    canonical: str
+    series: list[str]
+    functions: list[str]
+    lookback: int
+
+
+def parse_condition(text: str) -> language.Condition:
+    """The parsed condition, or `Invalid` on `condition` with the parser's position and
+    reason. Nothing is evaluated."""
+    try:
+        return language.parse(text)
+    except language.ConditionError as exc:
+        raise Invalid(
+            f"invalid condition at position {exc.position}: {exc.message}",
+            field="condition",
+            position=exc.position,
+            reason=exc.message,
+        ) from None
+
+
+def _functions(node: language.Node) -> set[str]:
+    if isinstance(node, language.Call):
+        return {node.name}.union(*(_functions(a) for a in node.args))
+    if isinstance(node, language.Unary):
+        return _functions(node.operand)
+    if isinstance(node, language.Binary):
+        return _functions(node.left) | _functions(node.right)
+    return set()
+
+
+def check_condition(text: str) -> ConditionCheck:
+    """Validate a condition without storing anything: its canonical form, the candle
+    series and indicators it uses, and the candles it needs."""
+    parsed = parse_condition(text)
+    return ConditionCheck(
+        condition=text,
+        canonical=language.render(parsed.root),
+        series=sorted(parsed.series),
+        functions=sorted(_functions(parsed.root)),
+        lookback=parsed.lookback,
+    )
+
+
+def canonical(condition: str) -> str | None:
+    """A stored condition's canonical form; None if it no longer parses."""
+    try:
+        return language.render(language.parse(condition).root)
+    except language.ConditionError:
+        return None
+
+
+# ---------------------------------------------------------------- intervals and instruments
+
+
+def parse_interval(text: str) -> tuple[str, int]:
+    """Canonical text and seconds: a whole number of minutes from 1m to 1d."""
+    try:
+        interval = marketdata.interval_or_error(text)
+    except marketdata.MarketDataError as exc:
+        raise Invalid(exc.message, field="interval") from None
+    fixed = interval.fixed_us
+    if (
+        fixed is None
+        or fixed % (60 * _US)
+        or not MIN_INTERVAL_S * _US <= fixed <= MAX_INTERVAL_S * _US
+    ):
+        raise Invalid(
+            f"interval {text.strip()!r} is not allowed: use a whole number of minutes "
+            "from 1m to 1d (1m, 5m, 15m, 1h, 4h, 1d)",
+            field="interval",
+        )
+    seconds = fixed // _US
+    unit, size = next((u, s) for u, s in _UNITS if seconds % s == 0)
+    return f"{seconds // size}{unit}", seconds
+
+
+def _compact(symbol: str) -> str:
+    return "".join(ch for ch in symbol.strip().upper() if ch.isalnum())
+
+
+async def resolve_instruments(conn: AsyncConnection, wanted: list[str]) -> list[str]:
+    """`exchange:SYMBOL` keys of stored instruments in the exchange's spelling, in the
+    order given, without repeats. A bare `SYMBOL` must be traded on one exchange only."""
+    known = await marketdata.instruments(conn)
+    out: list[str] = []
+    for n, text in enumerate(wanted):
+        field = f"instruments.{n}"
+        exchange, sep, symbol = text.strip().rpartition(":")
+        exchange = exchange.strip().lower()
+        if (sep and not exchange) or not _compact(symbol):
+            raise Invalid(
+                f"invalid instrument {text!r}: use exchange:SYMBOL or SYMBOL", field=field
+            )
+        wanted_symbol = _compact(symbol)
+        found = [
+            i
+            for i in known
+            if (not sep or i.exchange.lower() == exchange)
+            and wanted_symbol in {_compact(i.symbol), _compact(i.base + i.quote)}
+        ]
+        if not found:
+            where = f" on exchange {exchange!r}" if sep else ""
+            raise Invalid(f"unknown instrument {text!r}{where}", field=field)
+        exchanges = sorted({i.exchange for i in found})
+        if len(exchanges) > 1:
+            raise Invalid(
+                f"{text!r} is traded on several exchanges ({', '.join(exchanges)}): "
+                "write exchange:SYMBOL",
+                field=field,
+            )
+        key = f"{found[0].exchange}:{found[0].symbol}"
+        if key not in out:
+            out.append(key)
+    return out
+
+
+# ---------------------------------------------------------------- channels
+
+
+def _channels(
+    given: list[WebhookIn | TelegramIn | EmailIn], previous: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The channels as stored. A webhook without a secret keeps the secret of the
+    previous webhook with the same URL; a new webhook must bring one."""
+    kept = {
+        str(c.get("url")): str(c["secret"])
+        for c in previous
+        if c.get("type") == "webhook" and c.get("secret")
+    }
+    out: list[dict[str, Any]] = []
+    for n, channel in enumerate(given):
+        if isinstance(channel, WebhookIn):
+            secret = channel.secret or kept.get(channel.url)
+            if secret is None:
+                raise Invalid(
+                    f"a new webhook needs a secret ({MIN_SECRET} to {MAX_SECRET} characters)",
+                    field=f"channels.{n}.webhook.secret",
+                )
+            out.append({"type": "webhook", "url": channel.url, "secret": secret})
+        elif isinstance(channel, TelegramIn):
+            out.append({"type": "telegram", "chat_id": channel.chat_id})
+        else:
+            out.append({"type": "email", "to": channel.to})
+    return out
+
+
+# ---------------------------------------------------------------- strategies
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyView:
+    record: StrategyRecord
+    canonical: str | None
+
+
+def _view(record: StrategyRecord) -> StrategyView:
+    return StrategyView(record, canonical(record.condition))
+
+
+async def _owned(repo: AlertsRepository, user_id: str, strategy_id: int) -> StrategyRecord:
+    record = await repo.strategy(strategy_id, user_id)
+    if record is None:
+        raise NotFound(NO_STRATEGY, field="strategy_id")
+    return record
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"you already have a strategy named {name!r}", field="name")
+
+
+async def create_strategy(
+    engine: AsyncEngine, *, user_id: str, data: StrategyIn, now: datetime | None = None
+) -> StrategyView:
+    parse_condition(data.condition)
+    interval, interval_s = parse_interval(data.interval)
+    channels = _channels(data.channels, [])
+    moment = now or utc_now()
+    try:
+        async with engine.begin() as conn:
+            repo = AlertsRepository(conn)
+            if await repo.count_strategies(user_id) >= MAX_STRATEGIES:
+                raise Conflict(f"at most {MAX_STRATEGIES} strategies per user: delete one first")
+            if await repo.strategy_named(user_id, data.name) is not None:
+                raise _name_taken(data.name)
+            instruments = await resolve_instruments(conn, data.instruments)
+            strategy_id = await repo.add_strategy(
+                {
+                    "user_id": user_id,
+                    "name": data.name,
+                    "instruments": instruments,
+                    "interval": interval,
+                    "interval_s": interval_s,
+                    "condition": data.condition,
+                    "cooldown_s": data.cooldown_s,
+                    "channels": channels,
+                    "active": data.active,
+                    "created_at": moment,
+                    "updated_at": moment,
+                }
+            )
+            return _view(await _owned(repo, user_id, strategy_id))
+    except IntegrityError as exc:  # a concurrent create with the same name
+        raise _name_taken(data.name) from exc
+
+
+async def list_strategies(
+    engine: AsyncEngine, *, user_id: str, limit: int, offset: int
+) -> tuple[list[StrategyView], int]:
+    """A page of the caller's strategies, oldest first, and how many there are."""
+    async with engine.connect() as conn:
+        repo = AlertsRepository(conn)
+        records = await repo.strategies(user_id, limit=limit, offset=offset)
+        total = await repo.count_strategies(user_id)
+    return [_view(r) for r in records], total
+
+
+async def get_strategy(engine: AsyncEngine, *, user_id: str, strategy_id: int) -> StrategyView:
+    async with engine.connect() as conn:
+        return _view(await _owned(AlertsRepository(conn), user_id, strategy_id))
+
+
+async def update_strategy(
+    engine: AsyncEngine,
+    *,
+    user_id: str,
+    strategy_id: int,
+    data: StrategyPatch,
+    now: datetime | None = None,
+) -> StrategyView:
+    """Changes the fields sent, nothing else."""
+    values: dict[str, Any] = {}
+    sent = data.model_fields_set
+    if data.condition is not None:
+        parse_condition(data.condition)
+        values["condition"] = data.condition
+    if data.interval is not None:
+        values["interval"], values["interval_s"] = parse_interval(data.interval)
+    for name in ("name", "cooldown_s", "active"):
+        if name in sent:
+            values[name] = getattr(data, name)
+    try:
+        async with engine.begin() as conn:
+            repo = AlertsRepository(conn)
+            record = await _owned(repo, user_id, strategy_id)
+            renamed = data.name is not None and data.name != record.name
+            if renamed and await repo.strategy_named(user_id, data.name or "") is not None:
+                raise _name_taken(data.name or "")
+            if data.channels is not None:
+                values["channels"] = _channels(data.channels, record.channels)
+            if data.instruments is not None:
+                values["instruments"] = await resolve_instruments(conn, data.instruments)
+            if values:
+                values["updated_at"] = now or utc_now()
+                await repo.update_strategy(strategy_id, values)
+            return _view(await _owned(repo, user_id, strategy_id))
+    except IntegrityError as exc:  # a concurrent change to the same name
+        raise _name_taken(data.name or "") from exc
+
+
+async def delete_strategy(engine: AsyncEngine, *, user_id: str, strategy_id: int) -> None:
+    """Deletes the strategy; the alerts it raised stay in the history."""
+    async with engine.begin() as conn:
+        repo = AlertsRepository(conn)
+        await _owned(repo, user_id, strategy_id)
+        await repo.delete_strategy(strategy_id)
+
+
+# ---------------------------------------------------------------- alerts
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPageView:
+    items: list[AlertRecord]
+    next_cursor: str | None
+
+
+def encode_cursor(alert_id: int) -> str:
+    return base64.urlsafe_b64encode(f"alert:{alert_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    bad = Invalid(
+        "invalid cursor: pass the next_cursor of a previous page unchanged", field="cursor"
+    )
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        kind, _, number = raw.decode("ascii").partition(":")
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if kind != "alert" or not number.isdigit() or len(number) > 19:
+        raise bad
+    return int(number)
+
+
+def _time(value: str | None, field: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return marketdata.parse_time(value, field)
+    except marketdata.MarketDataError as exc:
+        raise Invalid(exc.message, field=field) from None
+
+
+async def _symbols(conn: AsyncConnection, symbol: str) -> tuple[str, ...]:
+    """Every stored spelling the symbol filter matches (`BTC-USDT` finds `BTCUSDT`)."""
+    wanted = _compact(symbol)
+    if not wanted:
+        raise Invalid("symbol must not be empty", field="symbol")
+    spellings = {symbol.strip(), wanted}
+    for i in await marketdata.instruments(conn):
+        if wanted in {_compact(i.symbol), _compact(i.base + i.quote)}:
+            spellings.add(i.symbol)
+    return tuple(sorted(spellings))
+
+
+async def list_alerts(
+    engine: AsyncEngine,
+    *,
+    user_id: str,
+    strategy_id: int | None = None,
+    exchange: str | None = None,
+    symbol: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> AlertPageView:
+    """The caller's alerts, newest first; `start`/`end` bound the candle close time
+    (`start` inclusive, `end` exclusive). Follow `next_cursor` for older ones."""
+    t0, t1 = _time(start, "start"), _time(end, "end")
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise Invalid("end must be after start", field="end")
+    before = decode_cursor(cursor) if cursor else None
+    async with engine.connect() as conn:
+        wanted = AlertFilter(
+            strategy_id=strategy_id,
+            exchange=exchange.strip() if exchange else None,
+            symbols=await _symbols(conn, symbol) if symbol is not None else (),
+            start=t0,
+            end=t1,
+        )
+        rows = await AlertsRepository(conn).alerts(
+            user_id, wanted, before_id=before, limit=limit + 1
+        )
+    more = len(rows) > limit
+    items = rows[:limit]
+    return AlertPageView(items, encode_cursor(items[-1].id) if more else None)
+
+
+async def get_alert(
+    engine: AsyncEngine, *, user_id: str, alert_id: int
+) -> tuple[AlertRecord, list[DeliveryRecord]]:
+    """One of the caller's alerts with its deliveries, oldest first."""
+    async with engine.connect() as conn:
+        repo = AlertsRepository(conn)
+        record = await repo.alert(alert_id, user_id)
+        if record is None:
+            raise NotFound(NO_ALERT, field="alert_id")
+        return record, await repo.deliveries(alert_id)

@@ -1,0 +1,34 @@
+"""Alert notifiers: webhook (HMAC-signed), Telegram Bot API and e-mail over SMTP,
+delivered from the `alert_deliveries` outbox by `DeliveryWorker`."""
+
+from tickhub.alerts.notifiers._email import EmailNotifier
+from tickhub.alerts.notifiers._message import (
+    email_message,
+    telegram_text,
+    webhook_body,
+)
+from tickhub.alerts.notifiers._outcome import Outcome
+from tickhub.alerts.notifiers._telegram import TelegramNotifier
+from tickhub.alerts.notifiers._webhook import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookNotifier,
+    sign,
+)
+from tickhub.alerts.notifiers._worker import DeliveryWorker
+
+__all__ = [
+    "DELIVERY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryWorker",
+    "EmailNotifier",
+    "Outcome",
+    "TelegramNotifier",
+    "WebhookNotifier",
+    "email_message",
+    "sign",
+    "telegram_text",
+    "webhook_body",
+]

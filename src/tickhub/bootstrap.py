@@ -4,6 +4,7 @@ the writer and the tracker and wires them together. `cli.py` is a thin layer ove
     tickhub up        tracker + writer + API in one process (any bus)
     tickhub tracker   sources → bus              (distributed mode)
     tickhub writer    bus → database             (distributed mode; start as many as needed)
+    tickhub scanner   strategies → alerts        (distributed mode; start as many as needed)
     tickhub api       database + bus → HTTP/WebSocket
 """
 
@@ -13,10 +14,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub.alerts.notifiers import DeliveryWorker
+from tickhub.alerts.scanner import Scanner
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.db import create_engine
@@ -34,6 +40,16 @@ from tickhub.settings import Settings
 PARTITION_MAINTENANCE_EVERY_S = 3600.0
 
 log = logging.getLogger("tickhub")
+
+
+class QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves SIGINT and SIGTERM to tickhub: uvicorn's own handler
+    raises the signal again when the server returns, which would cancel the shutdown of
+    the tracker, writer and scanner half-way."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class ConfigurationError(Exception):
@@ -220,10 +236,60 @@ async def run_writer(settings: Settings) -> None:
         )
 
 
-async def run_up(settings: Settings) -> None:
-    """Tracker, writer and API in one process; Ctrl-C flushes what is buffered."""
-    import uvicorn
+@dataclass(frozen=True, slots=True)
+class Alerting:
+    scanner: Scanner
+    delivery: DeliveryWorker
 
+
+@contextlib.asynccontextmanager
+async def scanning(
+    settings: Settings,
+    engine: AsyncEngine,
+    bus: Bus,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[Alerting]:
+    """The scanner and the delivery worker that sends its alerts, running until the block
+    ends; then the scan in progress finishes and the deliveries in flight are recorded
+    (an unsent one stays in the outbox for the next start). `clock` and `sleep` drive the
+    scanner's minute boundaries."""
+    worker = DeliveryWorker(engine, settings)
+    scanner = Scanner(
+        engine,
+        settings.scanner,
+        publish=bus.publish,
+        on_alerts=worker.wake,
+        clock=clock,
+        sleep=sleep,
+    )
+    delivering = asyncio.create_task(worker.run())
+    scan = asyncio.create_task(scanner.run())
+    try:
+        yield Alerting(scanner, worker)
+    finally:
+        scanner.stop()
+        await asyncio.gather(scan, return_exceptions=True)
+        await cancel(delivering)
+        await worker.aclose()
+
+
+async def run_scanner(settings: Settings) -> None:
+    """Strategies → alerts → notifications on every candle close, until stopped; the scan
+    in progress is finished first. Scanners are competing consumers: start as many as
+    needed (on PostgreSQL; SQLite takes one)."""
+    require_shared_bus(settings, "scanner")
+    async with engine_and_bus(settings, migrate=True) as (engine, bus):
+        async with scanning(settings, engine, bus):
+            log.info("scanner: evaluating strategies on every candle close (%d worker processes)",
+                     settings.scanner.workers)  # fmt: skip
+            await wait_for_stop_signal()
+        log.info("scanner stopped")
+
+
+async def run_up(settings: Settings) -> None:
+    """Tracker, writer, scanner and API in one process; Ctrl-C flushes what is buffered."""
     from tickhub.app import create_app
 
     async with engine_and_bus(settings, migrate=True) as (engine, bus):
@@ -239,7 +305,7 @@ async def run_up(settings: Settings) -> None:
         if settings.sim_fallback and any(not s.simulated for s in sources):
             background.append(asyncio.create_task(offline_fallback(settings, engine, tracker)))
         runtime = Runtime(settings=settings, engine=engine, bus=bus, tracker=tracker, writer=writer)
-        server = uvicorn.Server(
+        server = QuietServer(
             uvicorn.Config(
                 create_app(runtime=runtime),
                 host=settings.host,
@@ -258,7 +324,13 @@ async def run_up(settings: Settings) -> None:
             settings.port,
         )
         try:
-            await server.serve()
+            async with scanning(settings, engine, bus):  # on exit the scan in progress ends
+                serving = asyncio.create_task(server.serve())
+                stop = asyncio.create_task(wait_for_stop_signal())
+                await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+                server.should_exit = True  # open connections close, the lifespan ends
+                await cancel(stop)
+                await serving
         finally:
             log.info("shutting down: flushing buffered trades")
             for task in background:

@@ -62,7 +62,8 @@ def _run(service: Coroutine[Any, Any, None]) -> None:
 
 @app.command()
 def up() -> None:
-    """Run tracker, writer and API in one process (SQLite + in-memory bus by default)."""
+    """Run tracker, writer, scanner and API in one process (SQLite + in-memory bus by
+    default)."""
     settings = Settings()
     _setup_logging(settings)
     _run(bootstrap.run_up(settings))
@@ -82,6 +83,15 @@ def writer() -> None:
     settings = Settings()
     _setup_logging(settings)
     _run(bootstrap.run_writer(settings))
+
+
+@app.command()
+def scanner() -> None:
+    """Evaluate strategies on every candle close and raise alerts (distributed mode; run
+    several)."""
+    settings = Settings()
+    _setup_logging(settings)
+    _run(bootstrap.run_scanner(settings))
 
 
 @app.command()

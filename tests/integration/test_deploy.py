@@ -46,7 +46,7 @@ def test_compose_file_is_valid_and_has_every_service() -> None:
     assert result.returncode == 0, result.stderr
     config = result.stdout
     for service in ("postgres:", "rabbitmq:", "migrate:", "tracker:", "writer-1:", "writer-2:",
-                    "api:", "nginx:"):  # fmt: skip
+                    "scanner:", "api:", "nginx:"):  # fmt: skip
         assert f"\n  {service}" in config, service
     assert "amqp://" in config
     assert "postgresql://" in config

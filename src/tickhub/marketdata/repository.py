@@ -484,6 +484,26 @@ class MarketDataRepository:
         )
         return [Candle(*cast("tuple[Any, ...]", r)) for r in rows.all()]
 
+    async def rollup_columns(
+        self, instrument_id: int, resolution: int, start: int, end: int
+    ) -> list[tuple[int, float, float, float, float, float, float, int]]:
+        """The rollups of `candles` as bare rows (start, open, high, low, close, volume,
+        quote_volume, trade_count) with start <= candle start < end, oldest first: the
+        scanner's bulk read, without the per-row objects."""
+        c = candles_t.c
+        rows = await self.conn.execute(
+            select(c.start, c.open, c.high, c.low, c.close, c.volume, c.quote_volume,
+                   c.trade_count)
+            .where(
+                c.instrument_id == instrument_id,
+                c.resolution == resolution // 1_000_000,
+                c.start >= start,
+                c.start < end,
+            )
+            .order_by(c.start)
+        )  # fmt: skip
+        return cast("list[tuple[int, float, float, float, float, float, float, int]]", rows.all())
+
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c
         rows = await self.conn.execute(

@@ -1,0 +1,24 @@
+"""The strategy scanner: every active strategy evaluated on each closed candle of its
+instruments, alerts stored with their deliveries, each candle once per strategy."""
+
+from tickhub.alerts.scanner._engine import (
+    GroupRequest,
+    Hit,
+    Job,
+    alert_values,
+    evaluate_many,
+    find_alerts,
+)
+from tickhub.alerts.scanner._service import Scanner, ScanResult, latest_close
+
+__all__ = [
+    "GroupRequest",
+    "Hit",
+    "Job",
+    "ScanResult",
+    "Scanner",
+    "alert_values",
+    "evaluate_many",
+    "find_alerts",
+    "latest_close",
+]

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.db import create_engine
 from tickhub.marketdata import service
-from tickhub.marketdata.candles import DAY, HOUR, MINUTE, parse_interval
 from tickhub.marketdata.events import TradeBatch, datetime_to_us
-from tickhub.marketdata.sources.sim import SimMarket
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.ingest.sim import SimMarket
+from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE, parse_interval
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 
 YEAR_START = datetime_to_us(datetime(2025, 1, 1, tzinfo=UTC))

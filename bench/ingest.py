@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from tickhub.bus import MemoryBus
 from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch, now_us
-from tickhub.marketdata.sources.sim import SimMarket
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.ingest.sim import SimMarket
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.settings import Settings
 

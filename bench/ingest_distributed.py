@@ -56,8 +56,8 @@ from tickhub.bootstrap import declare_writer_queues
 from tickhub.bus.rabbitmq import RabbitBus
 from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch, now_us
-from tickhub.marketdata.normalize import split_symbol
-from tickhub.marketdata.sources.sim import SimMarket
+from tickhub.marketdata.ingest.normalize import split_symbol
+from tickhub.marketdata.ingest.sim import SimMarket
 from tickhub.migrate import upgrade
 from tickhub.settings import Settings
 

@@ -42,7 +42,7 @@ from tickhub.alerts.scanner import Scanner
 from tickhub.db import create_engine
 from tickhub.marketdata import service
 from tickhub.marketdata.events import Trade, TradeBatch
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.settings import ScannerSettings
 

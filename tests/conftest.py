@@ -23,8 +23,8 @@ from tickhub.app import create_app
 from tickhub.bus import MemoryBus
 from tickhub.db import Base, create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
-from tickhub.marketdata.live import LiveHub
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings

@@ -18,9 +18,9 @@ from tickhub.bus import make_bus
 from tickhub.db import create_engine
 from tickhub.deps import RuntimeDep
 from tickhub.gateway import install_gateway
-from tickhub.marketdata.live import LiveHub
+from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import MarketDataError
-from tickhub.marketdata.snapshot import SnapshotCache
 from tickhub.problems import problem
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings, get_settings
@@ -107,7 +107,8 @@ def _mount_routers(app: FastAPI) -> None:
     from tickhub import public
     from tickhub.accounts import router as accounts
     from tickhub.alerts import router as alerts
-    from tickhub.marketdata import cmc_router, legacy_router, router
+    from tickhub.marketdata import legacy_router, router
+    from tickhub.marketdata.coinmarketcap import router as cmc_router
     from tickhub.sessions import router as sessions
     from tickhub.sessions.datasets import _router as datasets
     from tickhub.web import router as web

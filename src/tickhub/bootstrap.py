@@ -27,12 +27,12 @@ from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
-from tickhub.marketdata.partitions import maintain_partitions_forever
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.sources.base import Source
-from tickhub.marketdata.sources.sim import SimSource
-from tickhub.marketdata.tracker import Tracker
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.ingest.sim import SimSource
+from tickhub.marketdata.ingest.source import Source
+from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.marketdata.store.partitions import maintain_partitions_forever
+from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings
@@ -83,7 +83,7 @@ async def build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]
         async with engine.connect() as conn:
             resume = await MarketDataRepository(conn).last_trade_ids(name)
         if name == "binance":
-            from tickhub.marketdata.sources.binance import BinanceSource
+            from tickhub.marketdata.ingest.binance.source import BinanceSource
 
             sources.append(BinanceSource(settings.binance, settings.symbols, resume=resume))
         elif name == "sim":
@@ -109,7 +109,7 @@ def sim_source(settings: Settings, resume: dict[str, int]) -> SimSource:
 
 
 def coinmarketcap_source(settings: Settings) -> Source:
-    from tickhub.marketdata.sources.coinmarketcap_source import CoinMarketCapSource
+    from tickhub.marketdata.coinmarketcap.source import CoinMarketCapSource
 
     if not settings.cmc.api_key.get_secret_value().strip():
         raise ConfigurationError(

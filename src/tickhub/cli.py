@@ -137,8 +137,8 @@ def import_trades(
     ] = None,
 ) -> None:
     """Bulk-load trades from a file. Idempotent: importing a file twice changes nothing."""
-    from tickhub.marketdata.bulk import run_import
-    from tickhub.marketdata.importer import ImportFormatError
+    from tickhub.marketdata.ingest.bulk import run_import
+    from tickhub.marketdata.ingest.importer import ImportFormatError
 
     settings = Settings()
     _setup_logging(settings)

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.bus import Bus
 from tickhub.marketdata.events import now_us
-from tickhub.marketdata.live import LiveHub
-from tickhub.marketdata.tracker import Tracker
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.store.writer import Writer
 from tickhub.settings import Settings
 
 

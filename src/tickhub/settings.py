@@ -152,7 +152,7 @@ class SmtpSettings(BaseSettings):
     timeout_s: float = Field(default=30.0, gt=0)
 
 
-# --- storage (trades partitions on PostgreSQL): tickhub.marketdata.partitions ---
+# --- storage (trades partitions on PostgreSQL): tickhub.marketdata.store.partitions ---
 class StorageSettings(BaseSettings):
     """`TICKHUB_PARTITION_*`, `TICKHUB_RETENTION_DAYS`: time partitions of the trades table
     on PostgreSQL (SQLite ignores them)."""
@@ -171,7 +171,7 @@ class StorageSettings(BaseSettings):
 # --- end storage ---
 
 
-# --- coinmarketcap source: tickhub.marketdata.sources.coinmarketcap ---
+# --- coinmarketcap source: tickhub.marketdata.coinmarketcap.client ---
 class CoinMarketCapSettings(BaseSettings):
     """`TICKHUB_CMC_*`: the CoinMarketCap source (`coinmarketcap` in TICKHUB_SOURCES)."""
 

@@ -32,8 +32,8 @@ from tests.fixtures.fake_binance import FakeBinance
 from tests.unit.test_candles import close_enough, naive, shape
 from tickhub.bus import make_bus
 from tickhub.db import create_engine
-from tickhub.marketdata.candles import ROLLUPS
-from tickhub.marketdata.repository import MarketDataRepository
+from tickhub.marketdata.store.candles import ROLLUPS
+from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.migrate import upgrade
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.fake_binance import EXCHANGE_INFO, HISTORICAL_TRADES, STREAM, FakeBinance
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, TradeBatch
-from tickhub.marketdata.sources.binance import BinanceSource, Gap
+from tickhub.marketdata.ingest.binance.source import BinanceSource, Gap
 from tickhub.settings import BinanceSettings
 
 

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.bootstrap import ConfigurationError, build_sources, start_writer
 from tickhub.bus import Bus
+from tickhub.marketdata.coinmarketcap.client import CoinMarketCapClient
+from tickhub.marketdata.coinmarketcap.source import CoinMarketCapSource
 from tickhub.marketdata.events import CmcListings, SourceState
-from tickhub.marketdata.snapshot import SnapshotCache
-from tickhub.marketdata.sources.coinmarketcap import CoinMarketCapClient
-from tickhub.marketdata.sources.coinmarketcap_source import CoinMarketCapSource
-from tickhub.marketdata.tracker import Tracker
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.marketdata.live.snapshot import SnapshotCache
+from tickhub.marketdata.store.writer import Writer
 from tickhub.runtime import Runtime
 from tickhub.settings import CoinMarketCapSettings, Settings
 

@@ -20,8 +20,8 @@ from tickhub.marketdata.events import (
     Trade,
     now_us,
 )
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.snapshot import SnapshotCache, Stale
+from tickhub.marketdata.live.snapshot import SnapshotCache, Stale
+from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.runtime import Runtime
 
 MINUTE = 60_000_000

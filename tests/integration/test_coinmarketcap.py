@@ -13,20 +13,20 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tickhub.marketdata.events import RejectedFrame, datetime_to_us
-from tickhub.marketdata.schedule import MinuteTick
-from tickhub.marketdata.sources.coinmarketcap import (
+from tickhub.common.clock import MinuteTick
+from tickhub.marketdata.coinmarketcap.client import (
     CmcMalformedError,
     CmcNonRetryableError,
     CmcRateLimitedError,
     CmcUnavailableError,
     CoinMarketCapClient,
-    CoinMarketCapPoller,
     GlobalMetricsResult,
     ListingsResult,
     parse_global,
     parse_listing,
 )
+from tickhub.marketdata.coinmarketcap.poller import CoinMarketCapPoller
+from tickhub.marketdata.events import RejectedFrame, datetime_to_us
 from tickhub.settings import CoinMarketCapSettings
 
 KEY = "test-key-0123"

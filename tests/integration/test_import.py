@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from tests.unit.test_candles import close_enough, naive, shape
 from tickhub.cli import app
 from tickhub.db import create_engine
-from tickhub.marketdata.candles import ROLLUPS, Candle
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.repository import MarketDataRepository
+from tickhub.marketdata.store.candles import ROLLUPS, Candle
+from tickhub.marketdata.store.repository import MarketDataRepository
 
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

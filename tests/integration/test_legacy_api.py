@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import store
-from tickhub.marketdata.candles import MINUTE
 from tickhub.marketdata.events import Trade, now_us
+from tickhub.marketdata.store.candles import MINUTE
 from tickhub.runtime import Runtime
 
 S = 1_000_000

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tickhub.app import create_app
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.settings import GatewaySettings, Settings
 

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tests.conftest import PG_URL
 from tests.integration.test_writer import check_candles_against_trades, make_trades, snapshot
 from tickhub.db import Base, create_engine
-from tickhub.marketdata import partitions
 from tickhub.marketdata.events import Trade, TradeBatch, datetime_to_us
-from tickhub.marketdata.models import CandleRow, TradeRow
-from tickhub.marketdata.partitions import PartitionInterval
-from tickhub.marketdata.repository import MarketDataRepository, trades_t
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.store import partitions
+from tickhub.marketdata.store.models import CandleRow, TradeRow
+from tickhub.marketdata.store.partitions import PartitionInterval
+from tickhub.marketdata.store.repository import MarketDataRepository, trades_t
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import alembic_config, upgrade
 from tickhub.settings import Settings, StorageSettings
 

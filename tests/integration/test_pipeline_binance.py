@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from tests.fixtures.fake_binance import FakeBinance
 from tests.unit.test_candles import close_enough, naive, shape
-from tickhub.marketdata.candles import ROLLUPS
 from tickhub.marketdata.events import TradeBatch
-from tickhub.marketdata.models import RejectedFrameRow
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.sources.binance import BinanceSource
-from tickhub.marketdata.tracker import Tracker
+from tickhub.marketdata.ingest.binance.source import BinanceSource
+from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.marketdata.store.candles import ROLLUPS
+from tickhub.marketdata.store.models import RejectedFrameRow
+from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.runtime import Runtime
 from tickhub.settings import BinanceSettings
 

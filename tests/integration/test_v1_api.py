@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from tests.conftest import store
-from tickhub.marketdata.candles import DAY, HOUR, MINUTE
 from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch, now_us
-from tickhub.marketdata.tracker import Tracker
+from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE
 from tickhub.runtime import Runtime
 
 S = 1_000_000

@@ -22,10 +22,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.fixtures.local_http import serve
 from tickhub.app import create_app
-from tickhub.marketdata.candles import MINUTE
 from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch
-from tickhub.marketdata.live import LiveHub
-from tickhub.marketdata.tracker import Tracker
+from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.store.candles import MINUTE
 from tickhub.runtime import Runtime
 
 S = 1_000_000

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.unit.test_candles import close_enough, naive, shape
-from tickhub.marketdata.candles import DAY, HOUR, MINUTE, ROLLUPS
 from tickhub.marketdata.events import Trade, TradeBatch, datetime_to_us
-from tickhub.marketdata.models import CandleRow, TradeRow
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE, ROLLUPS
+from tickhub.marketdata.store.models import CandleRow, TradeRow
+from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.writer import Writer
 
 T0 = datetime_to_us(datetime(2026, 11, 20, 23, 58, tzinfo=UTC))
 

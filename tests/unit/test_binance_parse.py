@@ -12,15 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.sources._binance_parse import KNOWN_QUOTES
-from tickhub.marketdata.sources._binance_rest import (
+from tickhub.marketdata.ingest.binance.parse import KNOWN_QUOTES
+from tickhub.marketdata.ingest.binance.rest import (
     BinanceRest,
     RestError,
     WeightBudget,
     backoff_delay,
     retry_after_s,
 )
-from tickhub.marketdata.sources.binance import (
+from tickhub.marketdata.ingest.binance.source import (
     FrameError,
     Notice,
     ParsedTrade,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tickhub.marketdata.candles import (
+from tickhub.marketdata.events import Trade, datetime_to_us
+from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,
     MINUTE,
@@ -26,7 +27,6 @@ from tickhub.marketdata.candles import (
     rollup,
     trade_candle,
 )
-from tickhub.marketdata.events import Trade, datetime_to_us
 
 T0 = datetime_to_us(datetime(2026, 3, 28, tzinfo=UTC))
 

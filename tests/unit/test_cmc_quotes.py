@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tickhub.marketdata.coinmarketcap.source import quote_trades
 from tickhub.marketdata.events import CmcListing, TradeBatch
-from tickhub.marketdata.sources.coinmarketcap_source import quote_trades
 
 MINUTE_US = 60_000_000
 T = 29_500_000 * MINUTE_US + 31_250_000  # 31.25 s into epoch minute 29,500,000

@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tickhub.marketdata import coverage
 from tickhub.marketdata.events import Trade
+from tickhub.marketdata.store import coverage
 
 
 def trade(i: int) -> Trade:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.importer import (
+from tickhub.marketdata.ingest.importer import (
     ImportFormatError,
     TradeReader,
     _columns,

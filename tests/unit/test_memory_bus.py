@@ -111,7 +111,7 @@ async def test_handlers_may_publish_while_the_bus_closes() -> None:
 
 async def test_tracker_keeps_trades_when_a_publish_fails() -> None:
     from tickhub.marketdata.events import Trade, TradeBatch
-    from tickhub.marketdata.tracker import Tracker
+    from tickhub.marketdata.ingest.tracker import Tracker
 
     class FlakyBus(MemoryBus):
         def __init__(self) -> None:

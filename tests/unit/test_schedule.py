@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from itertools import pairwise
 
-from tickhub.marketdata.schedule import MINUTE_S, minute_ticks
+from tickhub.common.clock import MINUTE_S, minute_ticks
 
 START = 1_700_000_000.0 + 17.25  # not on a boundary
 

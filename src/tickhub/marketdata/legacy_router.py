@@ -31,9 +31,9 @@ from pydantic import BaseModel
 
 from tickhub.deps import ConnDep
 from tickhub.marketdata import service
-from tickhub.marketdata.candles import IntervalError, parse_window
 from tickhub.marketdata.events import datetime_to_us, now_us
-from tickhub.marketdata.repository import InstrumentInfo
+from tickhub.marketdata.store.candles import IntervalError, parse_window
+from tickhub.marketdata.store.repository import InstrumentInfo
 
 router = APIRouter(tags=["seed compatibility"])
 

@@ -14,9 +14,10 @@ from fastapi.responses import Response
 
 from tickhub.deps import ConnDep, RuntimeDep
 from tickhub.marketdata import service
-from tickhub.marketdata.candles import DAY
-from tickhub.marketdata.cmc_schemas import SnapshotDocument
+from tickhub.marketdata.coinmarketcap.schemas import SnapshotDocument
 from tickhub.marketdata.events import now_us
+from tickhub.marketdata.live.snapshot import SnapshotCache, build_snapshot
+from tickhub.marketdata.live.snapshot import encode as encode_snapshot
 from tickhub.marketdata.schemas import (
     ERRORS,
     CandleOut,
@@ -29,8 +30,7 @@ from tickhub.marketdata.schemas import (
     StatisticsOut,
     TradePageOut,
 )
-from tickhub.marketdata.snapshot import SnapshotCache, build_snapshot
-from tickhub.marketdata.snapshot import encode as encode_snapshot
+from tickhub.marketdata.store.candles import DAY
 from tickhub.runtime import Runtime
 from tickhub.websocket import CLOSE_TRY_LATER, receiver, upgrade_required
 

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from tickhub.marketdata.events import CandleUpdate, SourceState, SourceStatus, Trade
 
 if TYPE_CHECKING:
-    from tickhub.marketdata.candles import Candle
-    from tickhub.marketdata.coverage import Gap, Range
-    from tickhub.marketdata.repository import InstrumentInfo, Latest
     from tickhub.marketdata.service import ExchangeInfo, Snapshot, Statistics, TradePage
+    from tickhub.marketdata.store.candles import Candle
+    from tickhub.marketdata.store.coverage import Gap, Range
+    from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_EXAMPLE = "2026-11-23T15:34:07.123456Z"

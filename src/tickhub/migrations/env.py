@@ -9,8 +9,8 @@ from sqlalchemy import create_engine, pool
 # Importing the model modules registers their tables.
 import tickhub.accounts.models
 import tickhub.alerts.models
-import tickhub.marketdata.cmc_models
-import tickhub.marketdata.models
+import tickhub.marketdata.coinmarketcap.models
+import tickhub.marketdata.store.models
 import tickhub.sessions.datasets._models
 import tickhub.sessions.models  # noqa: F401
 from tickhub.db import Base

@@ -40,10 +40,10 @@ from tickhub.alerts.scanner._engine import (
 )
 from tickhub.alerts.scanner._store import Mark, MarkKey, NewAlert, ScannerStore, StrategyRow
 from tickhub.alerts.scanner._workers import EvaluationPool
+from tickhub.common.clock import minute_ticks
 from tickhub.marketdata import service
-from tickhub.marketdata.candles import ROLLUPS
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.schedule import minute_ticks
+from tickhub.marketdata.store.candles import ROLLUPS
+from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.settings import ScannerSettings
 
 log = logging.getLogger("tickhub.scanner")

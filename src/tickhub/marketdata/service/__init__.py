@@ -19,7 +19,7 @@ from tickhub.marketdata.service._core import (
     resolve_instrument,
     statistics,
 )
-from tickhub.marketdata.service._legacy import (
+from tickhub.marketdata.service._seeds import (
     MAX_SEED_PRICES,
     CoinTicker,
     PricePoint,

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata import coverage as cov
-from tickhub.marketdata.candles import (
+from tickhub.marketdata.ingest.normalize import compact_symbol
+from tickhub.marketdata.store import coverage as cov
+from tickhub.marketdata.store.candles import (
     Candle,
     Interval,
     IntervalError,
@@ -19,9 +20,8 @@ from tickhub.marketdata.candles import (
     parse_interval,
     trade_candle,
 )
-from tickhub.marketdata.coverage import Gap, Range
-from tickhub.marketdata.normalize import compact_symbol
-from tickhub.marketdata.repository import InstrumentInfo, Latest, MarketDataRepository
+from tickhub.marketdata.store.coverage import Gap, Range
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest, MarketDataRepository
 
 MAX_CANDLES = 10_000
 

@@ -11,18 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata.candles import (
-    DAY,
-    HOUR,
-    MINUTE,
-    Candle,
-    Interval,
-    boundaries,
-    fold,
-)
 from tickhub.marketdata.events import Trade, datetime_to_us
-from tickhub.marketdata.normalize import compact_symbol
-from tickhub.marketdata.repository import InstrumentInfo, Latest, MarketDataRepository
+from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._core import (
     InvalidParameter,
     MarketDataError,
@@ -33,6 +23,16 @@ from tickhub.marketdata.service._core import (
     resolve_instrument,
     statistics,
 )
+from tickhub.marketdata.store.candles import (
+    DAY,
+    HOUR,
+    MINUTE,
+    Candle,
+    Interval,
+    boundaries,
+    fold,
+)
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest, MarketDataRepository
 
 MAX_TIME = datetime_to_us(datetime(3000, 1, 1, tzinfo=UTC))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 On PostgreSQL `trades` becomes a table PARTITIONED BY RANGE (ts) (bigint microseconds,
 UTC) with a DEFAULT partition, so no row is ever refused: a trade whose period has no
-partition yet lands in the default one, and `tickhub.marketdata.partitions` later moves it
+partition yet lands in the default one, and `tickhub.marketdata.store.partitions` later moves it
 into the partition it creates for that period. Named partitions are half-open ranges
 [start, end) whose bounds follow each other exactly, so there is no hole between two of
 them either (seed 004's hand-made weekly partitions ended at 23:59:59 and lost the last

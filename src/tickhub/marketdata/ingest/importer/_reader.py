@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.importer._columns import (
+from tickhub.marketdata.ingest.importer._columns import (
     _batch_to_trades,
     _binance_layout,
     _Column,
@@ -29,7 +29,7 @@ from tickhub.marketdata.importer._columns import (
     _row_error,
     _rows_to_trades,
 )
-from tickhub.marketdata.importer._values import ImportFormatError
+from tickhub.marketdata.ingest.importer._values import ImportFormatError
 
 Format = Literal["csv", "jsonl", "parquet"]
 FORMATS: Final[tuple[Format, ...]] = ("csv", "jsonl", "parquet")

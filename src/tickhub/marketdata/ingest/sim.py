@@ -12,8 +12,8 @@ import random
 from collections.abc import Iterator, Sequence
 
 from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch, now_us
-from tickhub.marketdata.normalize import split_symbol
-from tickhub.marketdata.sources.base import TradeSink
+from tickhub.marketdata.ingest.normalize import split_symbol
+from tickhub.marketdata.ingest.source import TradeSink
 
 START_PRICES = {"BTC": 60_000.0, "ETH": 3_000.0, "BNB": 600.0, "SOL": 150.0, "XRP": 0.6}
 

@@ -28,10 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata.candles import Candle
-from tickhub.marketdata.coverage import Range
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.models import (
+from tickhub.marketdata.store.candles import Candle
+from tickhub.marketdata.store.coverage import Range
+from tickhub.marketdata.store.models import (
     Asset,
     CandleRow,
     CoverageRange,

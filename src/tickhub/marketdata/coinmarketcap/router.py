@@ -13,8 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from tickhub.deps import ConnDep
-from tickhub.marketdata import cmc_service, service
-from tickhub.marketdata.cmc_schemas import (
+from tickhub.marketdata import service
+from tickhub.marketdata.coinmarketcap import service as cmc_service
+from tickhub.marketdata.coinmarketcap.schemas import (
     GlobalHistoryOut,
     GlobalMetricsOut,
     ListingHistoryOut,

@@ -58,12 +58,12 @@ ahead) and starts over if the file falls back to the `csv` module. With rich::
         bar.update(task, completed=reader.done)  # == total once the loop is over
 """
 
-from tickhub.marketdata.importer._reader import (
+from tickhub.marketdata.ingest.importer._reader import (
     FORMATS,
     TradeReader,
     count_rows,
     read_trades,
 )
-from tickhub.marketdata.importer._values import ImportFormatError
+from tickhub.marketdata.ingest.importer._values import ImportFormatError
 
 __all__ = ["FORMATS", "ImportFormatError", "TradeReader", "count_rows", "read_trades"]

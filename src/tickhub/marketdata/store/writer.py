@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tickhub.marketdata import coverage
-from tickhub.marketdata.candles import MINUTE, ROLLUPS, Candle, aggregate_trades, rollup
-from tickhub.marketdata.cmc_repository import CmcRepository
+from tickhub.marketdata.coinmarketcap.repository import CmcRepository
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -30,8 +28,10 @@ from tickhub.marketdata.events import (
     TradeBatch,
     now_us,
 )
-from tickhub.marketdata.normalize import coin_name, split_symbol
-from tickhub.marketdata.repository import MarketDataRepository
+from tickhub.marketdata.ingest.normalize import coin_name, split_symbol
+from tickhub.marketdata.store import coverage
+from tickhub.marketdata.store.candles import MINUTE, ROLLUPS, Candle, aggregate_trades, rollup
+from tickhub.marketdata.store.repository import MarketDataRepository
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata.candles import DAY
-from tickhub.marketdata.cmc_repository import CmcRepository, StoredListing
+from tickhub.marketdata.coinmarketcap.repository import CmcRepository, StoredListing
 from tickhub.marketdata.events import CmcGlobalMetrics
 from tickhub.marketdata.service import InvalidParameter, MarketDataError
+from tickhub.marketdata.store.candles import DAY
 
 MAX_HISTORY = 10_000
 _MAX_CMC_ID = 2**31 - 1

@@ -8,19 +8,19 @@ from statistics import fmean, median, pstdev
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata.candles import (
-    MINUTE,
-    Candle,
-    Interval,
-)
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.normalize import coin_name, compact_symbol
-from tickhub.marketdata.repository import InstrumentInfo, MarketDataRepository
+from tickhub.marketdata.ingest.normalize import coin_name, compact_symbol
 from tickhub.marketdata.service._core import (
     MAX_CANDLES,
     InvalidParameter,
     candles,
 )
+from tickhub.marketdata.store.candles import (
+    MINUTE,
+    Candle,
+    Interval,
+)
+from tickhub.marketdata.store.repository import InstrumentInfo, MarketDataRepository
 
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata.cmc_models import CmcGlobalMetricsRow, CmcListingRow
+from tickhub.marketdata.coinmarketcap.models import CmcGlobalMetricsRow, CmcListingRow
 from tickhub.marketdata.events import CmcGlobalMetrics, CmcListing
 
 listings_t = CmcListingRow.__table__

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from tickhub.marketdata import normalize
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.normalize import QUOTE_ASSETS
+from tickhub.marketdata.ingest import normalize
+from tickhub.marketdata.ingest.normalize import QUOTE_ASSETS
 
 KNOWN_QUOTES: Final = QUOTE_ASSETS
 

@@ -25,7 +25,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, Trade, TradeBatch
-from tickhub.marketdata.sources._binance_parse import (
+from tickhub.marketdata.ingest.binance.parse import (
     FrameError,
     Notice,
     ParsedTrade,
@@ -33,14 +33,14 @@ from tickhub.marketdata.sources._binance_parse import (
     parse_rest_trade,
     split_symbol,
 )
-from tickhub.marketdata.sources._binance_rest import (
+from tickhub.marketdata.ingest.binance.rest import (
     HISTORICAL_TRADES_MAX_LIMIT,
     BinanceRest,
     RestError,
     backoff_delay,
 )
-from tickhub.marketdata.sources._binance_ws import CONNECT_ERRORS, StreamLink, open_stream
-from tickhub.marketdata.sources.base import ResumePoints, TradeSink
+from tickhub.marketdata.ingest.binance.ws import CONNECT_ERRORS, StreamLink, open_stream
+from tickhub.marketdata.ingest.source import ResumePoints, TradeSink
 from tickhub.settings import BinanceSettings
 
 __all__ = [

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from tickhub.bus import Bus
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, Trade, TradeBatch
-from tickhub.marketdata.sources.base import Source, SourceEvent
+from tickhub.marketdata.ingest.source import Source, SourceEvent
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from tickhub.bus import Bus, Message, Subscription
 from tickhub.marketdata.events import CandleUpdate, SourceStatus, Trade, TradeBatch
-from tickhub.marketdata.normalize import compact_symbol
+from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.schemas import (
     CHANNELS,
     CandleOut,

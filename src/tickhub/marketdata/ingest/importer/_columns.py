@@ -14,7 +14,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.importer._values import (
+from tickhub.marketdata.ingest.importer._values import (
     ImportFormatError,
     _fast_float,
     _fast_id,

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tickhub.bus import Bus, Message, Subscription
-from tickhub.marketdata import cmc_service
-from tickhub.marketdata.cmc_schemas import GlobalMetricsOut, ListingOut, SnapshotDocument
+from tickhub.common.clock import Clock, Sleep, minute_ticks
+from tickhub.marketdata.coinmarketcap import service as cmc_service
+from tickhub.marketdata.coinmarketcap.schemas import GlobalMetricsOut, ListingOut, SnapshotDocument
 from tickhub.marketdata.events import CandleUpdate, CmcStored, now_us
-from tickhub.marketdata.repository import MarketDataRepository
-from tickhub.marketdata.schedule import Clock, Sleep, minute_ticks
 from tickhub.marketdata.schemas import SnapshotOut
 from tickhub.marketdata.service import (
     Snapshot,
@@ -38,6 +37,7 @@ from tickhub.marketdata.service import (
     snapshot_window,
     window_candle,
 )
+from tickhub.marketdata.store.repository import MarketDataRepository
 
 log = logging.getLogger(__name__)
 

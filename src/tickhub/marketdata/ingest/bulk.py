@@ -21,9 +21,9 @@ from rich.progress import (
 
 from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch
-from tickhub.marketdata.importer import TradeReader
-from tickhub.marketdata.normalize import split_symbol
-from tickhub.marketdata.writer import Writer
+from tickhub.marketdata.ingest.importer import TradeReader
+from tickhub.marketdata.ingest.normalize import split_symbol
+from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 from tickhub.settings import Settings
 

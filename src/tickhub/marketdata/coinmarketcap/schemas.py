@@ -10,8 +10,8 @@ from pydantic import Field
 from tickhub.marketdata.schemas import Schema, SnapshotOut, UtcTime, from_us
 
 if TYPE_CHECKING:
-    from tickhub.marketdata.cmc_repository import StoredListing
-    from tickhub.marketdata.cmc_service import GlobalHistory, ListingHistory
+    from tickhub.marketdata.coinmarketcap.repository import StoredListing
+    from tickhub.marketdata.coinmarketcap.service import GlobalHistory, ListingHistory
     from tickhub.marketdata.events import CmcGlobalMetrics, CmcListing
 
 

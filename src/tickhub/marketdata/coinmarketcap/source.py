@@ -24,6 +24,15 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
+from tickhub.common.clock import MINUTE_S, Clock, MinuteTick, Sleep
+from tickhub.marketdata.coinmarketcap.client import (
+    SOURCE,
+    CmcNonRetryableError,
+    CoinMarketCapClient,
+    GlobalMetricsResult,
+    ListingsResult,
+)
+from tickhub.marketdata.coinmarketcap.poller import CoinMarketCapPoller
 from tickhub.marketdata.events import (
     CmcGlobalMetrics,
     CmcListing,
@@ -33,17 +42,8 @@ from tickhub.marketdata.events import (
     Trade,
     TradeBatch,
 )
-from tickhub.marketdata.normalize import split_symbol
-from tickhub.marketdata.schedule import MINUTE_S, Clock, MinuteTick, Sleep
-from tickhub.marketdata.sources.base import SourceEvent, TradeSink
-from tickhub.marketdata.sources.coinmarketcap import (
-    SOURCE,
-    CmcNonRetryableError,
-    CoinMarketCapClient,
-    CoinMarketCapPoller,
-    GlobalMetricsResult,
-    ListingsResult,
-)
+from tickhub.marketdata.ingest.normalize import split_symbol
+from tickhub.marketdata.ingest.source import SourceEvent, TradeSink
 from tickhub.settings import CoinMarketCapSettings
 
 __all__ = ["CoinMarketCapSource", "quote_trades"]

@@ -23,9 +23,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub.common.time import datetime_to_us
 from tickhub.db import create_engine
 from tickhub.marketdata import service
-from tickhub.marketdata.events import TradeBatch, datetime_to_us
+from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.sim import SimMarket
 from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE, parse_interval
 from tickhub.marketdata.store.writer import Writer

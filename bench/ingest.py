@@ -23,8 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tickhub.bus import MemoryBus
+from tickhub.common.time import now_us
 from tickhub.db import create_engine
-from tickhub.marketdata.events import TradeBatch, now_us
+from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.sim import SimMarket
 from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade

@@ -54,8 +54,9 @@ import httpx
 
 from tickhub.bootstrap import declare_writer_queues
 from tickhub.bus.rabbitmq import RabbitBus
+from tickhub.common.time import now_us
 from tickhub.db import create_engine
-from tickhub.marketdata.events import TradeBatch, now_us
+from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.normalize import split_symbol
 from tickhub.marketdata.ingest.sim import SimMarket
 from tickhub.migrate import upgrade

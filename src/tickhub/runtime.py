@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.bus import Bus
-from tickhub.marketdata.events import now_us
+from tickhub.common.time import now_us
 from tickhub.marketdata.ingest.tracker import Tracker
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.store.writer import Writer

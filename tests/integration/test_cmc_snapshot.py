@@ -13,13 +13,8 @@ from sqlalchemy import event
 
 from tests.conftest import store
 from tickhub.app import create_app
-from tickhub.marketdata.events import (
-    CmcGlobalMetrics,
-    CmcListing,
-    CmcListings,
-    Trade,
-    now_us,
-)
+from tickhub.common.time import now_us
+from tickhub.marketdata.events import CmcGlobalMetrics, CmcListing, CmcListings, Trade
 from tickhub.marketdata.live.snapshot import SnapshotCache, Stale
 from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.runtime import Runtime

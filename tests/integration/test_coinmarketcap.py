@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from tickhub.common.clock import MinuteTick
+from tickhub.common.time import datetime_to_us
 from tickhub.marketdata.coinmarketcap.client import (
     CmcMalformedError,
     CmcNonRetryableError,
@@ -26,7 +27,7 @@ from tickhub.marketdata.coinmarketcap.client import (
     parse_listing,
 )
 from tickhub.marketdata.coinmarketcap.poller import CoinMarketCapPoller
-from tickhub.marketdata.events import RejectedFrame, datetime_to_us
+from tickhub.marketdata.events import RejectedFrame
 from tickhub.settings import CoinMarketCapSettings
 
 KEY = "test-key-0123"

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import store
-from tickhub.marketdata.events import Trade, now_us
+from tickhub.common.time import now_us
+from tickhub.marketdata.events import Trade
 from tickhub.marketdata.store.candles import MINUTE
 from tickhub.runtime import Runtime
 

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.conftest import PG_URL
 from tests.integration.test_writer import check_candles_against_trades, make_trades, snapshot
+from tickhub.common.time import datetime_to_us
 from tickhub.db import Base, create_engine
-from tickhub.marketdata.events import Trade, TradeBatch, datetime_to_us
+from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.store import partitions
 from tickhub.marketdata.store.models import CandleRow, TradeRow
 from tickhub.marketdata.store.partitions import PartitionInterval

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from tests.conftest import store
-from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch, now_us
+from tickhub.common.time import now_us
+from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch
 from tickhub.marketdata.ingest.tracker import Tracker
 from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE
 from tickhub.runtime import Runtime

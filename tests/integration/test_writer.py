@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.unit.test_candles import close_enough, naive, shape
-from tickhub.marketdata.events import Trade, TradeBatch, datetime_to_us
+from tickhub.common.time import datetime_to_us
+from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE, ROLLUPS
 from tickhub.marketdata.store.models import CandleRow, TradeRow
 from tickhub.marketdata.store.repository import MarketDataRepository

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tickhub.marketdata.events import Trade, datetime_to_us
+from tickhub.common.time import datetime_to_us
+from tickhub.marketdata.events import Trade
 from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,

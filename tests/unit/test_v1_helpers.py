@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickhub.bus import MemoryBus
+from tickhub.common.time import format_time, from_us
 from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch
 from tickhub.marketdata.live.hub import LiveHub, Selector, parse_selector
-from tickhub.marketdata.schemas import format_time, from_us
 from tickhub.marketdata.service import (
     MAX_TIME,
     InvalidParameter,

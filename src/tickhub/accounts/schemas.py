@@ -18,7 +18,7 @@ from tickhub.accounts.repository import (
     UserRecord,
     WalletRecord,
 )
-from tickhub.marketdata.schemas import Schema, UtcTime
+from tickhub.common.schemas import Schema, UtcTime
 
 RESOURCE_NAME_PATTERN = r"^[a-z0-9_-]*$"
 RESOURCE_NAME_MESSAGE = (

@@ -34,8 +34,9 @@ from tickhub.alerts.schemas import (
     StrategyPatch,
     channel_out,
 )
+from tickhub.common.time import from_us
 from tickhub.deps import RuntimeDep
-from tickhub.marketdata.schemas import Problem, from_us
+from tickhub.marketdata.schemas import Problem
 from tickhub.problems import PROBLEM_JSON, problem
 from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
 

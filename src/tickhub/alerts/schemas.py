@@ -17,7 +17,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from tickhub.accounts.schemas import normalize_email
 from tickhub.alerts.events import AlertRaised
-from tickhub.marketdata.schemas import Problem, Schema, UtcTime, from_us
+from tickhub.common.schemas import Schema, UtcTime
+from tickhub.common.time import from_us
+from tickhub.marketdata.schemas import Problem
 
 MAX_NAME = 100
 MAX_INSTRUMENTS = 100

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,7 @@ from tickhub.alerts.schemas import (
     TelegramIn,
     WebhookIn,
 )
+from tickhub.common.time import utc_now
 from tickhub.marketdata import service as marketdata
 
 MAX_STRATEGIES = 1000  # per user
@@ -74,10 +75,6 @@ class Conflict(AlertsError):
 
 NO_STRATEGY = "no strategy with this id"
 NO_ALERT = "no alert with this id"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------- conditions

@@ -8,8 +8,9 @@ README, "Numbers"). Timestamps are integer microseconds since the Unix epoch, UT
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
+
+from tickhub.common.time import now_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,18 +168,3 @@ CMC_GLOBAL_TOPIC = "cmc.global"
 
 def trades_topic(exchange: str, symbol: str) -> str:
     return f"trades.{exchange}.{symbol}"
-
-
-def now_us() -> int:
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
-
-
-def us_to_datetime(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts / 1_000_000, tz=UTC)
-
-
-def datetime_to_us(value: datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -29,9 +29,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from tickhub.common.time import datetime_to_us, now_us
 from tickhub.deps import ConnDep
 from tickhub.marketdata import service
-from tickhub.marketdata.events import datetime_to_us, now_us
 from tickhub.marketdata.store.candles import IntervalError, parse_window
 from tickhub.marketdata.store.repository import InstrumentInfo
 

@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import Response
 
+from tickhub.common.time import now_us
 from tickhub.deps import ConnDep, RuntimeDep
 from tickhub.marketdata import service
 from tickhub.marketdata.coinmarketcap.schemas import SnapshotDocument
-from tickhub.marketdata.events import now_us
 from tickhub.marketdata.live.snapshot import SnapshotCache, build_snapshot
 from tickhub.marketdata.live.snapshot import encode as encode_snapshot
 from tickhub.marketdata.schemas import (

@@ -7,11 +7,12 @@ Times are ISO-8601 in UTC with a `Z` and always six fractional digits
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import Field
 
+from tickhub.common.schemas import Schema, UtcTime
+from tickhub.common.time import from_us
 from tickhub.marketdata.events import CandleUpdate, SourceState, SourceStatus, Trade
 
 if TYPE_CHECKING:
@@ -19,32 +20,6 @@ if TYPE_CHECKING:
     from tickhub.marketdata.store.candles import Candle
     from tickhub.marketdata.store.coverage import Gap, Range
     from tickhub.marketdata.store.repository import InstrumentInfo, Latest
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-TIME_EXAMPLE = "2026-11-23T15:34:07.123456Z"
-
-
-def from_us(ts: int) -> datetime:
-    """Microseconds since the epoch → an aware UTC datetime (exact)."""
-    return _EPOCH + timedelta(microseconds=ts)
-
-
-def format_time(value: datetime) -> str:
-    """`2026-11-23T15:34:07.123456Z`: UTC, fixed microsecond precision."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="microseconds") + "Z"
-
-
-UtcTime = Annotated[
-    datetime,
-    PlainSerializer(format_time, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": [TIME_EXAMPLE]}),
-]
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 class Problem(Schema):

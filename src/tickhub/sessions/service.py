@@ -17,7 +17,7 @@ it never disagrees with the transactions silently.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.accounts.service import Principal
+from tickhub.common.time import utc_now
 from tickhub.sessions.errors import Conflict, Invalid, NotFound
 from tickhub.sessions.repository import (
     ModelRecord,
@@ -47,10 +48,6 @@ NO_SESSION = "No session with that session_id was found."
 NO_TRANSACTION = "Transaction not found with that transaction id and/or session id."
 NO_MODEL = "No model with that id was found."
 FIGURES = ("coins_bought", "coins_sold", "number_of_trades", "ending_coins", "ending_balance")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ from tickhub.accounts.service._context import (
     Clock,
     Principal,
     build_accounts,
-    utc_now,
 )
 from tickhub.accounts.service._holdings import (
     RESOURCE_TYPES,
@@ -97,7 +96,6 @@ __all__ = [
     "update_resource",
     "user_settings",
     "users",
-    "utc_now",
     "verification_link",
     "verify_email",
     "wallets",

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,15 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.accounts.mail import Mailer, mailer_for
 from tickhub.accounts.repository import UserRecord
 from tickhub.accounts.security import Passwords, Tokens, load_secret_key
+from tickhub.common.time import utc_now
 from tickhub.settings import AuthSettings, Settings
 
 log = logging.getLogger("tickhub.accounts")
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from tickhub.alerts.repository import AlertRecord
-from tickhub.marketdata.schemas import format_time, from_us
+from tickhub.common.time import format_time, from_us
 
 TELEGRAM_MAX_CHARS = 4096  # the Bot API's limit for one message's text
 

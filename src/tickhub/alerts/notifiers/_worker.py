@@ -14,7 +14,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -27,6 +27,7 @@ from tickhub.alerts.notifiers._message import email_message, telegram_text, webh
 from tickhub.alerts.notifiers._outcome import Outcome, clip, exception_text
 from tickhub.alerts.notifiers._telegram import TelegramNotifier, hide_bot_tokens
 from tickhub.alerts.notifiers._webhook import USER_AGENT, WebhookNotifier
+from tickhub.common.time import utc_now
 from tickhub.settings import Settings
 
 logger = logging.getLogger("tickhub.alerts.notifiers")
@@ -43,10 +44,6 @@ def lease_s(timeout_s: float) -> float:
     """How long a claim holds: longer than any send may take (an SMTP connection may use
     its timeout once to connect and once more for the rest), plus recording time."""
     return 2 * timeout_s + LEASE_MARGIN_S
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def channel_config(

@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 
 from tickhub.common.clock import MINUTE_S, Clock, Sleep
-from tickhub.marketdata.events import CmcListing, RejectedFrame, datetime_to_us
+from tickhub.common.time import datetime_to_us
+from tickhub.marketdata.events import CmcListing, RejectedFrame
 from tickhub.settings import CoinMarketCapSettings
 
 __all__ = [

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from tickhub.common.time import now_us
 from tickhub.deps import ConnDep
 from tickhub.marketdata import service
 from tickhub.marketdata.coinmarketcap import service as cmc_service
@@ -21,7 +22,6 @@ from tickhub.marketdata.coinmarketcap.schemas import (
     ListingHistoryOut,
     ListingOut,
 )
-from tickhub.marketdata.events import now_us
 from tickhub.marketdata.schemas import ERRORS
 
 router = APIRouter(tags=["coinmarketcap"], responses=ERRORS)

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from tickhub.marketdata.schemas import Schema, SnapshotOut, UtcTime, from_us
+from tickhub.common.schemas import Schema, UtcTime
+from tickhub.common.time import from_us
+from tickhub.marketdata.schemas import SnapshotOut
 
 if TYPE_CHECKING:
     from tickhub.marketdata.coinmarketcap.repository import StoredListing

@@ -11,7 +11,8 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 
-from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch, now_us
+from tickhub.common.time import now_us
+from tickhub.marketdata.events import SourceState, SourceStatus, Trade, TradeBatch
 from tickhub.marketdata.ingest.normalize import split_symbol
 from tickhub.marketdata.ingest.source import TradeSink
 

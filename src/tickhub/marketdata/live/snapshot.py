@@ -27,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tickhub.bus import Bus, Message, Subscription
 from tickhub.common.clock import Clock, Sleep, minute_ticks
+from tickhub.common.time import now_us
 from tickhub.marketdata.coinmarketcap import service as cmc_service
 from tickhub.marketdata.coinmarketcap.schemas import GlobalMetricsOut, ListingOut, SnapshotDocument
-from tickhub.marketdata.events import CandleUpdate, CmcStored, now_us
+from tickhub.marketdata.events import CandleUpdate, CmcStored
 from tickhub.marketdata.schemas import SnapshotOut
 from tickhub.marketdata.service import (
     Snapshot,

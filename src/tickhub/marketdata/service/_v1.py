@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.marketdata.events import Trade, datetime_to_us
+from tickhub.common.time import datetime_to_us
+from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._core import (
     InvalidParameter,

@@ -16,7 +16,8 @@ from itertools import groupby
 from operator import attrgetter, mul
 from zoneinfo import ZoneInfo
 
-from tickhub.marketdata.events import Trade, datetime_to_us
+from tickhub.common.time import datetime_to_us
+from tickhub.marketdata.events import Trade
 
 US = 1_000_000
 MINUTE, HOUR, DAY, WEEK = 60 * US, 3600 * US, 86400 * US, 7 * 86400 * US

@@ -37,7 +37,7 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tickhub.marketdata.events import now_us
+from tickhub.common.time import now_us
 from tickhub.settings import Settings, StorageSettings
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub.common.time import now_us
 from tickhub.marketdata.coinmarketcap.repository import CmcRepository
 from tickhub.marketdata.events import (
     CandleUpdate,
@@ -26,7 +27,6 @@ from tickhub.marketdata.events import (
     RejectedFrame,
     Trade,
     TradeBatch,
-    now_us,
 )
 from tickhub.marketdata.ingest.normalize import coin_name, split_symbol
 from tickhub.marketdata.store import coverage

@@ -14,7 +14,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tickhub.marketdata.schemas import format_time, from_us
+from tickhub.common.time import format_time, from_us
 from tickhub.sessions.datasets._definition import DatasetError
 
 Row = tuple[int, str, list[Any]]  # (time in µs, "exchange:SYMBOL", values in column order)

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from tickhub.accounts.deps import CurrentUser
-from tickhub.accounts.service import utc_now
+from tickhub.common.time import utc_now
 from tickhub.deps import RuntimeDep
 from tickhub.sessions.datasets import _service as service
 from tickhub.sessions.datasets._definition import DatasetError

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tickhub.common.time import format_time, from_us
 from tickhub.marketdata import service as md
-from tickhub.marketdata.schemas import format_time, from_us
 from tickhub.sessions.datasets._definition import (
     DatasetConflict,
     DatasetError,

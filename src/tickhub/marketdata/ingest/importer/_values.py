@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tickhub.marketdata.events import datetime_to_us
+from tickhub.common.time import datetime_to_us
 
 _MAX_ID: Final = 2**63 - 1
 _UTC_US: Final = pa.timestamp("us", tz="UTC")

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import PG_URL, service_unavailable
 from tests.fixtures.fake_binance import FakeBinance
-from tests.unit.test_candles import close_enough, naive, shape
+from tests.unit.marketdata.test_candles import close_enough, naive, shape
 from tickhub.bus import make_bus
 from tickhub.db import create_engine
 from tickhub.marketdata.store.candles import ROLLUPS

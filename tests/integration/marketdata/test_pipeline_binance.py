@@ -11,7 +11,7 @@ import json
 from sqlalchemy import select
 
 from tests.fixtures.fake_binance import FakeBinance
-from tests.unit.test_candles import close_enough, naive, shape
+from tests.unit.marketdata.test_candles import close_enough, naive, shape
 from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.binance.source import BinanceSource
 from tickhub.marketdata.ingest.tracker import Tracker

@@ -16,7 +16,7 @@ from tickhub.alerts.notifiers._http import retry_after_s
 from tickhub.alerts.notifiers._message import TELEGRAM_MAX_CHARS
 from tickhub.alerts.repository import AlertRecord
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 START = datetime(2026, 11, 23, 14, 45, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from tests.unit.test_candles import close_enough, naive, shape
+from tests.unit.marketdata.test_candles import close_enough, naive, shape
 from tickhub.cli import app
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade

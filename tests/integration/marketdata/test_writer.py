@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.unit.test_candles import close_enough, naive, shape
+from tests.unit.marketdata.test_candles import close_enough, naive, shape
 from tickhub.common.time import datetime_to_us
 from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE, ROLLUPS

@@ -21,7 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.conftest import PG_URL
-from tests.integration.test_writer import check_candles_against_trades, make_trades, snapshot
+from tests.integration.marketdata.test_writer import (
+    check_candles_against_trades,
+    make_trades,
+    snapshot,
+)
 from tickhub.common.time import datetime_to_us
 from tickhub.db import Base, create_engine
 from tickhub.marketdata.events import Trade, TradeBatch

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.test_alerts_language import boolean
+from tests.unit.alerts.test_language import boolean
 from tickhub.alerts.language import ConditionError, Evaluation, evaluate, explain, parse
 from tickhub.alerts.scanner import GroupRequest, Job, alert_values, evaluate_many, find_alerts
 

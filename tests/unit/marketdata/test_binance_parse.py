@@ -29,7 +29,7 @@ from tickhub.marketdata.ingest.binance.source import (
     split_symbol,
 )
 
-FRAMES = Path(__file__).parent.parent / "fixtures" / "binance_frames.jsonl"
+FRAMES = Path(__file__).resolve().parents[2] / "fixtures" / "binance_frames.jsonl"
 
 GOOD_DATA: dict[str, object] = {
     "e": "trade",

@@ -107,21 +107,24 @@ def _mount_routers(app: FastAPI) -> None:
     from tickhub import public
     from tickhub.accounts import router as accounts
     from tickhub.alerts import router as alerts
-    from tickhub.marketdata import legacy_router, router
+    from tickhub.compat import crypto_ticker, predico, prices_tracker, trading_datastore
+    from tickhub.marketdata import router
     from tickhub.marketdata.coinmarketcap import router as cmc_router
     from tickhub.sessions import router as sessions
-    from tickhub.sessions.datasets import _router as datasets
     from tickhub.web import router as web
 
     # Private by default: this reaches every route added from here on; the public ones
     # are listed in `tickhub.public`.
     app.router.dependencies.append(Depends(public.require_authentication))
     accounts.install(app)
+    app.include_router(predico.router)
     app.include_router(_health_router())
-    app.include_router(legacy_router.router)
+    app.include_router(prices_tracker.router)
+    app.include_router(crypto_ticker.router)
     app.include_router(router.router, prefix="/v1")
     app.include_router(cmc_router.router, prefix="/v1")
-    app.include_router(datasets.router)
+    app.include_router(trading_datastore.datasets_router)
+    app.include_router(trading_datastore.sessions_router)
     sessions.install(app)
     alerts.install(app)
     app.include_router(web.router)

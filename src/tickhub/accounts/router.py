@@ -1,9 +1,9 @@
 """tickhub's own account resources under `/v1` (plain JSON, errors as
 `application/problem+json`): the profile, password change, settings and API keys.
 
-`install` mounts these and the seed 003 paths, and maps account errors to HTTP: the
-seed's envelope on seed 003 paths (`/api/user`, `/api/market`, `/api/data`), problem
-documents elsewhere.
+`install` mounts these and maps account errors to HTTP: the seed's envelope on seed 003
+paths (`/api/user`, `/api/market`, `/api/data`; their routes are in
+`tickhub.compat.predico`), problem documents elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.responses import Response
 
-from tickhub.accounts import legacy_router, service
+from tickhub.accounts import service
 from tickhub.accounts.deps import AccountsDep, CurrentUser
 from tickhub.accounts.errors import AccountsError, NotFound
 from tickhub.accounts.schemas import (
@@ -57,7 +57,6 @@ Settings = Annotated[dict[str, Any], Body(description="A JSON object")]
 def install(app: FastAPI) -> None:
     """Mount the account routes and their error handler."""
     app.add_exception_handler(AccountsError, render_error)  # type: ignore[arg-type]
-    app.include_router(legacy_router.router)
     app.include_router(router, prefix="/v1")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tickhub.accounts.legacy_router import drf_errors
 from tickhub.accounts.schemas import RegisterIn, ResourceIn
 from tickhub.accounts.service import merge_patch
+from tickhub.compat.predico import drf_errors
 from tickhub.public import is_public, redact_path
 
 

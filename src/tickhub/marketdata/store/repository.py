@@ -579,7 +579,7 @@ class MarketDataRepository:
         return int(await self.conn.scalar(select(func.count()).select_from(rejected_t)) or 0)
 
     # ------------------------------------------------------------ seed-compatible reads
-    # Used by marketdata/legacy_router.py (seed 001 and seed 004 paths) through service.py.
+    # Used by compat/prices_tracker.py and compat/crypto_ticker.py through the service.
     # Keep new queries for other routes above this block.
 
     async def count_trades_of(

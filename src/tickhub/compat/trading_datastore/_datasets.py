@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from tickhub.accounts.deps import CurrentUser
 from tickhub.common.time import utc_now
 from tickhub.deps import RuntimeDep
-from tickhub.sessions.datasets import _service as service
+from tickhub.sessions import datasets as service
 from tickhub.sessions.datasets._definition import DatasetError
 from tickhub.sessions.datasets._formats import (
     CSV,

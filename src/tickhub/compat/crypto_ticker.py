@@ -1,13 +1,6 @@
-"""The seed paths, with the seeds' own shapes, so that the original clients work unchanged.
-
-Seed 001 (crypto prices tracker, Flask): `/symbols`, `/exchanges`,
-`/tickers/{coin}/{exchange}`, `/price-history-minutes/{window}/{ticker}`. Success is
-`{"data": [...]}`; a bad parameter is 400 `{"error": "..."}`; no match is an empty list,
-never a 404.
-
-Seed 004 (crypto-ticker, Django REST framework): `/api/current_price/`,
-`/api/crypto_price/` and `/api/crypto_price/statistics/`. A bad parameter is 400
-`{"detail": "..."}` with the seed's own messages.
+"""Seed 004, crypto-ticker (Django REST framework): `/api/current_price/`,
+`/api/crypto_price/` and `/api/crypto_price/statistics/` with the seed's shapes. A bad
+parameter is 400 `{"detail": "..."}` with the seed's own messages.
 
 Seed 004's datetimes are naive (`2024-04-01T11:03:47`). The seed meant the server's local
 time; tickhub reads and writes them as UTC, and also accepts ISO 8601 with `Z` or an offset.
@@ -17,11 +10,8 @@ Every path also works with a trailing slash (`app.StripTrailingSlash`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from email.utils import format_datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlunsplit
 
@@ -29,68 +19,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from tickhub.common.time import datetime_to_us, now_us
+from tickhub.common.time import datetime_to_us, from_us
+from tickhub.compat._params import int_or_none
 from tickhub.deps import ConnDep
 from tickhub.marketdata import service
-from tickhub.marketdata.store.candles import IntervalError, parse_window
 from tickhub.marketdata.store.repository import InstrumentInfo
 
-router = APIRouter(tags=["seed compatibility"])
+router = APIRouter(tags=["seed 004: crypto-ticker"])
 
 US = 1_000_000
 PAGE_SIZE = 50  # seed 004: DRF LimitOffsetPagination, PAGE_SIZE 50
 MAX_PAGE_SIZE = 10_000  # a larger `limit` is cut to this, like DRF's `max_limit`
-MAX_HISTORY_POINTS = service.MAX_CANDLES
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT = re.compile(r"[-+]?[0-9]{1,18}")
 
 
-# ---------------------------------------------------------------- schemas: seed 001
-
-
-class SeedError001(BaseModel):
-    error: str
-
-
-class CoinOut(BaseModel):
-    coin: str
-    symbol: str
-
-
-class CoinsOut(BaseModel):
-    data: list[CoinOut]
-
-
-class ExchangeOut(BaseModel):
-    exchange: str
-    country: str | None
-
-
-class ExchangesOut(BaseModel):
-    data: list[ExchangeOut]
-
-
-class TickerOut(BaseModel):
-    ticker: str
-    exchange: str
-    coin: str
-
-
-class TickersOut(BaseModel):
-    data: list[TickerOut]
-
-
-class PricePointOut(BaseModel):
-    ticker: str
-    price: str
-    date: str
-
-
-class PriceHistoryOut(BaseModel):
-    data: list[PricePointOut]
-
-
-# ---------------------------------------------------------------- schemas: seed 004
+# ---------------------------------------------------------------- schemas
 
 
 class SeedError004(BaseModel):
@@ -125,98 +67,12 @@ class CryptoPriceStatisticsOut(BaseModel):
     percentage_change: float
 
 
-_ERRORS_001: dict[int | str, dict[str, Any]] = {
-    400: {"model": SeedError001, "description": "A malformed parameter"}
-}
 _ERRORS_004: dict[int | str, dict[str, Any]] = {
     400: {"model": SeedError004, "description": "The seed's validation messages"}
 }
 
 
-# ---------------------------------------------------------------- seed 001 routes
-
-
-@router.get("/symbols", response_model=CoinsOut, summary="Coins (seed 001)")
-async def symbols(conn: ConnDep) -> CoinsOut:
-    """Every coin traded as the base of an instrument, by name: `bitcoin`/`BTC`."""
-    coins = await service.coin_assets(conn)
-    return CoinsOut(data=[CoinOut(coin=name, symbol=sym) for name, sym in coins])
-
-
-@router.get("/exchanges", response_model=ExchangesOut, summary="Exchanges (seed 001)")
-async def exchanges(conn: ConnDep) -> ExchangesOut:
-    rows = await service.exchange_countries(conn)
-    return ExchangesOut(data=[ExchangeOut(exchange=n, country=c) for n, c in rows])
-
-
-@router.get(
-    "/tickers/{coin}/{exchange}",
-    response_model=TickersOut,
-    summary="Tickers of a coin on an exchange (seed 001)",
-)
-async def tickers(conn: ConnDep, coin: str, exchange: str) -> TickersOut:
-    """`coin` is a coin name (`bitcoin`) or an asset symbol (`BTC`), any case. No match is
-    an empty list, as in the seed."""
-    found = await service.coin_tickers(conn, coin, exchange)
-    return TickersOut(
-        data=[TickerOut(ticker=t.ticker, exchange=t.exchange, coin=t.coin) for t in found]
-    )
-
-
-@router.get(
-    "/price-history-minutes/{window}/{ticker}",
-    response_model=PriceHistoryOut,
-    responses=_ERRORS_001,
-    summary="Recent prices of a ticker, one a minute (seed 001)",
-)
-async def price_history_minutes(
-    conn: ConnDep, window: str, ticker: str, limit: str | None = None
-) -> PriceHistoryOut | JSONResponse:
-    """Prices of `ticker` over the last `window`, newest first, one point per minute.
-
-    `window` is a PostgreSQL interval literal: `120 minute` (`120%20minute` in the URL),
-    `2880 minutes`, `1 day 2 hours`. Each point is a minute that meets the window (the
-    current one included) and has trades: `price` is that minute's close as a decimal
-    string, `date` its start in RFC 822 (`Mon, 23 Nov 2026 15:34:00 GMT`). The 1-minute
-    candles count every trade, also when `TICKHUB_CAPTURE_INTERVAL` stores only a sample.
-
-    `ticker` is the exchange symbol (`BTCUSDT`) or base-quote (`BTC-USDT`); a live venue is
-    preferred over the simulated one. An unknown ticker gives `{"data": []}`, as the
-    seed's query did. `limit` (1 to 10000) keeps the newest points; without it, every
-    minute of the window is listed (the newest 10000 at most). An empty `limit` is
-    no limit.
-    """
-    try:
-        span = parse_window(window)
-    except IntervalError as exc:
-        return _error_001(str(exc))
-    except (OverflowError, ValueError):  # a count too large for a timedelta
-        return _error_001(f"invalid window {window!r}: too long")
-    count = MAX_HISTORY_POINTS
-    if limit is not None and limit.strip():
-        parsed = _int_or_none(limit)
-        if parsed is None or not 1 <= parsed <= MAX_HISTORY_POINTS:
-            return _error_001(f"invalid limit {limit!r}: use a whole number from 1 to 10000")
-        count = parsed
-    try:
-        inst = await service.resolve_instrument(conn, ticker)
-    except service.MarketDataError:
-        return PriceHistoryOut(data=[])
-    end = now_us()
-    minutes = await service.recent_minutes(
-        conn, inst, end - span // timedelta(microseconds=1), end, count
-    )
-    return PriceHistoryOut(
-        data=[
-            PricePointOut(
-                ticker=inst.symbol, price=_decimal_text(c.close), date=_http_date(c.start)
-            )
-            for c in minutes
-        ]
-    )
-
-
-# ---------------------------------------------------------------- seed 004 routes
+# ---------------------------------------------------------------- routes
 
 
 @router.get(
@@ -363,7 +219,7 @@ async def _filters(
         start = _parse_datetime("start_datetime", start_raw)
         began = await service.collection_start(conn, instruments)
         if began is not None:
-            began_at = _naive(_utc(began)).replace(microsecond=0)
+            began_at = _naive(from_us(began)).replace(microsecond=0)
             if _naive(start) < began_at:
                 raise _SeedError(
                     f"Data collection started from {began_at}, "
@@ -405,16 +261,11 @@ def _parse_datetime(name: str, raw: str) -> datetime:
 def _page_param(name: str, raw: str | None, *, default: int, minimum: int) -> int:
     if raw is None or not raw.strip():
         return default
-    value = _int_or_none(raw)
+    value = int_or_none(raw)
     if value is None or value < minimum:
         kind = "a positive" if minimum > 0 else "a non-negative"
         raise _SeedError(f"Invalid {name} {raw!r}: use {kind} whole number")
     return value
-
-
-def _int_or_none(raw: str) -> int | None:
-    text = raw.strip()
-    return int(text) if _INT.fullmatch(text) else None
 
 
 def _page_link(request: Request, limit: int, offset: int | None) -> str:
@@ -442,32 +293,13 @@ def _unsupported(symbol: str | None) -> str:
     return f"The given cryptocurrency pair {symbol} is either not supported or invalid"
 
 
-def _utc(ts: int) -> datetime:
-    """Exact (`events.us_to_datetime` goes through a float)."""
-    return EPOCH + timedelta(microseconds=ts)
-
-
 def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _seed_datetime(ts: int) -> str:
     """Seed 004's naive ISO datetime, whole seconds (its trades were stored per second)."""
-    return _naive(_utc(ts)).replace(microsecond=0).isoformat()
-
-
-def _http_date(ts: int) -> str:
-    """RFC 822, as Flask's `jsonify` wrote datetimes: `Mon, 23 Nov 2026 15:34:00 GMT`."""
-    return format_datetime(_utc(ts).replace(microsecond=0), usegmt=True)
-
-
-def _decimal_text(price: float) -> str:
-    """The price as seed 001 sent its NUMERIC column: a plain decimal string, no exponent."""
-    return format(Decimal(repr(price)), "f")
-
-
-def _error_001(message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=400)
+    return _naive(from_us(ts)).replace(microsecond=0).isoformat()
 
 
 def _error_004(message: str) -> JSONResponse:

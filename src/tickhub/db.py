@@ -6,12 +6,10 @@ Nothing here connects at import time: `create_engine` is called by the compositi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator, event
 from sqlalchemy.engine import URL, make_url
@@ -129,8 +127,53 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One unit of work: commits on success, rolls back on error."""
-    async with engine.begin() as conn:
-        yield conn
+class UnitOfWork:
+    """One transaction over one connection: the commit point of a use case.
+
+        async with SessionsUnitOfWork(engine) as tx:
+            session_id = await tx.sessions.add_session(values)
+            await tx.commit()
+
+    Writes become durable at `commit()`; leaving the block without it rolls back, and so
+    does an exception. Repositories never commit. A context subclasses this and builds its
+    repositories on the connection in `_open`; tests hand services an in-memory fake with
+    the same attributes and `commit`/`rollback`.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use `async with`")
+        return self._conn
+
+    def _open(self, conn: AsyncConnection) -> None:
+        """Build the repositories on `conn` (subclasses)."""
+
+    async def __aenter__(self) -> Self:
+        conn = await self.engine.connect()
+        try:
+            await conn.begin()
+            self._open(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        return self
+
+    async def commit(self) -> None:
+        await self.conn.commit()
+
+    async def rollback(self) -> None:
+        await self.conn.rollback()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        conn, self._conn = self.conn, None
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()

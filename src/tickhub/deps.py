@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tickhub.runtime import Runtime
 
@@ -26,3 +26,11 @@ async def get_conn(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:
 
 
 ConnDep = Annotated[AsyncConnection, Depends(get_conn)]
+
+
+def get_engine(runtime: RuntimeDep) -> AsyncEngine:
+    """The process's engine, for building a context's unit of work."""
+    return runtime.engine
+
+
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

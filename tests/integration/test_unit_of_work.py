@@ -16,7 +16,9 @@ async def _names(engine: AsyncEngine) -> list[str]:
 
 
 async def _add(tx: UnitOfWork, name: str) -> None:
-    await tx.conn.execute(text("INSERT INTO exchanges (name, simulated) VALUES (:n, false)"), {"n": name})
+    await tx.conn.execute(
+        text("INSERT INTO exchanges (name, simulated) VALUES (:n, false)"), {"n": name}
+    )
 
 
 async def test_commit_makes_writes_durable(engine: AsyncEngine) -> None:

@@ -273,3 +273,77 @@ def test_garbled_cmc_global_and_stored_name_the_field() -> None:
 def test_non_finite_cmc_values_are_refused_at_encode(message: object) -> None:
     with pytest.raises(CodecError):
         encode(message)
+
+
+# Bodies byte for byte as version 1 writes them: readers elsewhere (other processes, other
+# versions of tickhub, messages waiting in a queue) rely on them.
+_SOL = CmcListing(
+    5426, "SOL", "Solana ✓", "solana", None, 0.1 + 0.2, 2.5e9, None, -0.0, 5e-324,
+    1.7976931348623157e308, 1e21, None, 1e-7, 1_700_000_000_000_000,
+)  # fmt: skip
+BODIES = [
+    (
+        TradeBatch(
+            "binance",
+            "BTCUSDT",
+            (Trade(1, 1_700_000_000_000_001, 65432.1, 0.001, True), Trade(2, 2, 1e-8, 3.0, None)),
+            "BTC",
+            "USDT",
+            False,
+        ),
+        b'{"v":1,"type":"trade_batch","exchange":"binance","symbol":"BTCUSDT","base":"BTC",'
+        b'"quote":"USDT","simulated":false,"trades":[[1,1700000000000001,65432.1,0.001,true],'
+        b'[2,2,1e-8,3.0,null]]}',
+    ),
+    (
+        CandleUpdate("sim", "ETHUSDT", 60_000_000, 1.0, 2.5, 0.5, 2.0, 10.0, 20.0, 7),
+        b'{"v":1,"type":"candle_update","exchange":"sim","symbol":"ETHUSDT","start":60000000,'
+        b'"open":1.0,"high":2.5,"low":0.5,"close":2.0,"volume":10.0,"quote_volume":20.0,'
+        b'"trade_count":7}',
+    ),
+    (
+        SourceStatus("binance", SourceState.RECONNECTING, 'lost "socket"', None, 5),
+        b'{"v":1,"type":"source_status","source":"binance","state":"reconnecting",'
+        b'"detail":"lost \\"socket\\"","last_trade_ts":null,"at":5}',
+    ),
+    (
+        RejectedFrame("binance", '{"e":', "bad\njson", 9),
+        b'{"v":1,"type":"rejected_frame","source":"binance","raw":"{\\"e\\":",'
+        b'"error":"bad\\njson","received_at":9}',
+    ),
+    (
+        CmcListings(1_700_000_040_000_000, "USD", (_SOL,)),
+        b'{"v":1,"type":"cmc_listings","minute":1700000040000000,"convert":"USD",'
+        b'"listings":[{"cmc_id":5426,"symbol":"SOL","name":"Solana \xe2\x9c\x93",'
+        b'"slug":"solana","rank":null,"price":0.30000000000000004,"volume_24h":2500000000.0,'
+        b'"market_cap":null,"percent_change_1h":-0.0,"percent_change_24h":5e-324,'
+        b'"percent_change_7d":1.7976931348623157e+308,"circulating_supply":1e+21,'
+        b'"total_supply":null,"max_supply":1e-7,"last_updated":1700000000000000}]}',
+    ),
+    (
+        CmcGlobalMetrics(60_000_000, "EUR", 9000, 51.23, 17.1, None, 6.1e10, 5),
+        b'{"v":1,"type":"cmc_global_metrics","minute":60000000,"convert":"EUR",'
+        b'"active_cryptocurrencies":9000,"btc_dominance":51.23,"eth_dominance":17.1,'
+        b'"total_market_cap":null,"total_volume_24h":61000000000.0,"last_updated":5}',
+    ),
+    (
+        CmcStored("listings", 60_000_000),
+        b'{"v":1,"type":"cmc_stored","kind":"listings","minute":60000000}',
+    ),
+    (
+        AlertRaised(
+            42, "u-1", 7, "RSI dip ✓", "binance", "BTCUSDT", "15m", 1, 2, "rsi(14) < 30",
+            0.1 + 0.2, 3, {"rsi(14)": 28.5, "x": None, "y": math.nan},
+        ),
+        b'{"v":1,"type":"alert_raised","alert_id":42,"user_id":"u-1","strategy_id":7,'
+        b'"strategy_name":"RSI dip \xe2\x9c\x93","exchange":"binance","symbol":"BTCUSDT",'
+        b'"interval":"15m","candle_start":1,"candle_close":2,"condition":"rsi(14) < 30",'
+        b'"close":0.30000000000000004,"raised_at":3,"values":{"rsi(14)":28.5,"x":null,'
+        b'"y":null}}',
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("event", "body"), BODIES, ids=[type(e).__name__ for e, _ in BODIES])
+def test_bodies_are_byte_for_byte_those_of_version_1(event: object, body: bytes) -> None:
+    assert encode(event) == body

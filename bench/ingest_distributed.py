@@ -59,6 +59,7 @@ from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.normalize import split_symbol
 from tickhub.marketdata.ingest.sim import SimMarket
+from tickhub.messages import message_codec
 from tickhub.migrate import upgrade
 from tickhub.settings import Settings
 
@@ -276,7 +277,7 @@ async def tickhub_rate(
     bus_url: str, db_url: str, batches: list[TradeBatch], in_flight: int, meter: CpuMeter
 ) -> Throughput:
     total = sum(len(b.trades) for b in batches)
-    bus = RabbitBus(bus_url, name="bench-publisher")
+    bus = RabbitBus(bus_url, codec=message_codec(), name="bench-publisher")
     await bus.start()
     db = await asyncpg.connect(db_url)
     gate = asyncio.Semaphore(in_flight)
@@ -445,7 +446,7 @@ async def freshness(
     market = SimMarket(SYMBOLS, seed=7)
     for symbol, last in last_ids.items():
         market.resume(symbol, last)
-    bus = RabbitBus(bus_url, name="bench-paced-publisher")
+    bus = RabbitBus(bus_url, codec=message_codec(), name="bench-paced-publisher")
     await bus.start()
     await declare_writer_queues(bus)
     sent: dict[str, deque[Sent]] = {s: deque() for s in SYMBOLS}
@@ -643,7 +644,7 @@ async def run(
     tmp: Path,
     children: list[Child],
 ) -> None:
-    bus = RabbitBus(bus_url, name="bench-declare")
+    bus = RabbitBus(bus_url, codec=message_codec(), name="bench-declare")
     await bus.start()
     await declare_writer_queues(bus)  # as `tickhub tracker` does
     await bus.close()

@@ -21,6 +21,7 @@ from tickhub.gateway import install_gateway
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import MarketDataError
+from tickhub.messages import message_codec
 from tickhub.problems import problem
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings, get_settings
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return
         # `tickhub api`: its own engine, and the configured bus for live updates
         engine = create_engine(settings.resolved_database_url)
-        own = Runtime(settings=settings, engine=engine, bus=make_bus(settings.bus_url))
+        bus = make_bus(settings.bus_url, codec=message_codec())
+        own = Runtime(settings=settings, engine=engine, bus=bus)
         app.state.runtime = own
         await own.bus.start()
         try:

@@ -33,6 +33,7 @@ from tickhub.marketdata.ingest.tracker import Tracker
 from tickhub.marketdata.store.partitions import maintain_partitions_forever
 from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.marketdata.store.writer import Writer
+from tickhub.messages import message_codec
 from tickhub.migrate import upgrade
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings
@@ -61,8 +62,9 @@ class ConfigurationError(Exception):
 
 
 def make_bus(settings: Settings) -> Bus:
+    """The configured bus, coding every context's messages (`tickhub.messages`)."""
     try:
-        return bus_from_url(settings.bus_url)
+        return bus_from_url(settings.bus_url, codec=message_codec())
     except ValueError as exc:
         raise ConfigurationError("TICKHUB_BUS_URL", str(exc)) from exc
 

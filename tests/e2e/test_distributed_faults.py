@@ -34,6 +34,7 @@ from tickhub.bus import make_bus
 from tickhub.db import create_engine
 from tickhub.marketdata.store.candles import ROLLUPS
 from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.messages import message_codec
 from tickhub.migrate import upgrade
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -225,7 +226,7 @@ async def test_nothing_lost_nothing_doubled_through_faults(
             await _publish_poison(vhost)
             await push_paced(fake, range(6101, 6201))
             await eventually(lambda: has(6200), 60, "trades published after the poison message")
-            bus = make_bus(vhost)
+            bus = make_bus(vhost, codec=message_codec())
             await bus.start()
             try:
                 count = getattr(bus, "dead_letter_count")  # noqa: B009 (RabbitMQ only)

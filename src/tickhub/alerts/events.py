@@ -1,8 +1,12 @@
-"""Alert messages on the bus. Pure: no I/O."""
+"""Alert messages on the bus, and how they travel (`MESSAGES`). Pure: no I/O."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
+
+from tickhub.bus.codec import FieldCodec, Fields, MessageSpec, describe, message_spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +35,33 @@ class AlertRaised:
 
 def alerts_topic(user_id: str) -> str:
     return f"alerts.{user_id}"
+
+
+# --- on the wire (see `tickhub.bus.codec`) --------------------------------------------------
+
+
+def _write_values(_where: str, _name: str, values: dict[str, float | None]) -> dict[str, Any]:
+    # An undefined value (NaN) travels as null, as the alert's JSON shows it.
+    return {str(k): v if v is not None and math.isfinite(v) else None for k, v in values.items()}
+
+
+def _read_values(f: Fields, name: str) -> dict[str, float | None]:
+    raw = f.doc.get(name, {})
+    if type(raw) is not dict:
+        raise f.error(name, f"expected an object, got {describe(raw)}")
+    values: dict[str, float | None] = {}
+    for key, value in raw.items():
+        if value is None or type(value) is float:
+            values[key] = value
+        elif type(value) is int:
+            values[key] = float(value)
+        else:
+            raise f.error(name, f"{key!r}: expected a number or null, got {describe(value)}")
+    return values
+
+
+MESSAGES: tuple[MessageSpec, ...] = (
+    message_spec(AlertRaised, "alert_raised", values=FieldCodec(_write_values, _read_values)),
+)
+"""How each alerts message travels on the bus; the composition root hands them to the bus's
+`Codec`."""

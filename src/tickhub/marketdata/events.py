@@ -1,4 +1,5 @@
-"""Normalised market-data messages. Pure: no I/O, no frameworks.
+"""Normalised market-data messages, and how each travels on the bus (`MESSAGES`). Pure: no
+I/O, no frameworks.
 
 Prices and quantities are float64. Exchange prices carry at most ~15 significant digits,
 which float64 round-trips exactly, and float keeps ingestion and aggregation fast (see
@@ -7,9 +8,19 @@ README, "Numbers"). Timestamps are integer microseconds since the Unix epoch, UT
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, cast
 
+from tickhub.bus.codec import (
+    CodecError,
+    FieldCodec,
+    Fields,
+    MessageSpec,
+    as_is,
+    message_spec,
+)
 from tickhub.common.time import now_us
 
 
@@ -168,3 +179,81 @@ CMC_GLOBAL_TOPIC = "cmc.global"
 
 def trades_topic(exchange: str, symbol: str) -> str:
     return f"trades.{exchange}.{symbol}"
+
+
+# --- on the wire (see `tickhub.bus.codec`) --------------------------------------------------
+
+
+def _write_trades(_where: str, _name: str, trades: tuple[Trade, ...]) -> list[tuple[Any, ...]]:
+    for t in trades:
+        if not (math.isfinite(t.price) and math.isfinite(t.qty)):
+            raise CodecError(f"trade {t.trade_id}: price and qty must be finite")
+    return [(t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in trades]
+
+
+def _read_trades(f: Fields, name: str) -> tuple[Trade, ...]:
+    trades: list[Trade] = []
+    for n, row in enumerate(f.array(name)):
+        if type(row) is not list or len(row) != 5:
+            raise f.error(name, f"item {n} is not [id, ts, price, qty, is_buyer_maker]")
+        trade_id, ts, price, qty, maker = row
+        if type(trade_id) is not int or type(ts) is not int:
+            raise f.error(name, f"item {n}: id and ts must be integers")
+        if type(price) is not float:
+            if type(price) is not int:
+                raise f.error(name, f"item {n}: price must be a number")
+            price = float(price)
+        if type(qty) is not float:
+            if type(qty) is not int:
+                raise f.error(name, f"item {n}: qty must be a number")
+            qty = float(qty)
+        if maker is not None and type(maker) is not bool:
+            raise f.error(name, f"item {n}: is_buyer_maker must be true, false or null")
+        trades.append(Trade(trade_id, ts, price, qty, maker))
+    return tuple(trades)
+
+
+def _read_state(f: Fields, name: str) -> SourceState:
+    state = f.text(name)
+    try:
+        return SourceState(state)
+    except ValueError:
+        raise f.error(name, f"unknown state {state!r}") from None
+
+
+def _read_stored_kind(f: Fields, name: str) -> str:
+    kind = f.text(name)
+    if kind not in {"listings", "global"}:
+        raise f.error(name, f"expected 'listings' or 'global', got {kind!r}")
+    return kind
+
+
+_LISTING = message_spec(CmcListing, "", slug=FieldCodec(as_is, Fields.text, default=""))
+
+
+def _write_listings(where: str, _name: str, items: tuple[CmcListing, ...]) -> list[Any]:
+    return [_LISTING.write(item, f"{where}: coin {item.cmc_id}") for item in items]
+
+
+def _read_listings(f: Fields, name: str) -> tuple[CmcListing, ...]:
+    items = []
+    for n, item in enumerate(f.array(name)):
+        if type(item) is not dict:
+            raise f.error(name, f"item {n} is not an object")
+        items.append(cast(CmcListing, _LISTING.read(Fields(f"{f.kind}: {name} item {n}", item))))
+    return tuple(items)
+
+
+MESSAGES: tuple[MessageSpec, ...] = (
+    message_spec(
+        TradeBatch, "trade_batch", trades=FieldCodec(_write_trades, _read_trades), last="trades"
+    ),
+    message_spec(CandleUpdate, "candle_update"),
+    message_spec(SourceStatus, "source_status", state=FieldCodec(as_is, _read_state)),
+    message_spec(RejectedFrame, "rejected_frame"),
+    message_spec(CmcListings, "cmc_listings", listings=FieldCodec(_write_listings, _read_listings)),
+    message_spec(CmcGlobalMetrics, "cmc_global_metrics"),
+    message_spec(CmcStored, "cmc_stored", kind=FieldCodec(as_is, _read_stored_kind)),
+)
+"""How each market-data message travels on the bus; the composition root hands them to the
+bus's `Codec`."""

@@ -28,6 +28,7 @@ from tests.conftest import service_unavailable
 from tickhub.bus import Bus, MemoryBus, make_bus
 from tickhub.bus.rabbitmq import BusUnavailableError, RabbitBus
 from tickhub.marketdata.events import Trade, TradeBatch
+from tickhub.messages import message_codec
 
 AMQP_URL = os.environ.get("TICKHUB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -82,7 +83,7 @@ class Rabbits:
         options.setdefault("retry_backoff", 0.0)
         options.setdefault("reconnect_min", 0.1)
         options.setdefault("name", f"{self.exchange}-{len(self.buses)}")
-        bus = RabbitBus(url or self.url, exchange=self.exchange, **options)
+        bus = RabbitBus(url or self.url, codec=message_codec(), exchange=self.exchange, **options)
         self.buses.append(bus)
         if start:
             await bus.start()
@@ -279,12 +280,13 @@ async def test_live_subscriber_drops_oldest_instead_of_blocking(new_bus: BusFact
 
 
 def test_make_bus_picks_the_implementation_from_the_url() -> None:
-    assert isinstance(make_bus("memory://"), MemoryBus)
-    rabbit = make_bus("amqp://guest:guest@127.0.0.1:5672/", exchange="x", prefetch=3)
+    codec = message_codec()
+    assert isinstance(make_bus("memory://", codec=codec), MemoryBus)
+    rabbit = make_bus("amqp://guest:guest@127.0.0.1:5672/", codec=codec, exchange="x", prefetch=3)
     assert isinstance(rabbit, RabbitBus)
-    assert (rabbit.exchange, rabbit.prefetch) == ("x", 3)
+    assert (rabbit.exchange, rabbit.prefetch, rabbit.codec) == ("x", 3, codec)
     with pytest.raises(ValueError, match="unsupported bus URL"):
-        make_bus("redis://localhost")
+        make_bus("redis://localhost", codec=codec)
 
 
 @pytest.mark.rabbitmq

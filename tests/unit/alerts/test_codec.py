@@ -12,7 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickhub.alerts.events import AlertRaised
-from tickhub.bus.codec import CodecError, decode, encode, message_type
+from tickhub.bus.codec import CodecError
+from tickhub.messages import message_codec
+
+CODEC = message_codec()
+encode, decode, message_type = CODEC.encode, CODEC.decode, CODEC.message_type
 
 ALERT = AlertRaised(
     alert_id=42,

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tickhub.alerts.events import AlertRaised
-from tickhub.bus.codec import CODEC_VERSION, CodecError, decode, encode, message_type
+from tickhub.bus.codec import CODEC_VERSION, Codec, CodecError, message_spec
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -24,6 +24,10 @@ from tickhub.marketdata.events import (
     Trade,
     TradeBatch,
 )
+from tickhub.messages import message_codec
+
+CODEC = message_codec()
+encode, decode, message_type = CODEC.encode, CODEC.decode, CODEC.message_type
 
 i64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -347,3 +351,40 @@ BODIES = [
 @pytest.mark.parametrize(("event", "body"), BODIES, ids=[type(e).__name__ for e, _ in BODIES])
 def test_bodies_are_byte_for_byte_those_of_version_1(event: object, body: bytes) -> None:
     assert encode(event) == body
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ping:
+    n: int
+    note: str = ""
+
+
+def test_a_codec_knows_the_messages_it_is_built_from_and_no_others() -> None:
+    codec = Codec(message_spec(Ping, "ping"))
+    assert codec.types == ("ping",)
+    assert codec.encode(Ping(3, "x")) == b'{"v":1,"type":"ping","n":3,"note":"x"}'
+    assert codec.decode(b'{"v":1,"type":"ping","n":3}') == Ping(3)
+    with pytest.raises(CodecError, match="cannot encode a TradeBatch"):
+        codec.encode(TradeBatch("x", "S", ()))
+    with pytest.raises(CodecError, match="unknown message type 'trade_batch'"):
+        codec.decode(encode(TradeBatch("x", "S", ())))
+
+
+def test_a_message_declared_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="declared twice"):
+        Codec(message_spec(Ping, "ping"), message_spec(Ping, "pong"))
+    with pytest.raises(ValueError, match="declared twice"):
+        Codec(message_spec(Ping, "ping"), message_spec(CmcStored, "ping"))
+
+
+def test_the_codec_of_tickhub_knows_every_context_message() -> None:
+    assert CODEC.types == (
+        "trade_batch",
+        "candle_update",
+        "source_status",
+        "rejected_frame",
+        "cmc_listings",
+        "cmc_global_metrics",
+        "cmc_stored",
+        "alert_raised",
+    )

@@ -24,7 +24,7 @@ from aio_pika.exceptions import (
 )
 
 from tickhub.bus.base import BusStats, DeadLetter, Handler, Message
-from tickhub.bus.codec import CONTENT_TYPE, CodecError, decode, encode, message_type
+from tickhub.bus.codec import CONTENT_TYPE, Codec, CodecError
 from tickhub.bus.rabbitmq._connection import (
     TRANSIENT,
     BackoffConnection,
@@ -38,12 +38,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.:@#,/+ -]")  # what AMQP 0-9-1 allows in a q
 
 
 class RabbitBus:
-    """The Bus protocol on RabbitMQ; see the module docstring for topology and semantics."""
+    """The Bus protocol on RabbitMQ; see the module docstring for topology and semantics.
+    `codec` turns messages into bodies and back."""
 
     def __init__(
         self,
         url: str,
         *,
+        codec: Codec,
         exchange: str = "tickhub",
         prefetch: int = 8,
         max_retries: int = 5,
@@ -57,6 +59,7 @@ class RabbitBus:
         name: str = "tickhub",
     ) -> None:
         self._url = url
+        self.codec = codec
         self.exchange = exchange
         self.dead_exchange = f"{exchange}.dead"
         self.prefetch = prefetch
@@ -144,10 +147,10 @@ class RabbitBus:
         if self._exchange is None or self._channel is None:
             raise RuntimeError("bus is not started: await bus.start() first")
         body = aio_pika.Message(
-            encode(message),
+            self.codec.encode(message),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             content_type=CONTENT_TYPE,
-            type=message_type(message),
+            type=self.codec.message_type(message),
         )
         self._in_flight += 1
         self._idle.clear()
@@ -313,7 +316,7 @@ class RabbitBus:
                 got = await queue.get(no_ack=False, fail=False)
                 if got is None:
                     break
-                letters.append(_dead_letter(got))
+                letters.append(_dead_letter(got, self.codec))
             return letters
         finally:
             # Closing the channel returns the unacked messages to the queue, in order.
@@ -342,7 +345,7 @@ class RabbitBus:
         del self.stats.dead_letters[:-1000]  # keep the latest; the broker keeps them all
 
 
-def _dead_letter(incoming: AbstractIncomingMessage) -> DeadLetter:
+def _dead_letter(incoming: AbstractIncomingMessage, codec: Codec) -> DeadLetter:
     deaths = incoming.headers.get("x-death")
     death: dict[str, Any] = deaths[0] if isinstance(deaths, list) and deaths else {}  # type: ignore[assignment]
     keys = death.get("routing-keys") or [incoming.routing_key or ""]
@@ -350,7 +353,7 @@ def _dead_letter(incoming: AbstractIncomingMessage) -> DeadLetter:
     if death.get("count", 1) != 1:
         reason += f" ({death['count']} times)"
     try:
-        message: object = decode(incoming.body)
+        message: object = codec.decode(incoming.body)
     except CodecError as exc:
         message, reason = bytes(incoming.body), f"{reason}; undecodable: {exc}"
     return DeadLetter(topic=str(keys[0]), message=message, error=reason)

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustQueue
 from aio_pika.exceptions import ChannelInvalidStateError
 
-from tickhub.bus.base import Handler
-from tickhub.bus.codec import CodecError, decode
+from tickhub.bus.base import BusStats, Handler
+from tickhub.bus.codec import Codec, CodecError
 from tickhub.bus.rabbitmq._connection import TRANSIENT, log, settle
 
-if TYPE_CHECKING:
-    from tickhub.bus.rabbitmq._bus import RabbitBus
+
+class SubscriptionOwner(Protocol):
+    """What a subscription uses of the bus that made it (a `RabbitBus`), named here so that
+    this module does not import the bus, which imports it."""
+
+    codec: Codec
+    stats: BusStats
+    max_retries: int
+    retry_backoff: float
+    close_timeout: float
+    _consumers: list[RabbitSubscription]
+
+    def _online(self) -> bool: ...
+
+    def _record_dead(self, topic: str, message: object, error: str) -> None: ...
 
 
 class RabbitSubscription:
@@ -23,7 +36,7 @@ class RabbitSubscription:
 
     def __init__(
         self,
-        bus: RabbitBus,
+        bus: SubscriptionOwner,
         channel: AbstractRobustChannel,
         queue: AbstractRobustQueue,
         handler: Handler,
@@ -112,7 +125,7 @@ class RabbitSubscription:
             return  # received before a reconnect: the broker delivers it again
         topic = incoming.routing_key or ""
         try:
-            message = decode(incoming.body)
+            message = self.bus.codec.decode(incoming.body)
         except CodecError as exc:
             log.error("dead-lettered an undecodable message on %s: %s", topic, exc)
             self.bus._record_dead(topic, bytes(incoming.body), f"undecodable: {exc}")

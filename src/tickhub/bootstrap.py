@@ -6,6 +6,9 @@ the writer and the tracker and wires them together. `cli.py` is a thin layer ove
     tickhub writer    bus → database             (distributed mode; start as many as needed)
     tickhub scanner   strategies → alerts        (distributed mode; start as many as needed)
     tickhub api       database + bus → HTTP/WebSocket
+    tickhub import    trade file → writer → database
+
+Engines are built and migrations run here (and in `cli.py`), never in a context.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -167,21 +171,43 @@ async def offline_fallback(settings: Settings, engine: AsyncEngine, tracker: Tra
 
 
 @contextlib.asynccontextmanager
-async def engine_and_bus(
-    settings: Settings, *, migrate: bool
-) -> AsyncIterator[tuple[AsyncEngine, Bus]]:
+async def database(settings: Settings, *, migrate: bool) -> AsyncIterator[AsyncEngine]:
+    """The configured database's engine, its schema migrated to the latest first when
+    `migrate`; disposed when the block ends."""
     engine = create_engine(settings.resolved_database_url)
     try:
         if migrate:
             await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def engine_and_bus(
+    settings: Settings, *, migrate: bool
+) -> AsyncIterator[tuple[AsyncEngine, Bus]]:
+    async with database(settings, migrate=migrate) as engine:
         bus = make_bus(settings)
         await bus.start()
         try:
             yield engine, bus
         finally:
             await bus.close()
-    finally:
-        await engine.dispose()
+
+
+async def import_trades(
+    settings: Settings, path: Path, *, exchange: str, symbol: str, fmt: str | None = None
+) -> str:
+    """`tickhub import`: the file is opened (and its format checked) before the database,
+    which is migrated, then the trades go through a writer; returns the summary line."""
+    from tickhub.marketdata.ingest.bulk import run_import
+    from tickhub.marketdata.ingest.importer import TradeReader
+
+    reader = TradeReader(path, fmt=fmt)
+    async with database(settings, migrate=True) as engine:
+        writer = Writer(engine, capture_interval_s=settings.capture_interval)
+        return await run_import(reader, writer, exchange=exchange, symbol=symbol)
 
 
 async def wait_for_stop_signal() -> None:

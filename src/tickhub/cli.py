@@ -137,14 +137,15 @@ def import_trades(
     ] = None,
 ) -> None:
     """Bulk-load trades from a file. Idempotent: importing a file twice changes nothing."""
-    from tickhub.marketdata.ingest.bulk import run_import
     from tickhub.marketdata.ingest.importer import ImportFormatError
 
     settings = Settings()
     _setup_logging(settings)
     try:
         summary = asyncio.run(
-            run_import(settings, file, exchange=exchange.lower(), symbol=symbol.upper(), fmt=fmt)
+            bootstrap.import_trades(
+                settings, file, exchange=exchange.lower(), symbol=symbol.upper(), fmt=fmt
+            )
         )
     except (ImportFormatError, OSError) as exc:
         typer.echo(f"import stopped: {exc}", err=True)

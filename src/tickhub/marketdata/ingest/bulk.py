@@ -2,12 +2,11 @@
 
 Idempotent like every write: ids already covered are set aside, so a second import of the
 same file changes nothing, and a file that overlaps what the tracker stored fills only
-the holes.
+the holes. The database (engine, migrations) is the composition root's: `bootstrap`
+hands in the writer.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from rich.progress import (
     BarColumn,
@@ -19,55 +18,45 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.importer import TradeReader
 from tickhub.marketdata.ingest.normalize import split_symbol
 from tickhub.marketdata.store.writer import Writer
-from tickhub.migrate import upgrade
-from tickhub.settings import Settings
 
 
 async def run_import(
-    settings: Settings,
-    path: Path,
+    reader: TradeReader,
+    writer: Writer,
     *,
     exchange: str,
     symbol: str,
-    fmt: str | None = None,
     show_progress: bool = True,
 ) -> str:
-    """Load `path` as trades of `symbol` on `exchange`; returns a one-line summary.
+    """Load what `reader` reads as trades of `symbol` on `exchange` through `writer`;
+    returns a one-line summary.
 
     Raises `importer.ImportFormatError` (line and column) on bad data; what was written
     before it stays written and a later import goes on from there.
     """
-    reader = TradeReader(path, fmt=fmt)
-    engine = create_engine(settings.resolved_database_url)
-    try:
-        await upgrade(engine)
-        writer = Writer(engine, capture_interval_s=settings.capture_interval)
-        base, quote = split_symbol(symbol)
-        size = DownloadColumn() if reader.unit == "bytes" else MofNCompleteColumn()
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            size,
-            TransferSpeedColumn() if reader.unit == "bytes" else TextColumn(""),
-            TimeRemainingColumn(),
-            disable=not show_progress,
-        ) as bar:
-            task = bar.add_task(f"{exchange}:{symbol}", total=reader.total)
-            for trades in reader:
-                await writer.write(
-                    TradeBatch(exchange, symbol, tuple(trades), base, quote, exchange == "sim")
-                )
-                bar.update(task, completed=reader.done)
+    base, quote = split_symbol(symbol)
+    size = DownloadColumn() if reader.unit == "bytes" else MofNCompleteColumn()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        size,
+        TransferSpeedColumn() if reader.unit == "bytes" else TextColumn(""),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+    ) as bar:
+        task = bar.add_task(f"{exchange}:{symbol}", total=reader.total)
+        for trades in reader:
+            await writer.write(
+                TradeBatch(exchange, symbol, tuple(trades), base, quote, exchange == "sim")
+            )
             bar.update(task, completed=reader.done)
-    finally:
-        await engine.dispose()
+        bar.update(task, completed=reader.done)
     s = writer.stats
     return (
-        f"{path.name}: {reader.rows:,} trades read, {s.new:,} new, "
+        f"{reader.path.name}: {reader.rows:,} trades read, {s.new:,} new, "
         f"{s.duplicates:,} already stored ({exchange}:{symbol})"
     )

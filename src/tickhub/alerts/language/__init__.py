@@ -10,12 +10,10 @@ each shared sub-expression once (the strategy scanner's case).
 """
 
 from tickhub.alerts.language._evaluate import Evaluation, evaluate, explain, render
+from tickhub.alerts.language._functions import FUNCTIONS, MAX_PERIOD
 from tickhub.alerts.language._lexer import MAX_SOURCE, ConditionError
-from tickhub.alerts.language._parser import (
-    FUNCTIONS,
-    MAX_DEPTH,
-    MAX_NODES,
-    MAX_PERIOD,
+from tickhub.alerts.language._parser import MAX_DEPTH, MAX_NODES, parse
+from tickhub.alerts.language._tree import (
     SERIES,
     Binary,
     Call,
@@ -24,7 +22,6 @@ from tickhub.alerts.language._parser import (
     Number,
     Series,
     Unary,
-    parse,
 )
 
 __all__ = [

@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import talib
 
-from tickhub.alerts.language._parser import (
+from tickhub.alerts.language._functions import kind_of, split_args
+from tickhub.alerts.language._tree import (
     Binary,
     Call,
     Condition,
@@ -18,8 +19,6 @@ from tickhub.alerts.language._parser import (
     Series,
     Unary,
     children,
-    kind_of,
-    split_args,
 )
 
 Floats = npt.NDArray[np.float64]

@@ -20,135 +20,36 @@ as the tree is built, so hostile input is rejected after bounded work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
-
+from tickhub.alerts.language._functions import (
+    FUNCTIONS,
+    MAX_MULTIPLIER,
+    MAX_PERIOD,
+    ArgKind,
+    Function,
+    kind_of,
+    period,
+    split_args,
+    warmup,
+)
 from tickhub.alerts.language._lexer import ConditionError, Token, tokenize
+from tickhub.alerts.language._tree import (
+    SERIES,
+    Binary,
+    Call,
+    Condition,
+    Kind,
+    Node,
+    Number,
+    Series,
+    Unary,
+    children,
+)
 
 MAX_NODES = 200
 MAX_DEPTH = 32
-MAX_PERIOD = 1_000
-MAX_MULTIPLIER = 10.0
 
-SERIES = frozenset({"open", "high", "low", "close", "volume", "vwap", "trade_count"})
 KEYWORDS = frozenset({"and", "or", "not"})
 COMPARISONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
-
-Kind = Literal["number", "boolean"]
-# Argument kinds: "series" is any numeric expression, "period" an integer literal within the
-# function's bounds, "multiplier" a numeric literal in (0, MAX_MULTIPLIER].
-ArgKind = Literal["series", "period", "multiplier"]
-
-
-@dataclass(frozen=True, slots=True)
-class Number:
-    value: float
-    position: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Series:
-    name: str
-    position: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    name: str
-    args: tuple[Node, ...]
-    position: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Unary:
-    op: Literal["-", "not"]
-    operand: Node
-    position: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Binary:
-    op: str
-    left: Node
-    right: Node
-    position: int = field(default=0, compare=False)
-
-
-Node = Number | Series | Call | Unary | Binary
-
-
-@dataclass(frozen=True, slots=True)
-class Signature:
-    params: tuple[ArgKind, ...]
-    usage: str
-
-
-@dataclass(frozen=True, slots=True)
-class Function:
-    signatures: tuple[Signature, ...]
-    result: Kind = "number"
-    min_period: int = 2
-
-    def usage(self, name: str) -> str:
-        return " or ".join(f"{name}({s.usage})" for s in self.signatures)
-
-
-_S: ArgKind = "series"
-_P: ArgKind = "period"
-_M: ArgKind = "multiplier"
-_SERIES_N = (Signature((_S, _P), "series, n"),)
-_MACD = (
-    Signature((_P, _P, _P), "fast, slow, signal"),
-    Signature((_S, _P, _P, _P), "series, fast, slow, signal"),
-)
-_BBANDS = (Signature((_S, _P, _M), "series, n, k"),)
-_CROSS = (Signature((_S, _S), "a, b"),)
-
-FUNCTIONS: Mapping[str, Function] = {
-    "rsi": Function((Signature((_P,), "n"), Signature((_S, _P), "series, n"))),
-    "sma": Function(_SERIES_N),
-    "ema": Function(_SERIES_N),
-    "wma": Function(_SERIES_N),
-    "macd": Function(_MACD),
-    "macd_signal": Function(_MACD),
-    "macd_hist": Function(_MACD),
-    "bbands_upper": Function(_BBANDS),
-    "bbands_middle": Function(_BBANDS),
-    "bbands_lower": Function(_BBANDS),
-    "atr": Function((Signature((_P,), "n"),), min_period=1),
-    "stddev": Function(_SERIES_N),
-    "roc": Function(_SERIES_N, min_period=1),
-    "change": Function(_SERIES_N, min_period=1),
-    "highest": Function(_SERIES_N),
-    "lowest": Function(_SERIES_N),
-    "crosses_above": Function(_CROSS, result="boolean"),
-    "crosses_below": Function(_CROSS, result="boolean"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """A parsed, type-checked condition.
-
-    `lookback` is the number of candles needed before the last row can be defined: the
-    warm-up of every indicator along the deepest chain, plus the current candle.
-    """
-
-    source: str
-    root: Node
-    lookback: int
-    series: frozenset[str]
-
-
-def kind_of(node: Node) -> Kind:
-    if isinstance(node, Call):
-        return FUNCTIONS[node.name].result
-    if isinstance(node, Unary):
-        return "boolean" if node.op == "not" else "number"
-    if isinstance(node, Binary):
-        return "number" if node.op in "+-*/" else "boolean"
-    return "number"
 
 
 def parse(source: str) -> Condition:
@@ -156,49 +57,6 @@ def parse(source: str) -> Condition:
     parser = _Parser(source, tokenize(source))
     root = parser.condition()
     return Condition(source, root, _lookback(root) + 1, _series(root))
-
-
-def _period(node: Node) -> int:
-    assert isinstance(node, Number)
-    return int(node.value)
-
-
-def split_args(node: Call) -> tuple[Node | None, tuple[int, ...]]:
-    """The series argument (None when the call reads `close` or candles implicitly) and the
-    integer parameters of a call, by position rather than by node type."""
-    function = FUNCTIONS[node.name]
-    if function.result == "boolean":
-        return None, ()
-    full = max(len(s.params) for s in function.signatures)
-    has_series = node.name != "atr" and len(node.args) == full
-    rest = node.args[1:] if has_series else node.args
-    if node.name.startswith("bbands_"):
-        rest = rest[:1]
-    return (node.args[0] if has_series else None), tuple(_period(a) for a in rest)
-
-
-def warmup(node: Call) -> int:
-    """Leading candles a call adds before its first defined value (TA-Lib's lookback)."""
-    _, periods = split_args(node)
-    name = node.name
-    if name.startswith("macd"):
-        fast, slow, signal = periods
-        return max(fast, slow) - 1 + signal - 1
-    if name in {"rsi", "atr", "roc", "change"}:
-        return periods[0]
-    if name.startswith("crosses_"):
-        return 1
-    return periods[0] - 1
-
-
-def children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, Call):
-        return node.args
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Binary):
-        return (node.left, node.right)
-    return ()
 
 
 def _lookback(node: Node) -> int:
@@ -437,7 +295,7 @@ class _Parser:
             last = index == len(args)
             self._check_argument(name, function, index, arg, param, position, last=last)
         if name.startswith("macd"):
-            fast, slow = (_period(a) for a in args[-3:-1])
+            fast, slow = (period(a) for a in args[-3:-1])
             if fast >= slow:
                 raise ConditionError(
                     f"'{name}' needs fast < slow, got {fast} and {slow}", positions[-3]

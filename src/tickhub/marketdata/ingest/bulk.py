@@ -8,6 +8,8 @@ hands in the writer.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,12 +23,29 @@ from rich.progress import (
 from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.ingest.importer import TradeReader
 from tickhub.marketdata.ingest.normalize import split_symbol
-from tickhub.marketdata.store.writer import Writer
+
+
+class WriteCounts(Protocol):
+    @property
+    def new(self) -> int: ...
+
+    @property
+    def duplicates(self) -> int: ...
+
+
+class TradeWriter(Protocol):
+    """What an import writes through: the store's `Writer` (named here, so the pipeline's
+    input side does not import its storage side, which imports it)."""
+
+    @property
+    def stats(self) -> WriteCounts: ...
+
+    async def write(self, batch: TradeBatch) -> int: ...
 
 
 async def run_import(
     reader: TradeReader,
-    writer: Writer,
+    writer: TradeWriter,
     *,
     exchange: str,
     symbol: str,

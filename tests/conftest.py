@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ PG_URL = os.environ.get(
 REQUIRE_SERVICES = os.environ.get("TICKHUB_REQUIRE_SERVICES") == "1"
 
 
-def service_unavailable(what: str, reason: str) -> None:
+def service_unavailable(what: str, reason: str) -> NoReturn:
     message = f"{what} not reachable ({reason})"
     if REQUIRE_SERVICES:
         pytest.fail(f"{message} and TICKHUB_REQUIRE_SERVICES=1", pytrace=False)
@@ -102,7 +103,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         env="test",
         data_dir=tmp_path,
         database_url=database_url,

@@ -20,7 +20,7 @@ def settings(settings: Settings) -> Settings:
     """The shared settings with Argon2 at OWASP's floor (19 MiB, 2 passes, 1 lane)
     rather than the default 64 MiB: still a real Argon2id, five times faster."""
     settings.auth = AuthSettings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         argon2_time_cost=2,
         argon2_memory_kib=19_456,
         argon2_parallelism=1,

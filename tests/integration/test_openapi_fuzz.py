@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -79,13 +80,13 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
     url = f"sqlite:///{tmp / 'tickhub.db'}"
     asyncio.run(_prepare(url))
     app_settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         env="test",
         data_dir=tmp,
         database_url=url,
         sources=[],
         # The fuzzer sends hundreds of writes from one address; limits are tested apart.
-        gateway=GatewaySettings(  # type: ignore[call-arg]
+        gateway=GatewaySettings(
             _env_file=None, rate_limit_login="", rate_limit_registration="", rate_limit_writes=""
         ),
     )
@@ -127,7 +128,7 @@ def test_api_answers_every_request_within_its_schema(
             suppress_health_check=list(HealthCheck),
         )
         @given(case=operation.as_strategy(generation_mode=mode))
-        def call(case: Case) -> None:
+        def call(case: Case[Any]) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         try:

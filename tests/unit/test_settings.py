@@ -7,7 +7,7 @@ from tickhub.settings import Settings
 
 
 def fresh() -> Settings:
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 def test_seed_001_names_build_the_urls(monkeypatch: pytest.MonkeyPatch) -> None:

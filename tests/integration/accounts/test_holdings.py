@@ -3,6 +3,8 @@ and ownership (a user never reaches another user's objects; an admin does)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import text
@@ -369,11 +371,12 @@ async def test_a_user_cannot_reach_another_users_resource(
     assert (await client.get(RESOURCE, headers=bob.headers)).json()["data"] == []
     r = await client.get(RESOURCE, params={"user": ada.id}, headers=bob.headers)
     assert r.json()["data"] == []
-    for method, kwargs in (
+    cases: tuple[tuple[str, dict[str, Any]], ...] = (
         ("GET", {}),
         ("PATCH", {"json": {"name": "stolen"}}),
         ("DELETE", {}),
-    ):
+    )
+    for method, kwargs in cases:
         r = await client.request(method, url, headers=bob.headers, **kwargs)
         assert r.status_code == 409, method
         assert r.json() == not_found, method

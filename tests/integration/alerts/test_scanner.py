@@ -174,7 +174,7 @@ def scanner(engine: AsyncEngine, runtime: Runtime | None = None, **settings: Any
     options: dict[str, Any] = {"history": 500, "catch_up": 60, **settings}
     return Scanner(
         engine,
-        ScannerSettings(_env_file=None, **options),  # type: ignore[call-arg]
+        ScannerSettings(_env_file=None, **options),
         publish=None if runtime is None else runtime.bus.publish,
         clock=lambda: NOW,
     )

@@ -540,7 +540,11 @@ async def test_nothing_is_lost_when_connections_drop_while_publishing_and_consum
 
     task = asyncio.create_task(publish_all())
     for k in (1, 2):
-        await eventually(lambda k=k: published >= k * total // 3 and len(seen) > 0, what="progress")
+
+        def progressed(k: int = k) -> bool:
+            return published >= k * total // 3 and len(seen) > 0
+
+        await eventually(progressed, what="progress")
         before = tcp.accepted
         if drop == "network":
             if k == 2:  # the second time the broker stays unreachable for a while
@@ -551,7 +555,11 @@ async def test_nothing_is_lost_when_connections_drop_while_publishing_and_consum
                 tcp.refusing = False
         else:
             await asyncio.to_thread(_broker_close, *names)
-        await eventually(lambda before=before: tcp.accepted >= before + 2, what="reconnects")
+
+        def reconnected(before: int = before) -> bool:
+            return tcp.accepted >= before + 2
+
+        await eventually(reconnected, what="reconnects")
     await asyncio.wait_for(task, 60)
     await eventually(lambda: set(seen) >= set(range(total)), within=60, what="every id")
     await consumer.join()

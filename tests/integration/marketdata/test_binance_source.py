@@ -13,6 +13,7 @@ import pytest
 from tests.fixtures.fake_binance import EXCHANGE_INFO, HISTORICAL_TRADES, STREAM, FakeBinance
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, TradeBatch
 from tickhub.marketdata.ingest.binance.source import BinanceSource, Gap
+from tickhub.marketdata.ingest.source import SourceEvent
 from tickhub.settings import BinanceSettings
 
 
@@ -23,6 +24,7 @@ class RecordingSink:
         self.batches: list[TradeBatch] = []
         self.statuses: list[SourceStatus] = []
         self.rejects: list[RejectedFrame] = []
+        self.events: list[SourceEvent] = []
         self._changed = asyncio.Condition()
 
     async def trades(self, batch: TradeBatch) -> None:
@@ -35,6 +37,10 @@ class RecordingSink:
 
     async def reject(self, frame: RejectedFrame) -> None:
         self.rejects.append(frame)
+        await self._notify()
+
+    async def publish(self, event: SourceEvent) -> None:
+        self.events.append(event)
         await self._notify()
 
     def ids(self, symbol: str) -> set[int]:

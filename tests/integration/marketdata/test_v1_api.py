@@ -385,7 +385,7 @@ CANDLE_CASES = [
 
 async def test_candles_match_the_trades(client: httpx.AsyncClient, btc: list[Trade]) -> None:
     for interval, tz, bucket in CANDLE_CASES:
-        params = {
+        params: dict[str, str | int] = {
             "symbol": "BTCUSDT",
             "interval": interval,
             "start": iso(T0 - DAY),

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import talib
+from talib._ta_lib import MA_Type
 
 from tests.conftest import store
 from tests.fixtures.accounts import User, admin, signup
@@ -93,8 +94,8 @@ async def expected_rows(runtime: Runtime) -> list[dict[str, Any]]:
             logret = np.full(len(close), np.nan)
             logret[1:] = np.log(close[1:] / close[:-1])
             macd, signal, hist = talib.MACD(close, 12, 26, 9)
-            upper, middle, lower = talib.BBANDS(close, 20, 2, 2, 0)
-            cols = {
+            upper, middle, lower = talib.BBANDS(close, 20, 2, 2, MA_Type.SMA)
+            cols: dict[str, Any] = {
                 "close": close,
                 "volume": [c.volume for c in candles],
                 "trade_count": [c.trade_count for c in candles],

@@ -149,7 +149,7 @@ def test_expiry_uses_the_given_clock() -> None:
 def test_token_type_is_checked() -> None:
     tokens = Tokens(KEY)
     for kind in ("refresh", "verify", "reset"):
-        token, _ = tokens.issue(sub="u1", type=kind, now=NOW, ttl=timedelta(hours=1))  # type: ignore[arg-type]
+        token, _ = tokens.issue(sub="u1", type=kind, now=NOW, ttl=timedelta(hours=1))
         with pytest.raises(TokenError):
             tokens.check(token, type="access", now=NOW)
 
@@ -199,7 +199,7 @@ def test_secret_key_is_made_once_and_kept(tmp_path: Path) -> None:
 
 def _settings(env: str, key: str | None) -> Settings:
     auth = _auth(secret_key=SecretStr(key) if key is not None else None)
-    return Settings(_env_file=None, env=env, auth=auth)  # type: ignore[call-arg,arg-type]
+    return Settings(_env_file=None, env=env, auth=auth)
 
 
 def test_production_needs_a_real_key() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tickhub.bus import MemoryBus, topic_matches
+from tickhub.bus import Handler, MemoryBus, topic_matches
 
 
 def test_topic_patterns() -> None:
@@ -17,7 +17,7 @@ async def test_groups_compete_and_ungrouped_subscribers_each_get_everything() ->
     bus = MemoryBus()
     got: dict[str, list[int]] = {"w1": [], "w2": [], "view": []}
 
-    def collector(name: str):  # type: ignore[no-untyped-def]
+    def collector(name: str) -> Handler:
         async def handle(_topic: str, msg: object) -> None:
             assert isinstance(msg, int)
             got[name].append(msg)

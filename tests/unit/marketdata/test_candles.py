@@ -37,7 +37,7 @@ def naive(trades: list[Trade], resolution: int) -> dict[int, tuple[float, ...]]:
     groups: dict[int, list[Trade]] = defaultdict(list)
     for t in trades:
         groups[t.ts // resolution * resolution].append(t)
-    out = {}
+    out: dict[int, tuple[float, ...]] = {}
     for start, ts in groups.items():
         ts.sort(key=lambda t: (t.ts, t.trade_id))
         out[start] = (

@@ -232,7 +232,7 @@ def test_body_must_be_an_object() -> None:
 # ---------------------------------------------------------------- hash and formats
 
 COLUMNS = ["time", "instrument", "close", "trade_count", "rsi_2"]
-ROWS = [
+ROWS: list[tuple[int, str, list[Any]]] = [
     (1_735_689_600_000_000, "binance:BTCUSDT", [100.5, 3, None]),
     (1_735_689_660_000_000, "binance:BTCUSDT", [0.1 + 0.2, 4, 12.25]),
 ]

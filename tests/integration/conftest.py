@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.fixtures.accounts import FakeClock, FakeMailer
+from tests.fixtures.accounts import FakeMailer
+from tests.fixtures.clocks import FakeClock
 from tickhub.accounts import service
 from tickhub.app import create_app
 from tickhub.runtime import Runtime

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.fixtures.accounts import PASSWORD, FakeClock, FakeMailer
+from tests.fixtures.accounts import PASSWORD, FakeMailer
+from tests.fixtures.clocks import FakeClock
 from tickhub.accounts import service
 from tickhub.accounts.errors import Conflict, Invalid, InvalidCredentials
 from tickhub.accounts.service import Accounts

@@ -8,7 +8,6 @@ real minutes); everything else is real, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ import httpx
 
 from tests.conftest import store
 from tests.fixtures.accounts import signup
+from tests.fixtures.clocks import FakeTime
 from tests.fixtures.webhook_receiver import WebhookReceiver
 from tickhub.bootstrap import scanning
 from tickhub.marketdata.events import Trade
@@ -26,24 +26,6 @@ from tickhub.runtime import Runtime
 MIN_S = 60
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()  # a minute boundary
 SECRET = "pipeline-webhook-signing-secret"
-
-
-class SteppedTime:
-    """A clock and a sleep for the scanner: sleeping moves the clock at once, up to
-    `until`; a sleep that would pass it never ends (the scanner idles there)."""
-
-    def __init__(self, now: float, until: float) -> None:
-        self.now = now
-        self.until = until
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        if self.now + seconds > self.until:
-            await asyncio.Event().wait()  # until the scanner is stopped
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 async def test_a_strategy_alert_reaches_its_webhook_signed_and_is_recorded_as_sent(
@@ -79,7 +61,8 @@ async def test_a_strategy_alert_reaches_its_webhook_signed_and_is_recorded_as_se
         strategy = r.json()
 
         # 09:01:59: the scanner's next boundary is 09:02, when the candle of 09:01 closes.
-        time = SteppedTime(now=T0 + 2 * MIN_S - 1, until=T0 + 2 * MIN_S + 30)
+        # Sleeping moves the clock at once, up to `until`, where the scanner idles.
+        time = FakeTime(T0 + 2 * MIN_S - 1, until=T0 + 2 * MIN_S + 30)
         async with scanning(
             runtime.settings, runtime.engine, runtime.bus, clock=time.clock, sleep=time.sleep
         ) as alerting:

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from tests.fixtures.clocks import FakeTime, StopAfter
+from tests.fixtures.fake_coinmarketcap import FakeCoinMarketCap, status
 from tickhub.common.clock import MinuteTick
 from tickhub.common.time import datetime_to_us
 from tickhub.marketdata.coinmarketcap.client import (
@@ -33,17 +35,6 @@ from tickhub.settings import CoinMarketCapSettings
 KEY = "test-key-0123"
 BASE = "https://cmc.test"
 T0 = 1_700_000_000.0 + 5.5  # 2023-11-14T22:13:25.5Z
-
-
-def status(credits: int = 1, code: int = 0, message: str | None = None) -> dict[str, Any]:
-    return {
-        "timestamp": "2023-11-14T22:14:00.123Z",
-        "error_code": code,
-        "error_message": message,
-        "elapsed": 10,
-        "credit_count": credits,
-        "notice": None,
-    }
 
 
 def listing(i: int, symbol: str, price: float | None) -> dict[str, Any]:
@@ -103,59 +94,24 @@ GLOBAL_BODY = {
 }
 
 
-class FakeTime:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class FakeCmc:
-    """The fake server: records requests, answers from a script or the default bodies."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.script: dict[str, list[httpx.Response]] = {}
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        queued = self.script.get(request.url.path)
-        if queued:
-            return queued.pop(0)
-        if request.url.path == "/v1/cryptocurrency/listings/latest":
-            return httpx.Response(200, json=LISTINGS_BODY)
-        if request.url.path == "/v1/global-metrics/quotes/latest":
-            return httpx.Response(200, json=GLOBAL_BODY)
-        return httpx.Response(404, json={"status": status(0, 404, "not found")})
-
-    def paths(self) -> list[str]:
-        return [r.url.path for r in self.requests]
-
-
 def make_settings(**overrides: Any) -> CoinMarketCapSettings:
     values: dict[str, Any] = {"api_key": SecretStr(KEY), "base_url": BASE, **overrides}
     return CoinMarketCapSettings(**values)
 
 
 @pytest.fixture
-def server() -> FakeCmc:
-    return FakeCmc()
+def server() -> FakeCoinMarketCap:
+    """The fake Pro API, answering with the bodies above unless a test queues others."""
+    return FakeCoinMarketCap(listings=lambda _: LISTINGS_BODY, global_metrics=lambda _: GLOBAL_BODY)
 
 
 @pytest.fixture
 def fake_time() -> FakeTime:
-    return FakeTime()
+    return FakeTime(T0)
 
 
 @pytest.fixture
-async def client(server: FakeCmc, fake_time: FakeTime) -> Any:
+async def client(server: FakeCoinMarketCap, fake_time: FakeTime) -> Any:
     http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
     yield CoinMarketCapClient(
         make_settings(), http=http, clock=fake_time.clock, sleep=fake_time.sleep
@@ -175,7 +131,9 @@ def test_settings_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.cmc.daily_credit_budget == 333
 
 
-async def test_listings_parsed_and_key_sent(client: CoinMarketCapClient, server: FakeCmc) -> None:
+async def test_listings_parsed_and_key_sent(
+    client: CoinMarketCapClient, server: FakeCoinMarketCap
+) -> None:
     result = await client.listings()
     request = server.requests[0]
     assert request.headers["X-CMC_PRO_API_KEY"] == KEY
@@ -190,7 +148,9 @@ async def test_listings_parsed_and_key_sent(client: CoinMarketCapClient, server:
     assert result.timestamp == datetime(2023, 11, 14, 22, 14, 0, 123000, tzinfo=UTC)
 
 
-async def test_global_metrics_parsed(client: CoinMarketCapClient, server: FakeCmc) -> None:
+async def test_global_metrics_parsed(
+    client: CoinMarketCapClient, server: FakeCoinMarketCap
+) -> None:
     result = await client.global_metrics()
     assert server.requests[0].headers["X-CMC_PRO_API_KEY"] == KEY
     assert dict(server.requests[0].url.params) == {"convert": "USD"}
@@ -211,7 +171,7 @@ def test_numbers_that_cannot_travel_read_as_null_or_are_refused() -> None:
 
 @pytest.mark.parametrize(("http", "code"), [(401, 1001), (402, 1003), (403, 1006)])
 async def test_auth_and_plan_errors_not_retried(
-    client: CoinMarketCapClient, server: FakeCmc, http: int, code: int
+    client: CoinMarketCapClient, server: FakeCoinMarketCap, http: int, code: int
 ) -> None:
     body = {"status": status(0, code, "This API Key is invalid.")}
     server.script["/v1/cryptocurrency/listings/latest"] = [httpx.Response(http, json=body)]
@@ -222,7 +182,7 @@ async def test_auth_and_plan_errors_not_retried(
     assert len(server.requests) == 1
 
 
-async def test_rate_limit_reported(client: CoinMarketCapClient, server: FakeCmc) -> None:
+async def test_rate_limit_reported(client: CoinMarketCapClient, server: FakeCoinMarketCap) -> None:
     body = {"status": status(0, 1008, "You've exceeded your API Key's HTTP request rate limit.")}
     server.script["/v1/global-metrics/quotes/latest"] = [
         httpx.Response(429, json=body, headers={"Retry-After": "42"})
@@ -235,7 +195,7 @@ async def test_rate_limit_reported(client: CoinMarketCapClient, server: FakeCmc)
 
 
 async def test_5xx_and_network_errors_retried_with_backoff(
-    client: CoinMarketCapClient, server: FakeCmc, fake_time: FakeTime
+    client: CoinMarketCapClient, server: FakeCoinMarketCap, fake_time: FakeTime
 ) -> None:
     calls = 0
     default = server.handler
@@ -262,7 +222,7 @@ async def test_5xx_and_network_errors_retried_with_backoff(
 
 
 async def test_5xx_gives_up_at_deadline(
-    client: CoinMarketCapClient, server: FakeCmc, fake_time: FakeTime
+    client: CoinMarketCapClient, server: FakeCoinMarketCap, fake_time: FakeTime
 ) -> None:
     server.script["/v1/cryptocurrency/listings/latest"] = [
         httpx.Response(500, json={"status": status(0, 500, "oops")}) for _ in range(50)
@@ -283,7 +243,7 @@ async def test_5xx_gives_up_at_deadline(
     ],
 )
 async def test_malformed_body_kept_aside(
-    client: CoinMarketCapClient, server: FakeCmc, body: str
+    client: CoinMarketCapClient, server: FakeCoinMarketCap, body: str
 ) -> None:
     server.script["/v1/cryptocurrency/listings/latest"] = [httpx.Response(200, text=body)]
     with pytest.raises(CmcMalformedError) as info:
@@ -312,12 +272,8 @@ class Recorder:
         self.rejects.append(frame)
 
 
-class StopAfter(Exception):
-    pass
-
-
 def make_poller(
-    server: FakeCmc, fake_time: FakeTime, minutes: int, **overrides: Any
+    server: FakeCoinMarketCap, fake_time: FakeTime, minutes: int, **overrides: Any
 ) -> tuple[CoinMarketCapPoller, Recorder, httpx.AsyncClient]:
     settings = make_settings(**overrides)
     http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
@@ -344,7 +300,9 @@ def make_poller(
     return poller, recorder, http
 
 
-async def test_poller_both_calls_every_minute(server: FakeCmc, fake_time: FakeTime) -> None:
+async def test_poller_both_calls_every_minute(
+    server: FakeCoinMarketCap, fake_time: FakeTime
+) -> None:
     poller, rec, http = make_poller(server, fake_time, minutes=30, daily_credit_budget=10_000)
     with pytest.raises(StopAfter):
         await poller.run()
@@ -359,7 +317,9 @@ async def test_poller_both_calls_every_minute(server: FakeCmc, fake_time: FakeTi
     assert poller.credits_used == 60
 
 
-async def test_poller_respects_credit_budget(server: FakeCmc, fake_time: FakeTime) -> None:
+async def test_poller_respects_credit_budget(
+    server: FakeCoinMarketCap, fake_time: FakeTime
+) -> None:
     # limit 300 → listings cost 2 credits; with the global call, 3 a minute.
     body = {**LISTINGS_BODY, "status": status(2)}
     server.script["/v1/cryptocurrency/listings/latest"] = [
@@ -380,7 +340,7 @@ async def test_poller_respects_credit_budget(server: FakeCmc, fake_time: FakeTim
     assert poller.stats.global_skipped_budget == 12
 
 
-async def test_poller_budget_resets_at_utc_midnight(server: FakeCmc) -> None:
+async def test_poller_budget_resets_at_utc_midnight(server: FakeCoinMarketCap) -> None:
     fake_time = FakeTime(datetime(2024, 3, 1, 23, 56, 30, tzinfo=UTC).timestamp())
     poller, rec, http = make_poller(server, fake_time, minutes=6, daily_credit_budget=4)
     with pytest.raises(StopAfter):
@@ -390,7 +350,9 @@ async def test_poller_budget_resets_at_utc_midnight(server: FakeCmc) -> None:
     assert days == ["23:57", "23:58", "00:00", "00:01"]
 
 
-async def test_poller_rate_limited_waits_then_resumes(server: FakeCmc, fake_time: FakeTime) -> None:
+async def test_poller_rate_limited_waits_then_resumes(
+    server: FakeCoinMarketCap, fake_time: FakeTime
+) -> None:
     body = {"status": status(0, 1008, "rate limit")}
     server.script["/v1/cryptocurrency/listings/latest"] = [
         httpx.Response(429, json=body, headers={"Retry-After": "90"})
@@ -405,7 +367,7 @@ async def test_poller_rate_limited_waits_then_resumes(server: FakeCmc, fake_time
     assert len(rec.globals) == 3
 
 
-async def test_poller_stops_on_bad_key(server: FakeCmc, fake_time: FakeTime) -> None:
+async def test_poller_stops_on_bad_key(server: FakeCoinMarketCap, fake_time: FakeTime) -> None:
     body = {"status": status(0, 1001, "This API Key is invalid.")}
     server.script["/v1/cryptocurrency/listings/latest"] = [httpx.Response(401, json=body)]
     poller, _rec, http = make_poller(server, fake_time, minutes=5)
@@ -414,7 +376,9 @@ async def test_poller_stops_on_bad_key(server: FakeCmc, fake_time: FakeTime) -> 
     await http.aclose()
 
 
-async def test_poller_reports_malformed_and_continues(server: FakeCmc, fake_time: FakeTime) -> None:
+async def test_poller_reports_malformed_and_continues(
+    server: FakeCoinMarketCap, fake_time: FakeTime
+) -> None:
     server.script["/v1/global-metrics/quotes/latest"] = [httpx.Response(200, text="{}")]
     poller, rec, http = make_poller(server, fake_time, minutes=2, daily_credit_budget=10_000)
     with pytest.raises(StopAfter):
@@ -426,7 +390,7 @@ async def test_poller_reports_malformed_and_continues(server: FakeCmc, fake_time
 
 
 async def test_poller_twelve_hours_of_slow_answers_without_drift(
-    server: FakeCmc, fake_time: FakeTime
+    server: FakeCoinMarketCap, fake_time: FakeTime
 ) -> None:
     rng = random.Random(11)
     default = server.handler

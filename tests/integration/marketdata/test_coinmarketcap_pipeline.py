@@ -4,7 +4,6 @@ snapshot. Time is a fake clock, so simulated hours pass at once."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.clocks import FakeTime, StopAfter
+from tests.fixtures.fake_coinmarketcap import FakeCoinMarketCap, status
 from tickhub.bootstrap import ConfigurationError, build_sources, start_writer
 from tickhub.bus import Bus
 from tickhub.marketdata.coinmarketcap.client import CoinMarketCapClient
@@ -41,77 +42,39 @@ def sol_price(minute: int) -> float:
     return round(150.0 + 10 * math.sin(minute / 7), 6)
 
 
-class StopAfter(Exception):
-    pass
+def moving_quotes(time: FakeTime) -> FakeCoinMarketCap:
+    """The Pro API's two endpoints; quotes move every minute and each call takes a while."""
 
-
-class FakeTime:
-    """The clock; each sleep lets the other tasks (bus, writer) run, then moves time on."""
-
-    def __init__(self, now: float, *, stop_after: int) -> None:
-        self.now = now
-        self.stop_after = stop_after
-        self.sleeps = 0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        assert 0 < seconds <= 60
-        self.sleeps += 1
-        if self.sleeps > self.stop_after:
-            raise StopAfter
-        await asyncio.sleep(0)
-        self.now += seconds
-
-
-class FakeCmc:
-    """The Pro API's two endpoints; quotes move every minute."""
-
-    def __init__(self, time: FakeTime) -> None:
-        self.time = time
-        self.calls = 0
-        self.listings_calls = 0
-
-    def _quote_minute(self) -> int:
-        minute = math.floor(self.time.now / 60) - 1  # updated half a minute before the call
-        if self.listings_calls == STALE_AT:
+    def listings(server: FakeCoinMarketCap) -> dict[str, Any]:
+        minute = math.floor(time.now / 60) - 1  # updated half a minute before the call
+        if server.listings_calls == STALE_AT:
             minute -= 1
-        return minute
+        updated = iso(minute * 60 + 30)
+        coins = [
+            coin(1, "BTC", "Bitcoin", 1, 60_000.0 + minute % 100, updated),
+            coin(5426, "SOL", "Solana", 5, sol_price(minute), updated),
+            coin(74, "DOGE", "Dogecoin", 8, 0.125, updated),
+            coin(7083, "UNI", "Uniswap", 20, 7.5, updated),
+            coin(99999, "UNI", "Universe", 900, 0.001, updated),  # the same symbol
+            coin(12345, "W.X", "Dotted", 50, 1.0, updated),  # no topic word
+            coin(777, "NOPRICE", "No Price", None, None, updated),
+        ]
+        return {"status": status(1), "data": coins}
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        self.calls += 1
-        assert request.headers["X-CMC_PRO_API_KEY"] == "k-123"
-        self.time.now += 0.35  # the call takes a while
-        if request.url.path == "/v1/cryptocurrency/listings/latest":
-            self.listings_calls += 1
-            minute = self._quote_minute()
-            updated = iso(minute * 60 + 30)
-            coins = [
-                coin(1, "BTC", "Bitcoin", 1, 60_000.0 + minute % 100, updated),
-                coin(5426, "SOL", "Solana", 5, sol_price(minute), updated),
-                coin(74, "DOGE", "Dogecoin", 8, 0.125, updated),
-                coin(7083, "UNI", "Uniswap", 20, 7.5, updated),
-                coin(99999, "UNI", "Universe", 900, 0.001, updated),  # the same symbol
-                coin(12345, "W.X", "Dotted", 50, 1.0, updated),  # no topic word
-                coin(777, "NOPRICE", "No Price", None, None, updated),
-            ]
-            return httpx.Response(200, json={"status": status(1), "data": coins})
-        if request.url.path == "/v1/global-metrics/quotes/latest":
-            minute = math.floor(self.time.now / 60)
-            data = {
-                "active_cryptocurrencies": 9000 + minute % 7,
-                "btc_dominance": 51.25,
-                "eth_dominance": 17.5,
-                "last_updated": iso(minute * 60 - 15),
-                "quote": {"USD": {"total_market_cap": 2.5e12, "total_volume_24h": 8.0e10}},
-            }
-            return httpx.Response(200, json={"status": status(1), "data": data})
-        return httpx.Response(404)
+    def global_metrics(_server: FakeCoinMarketCap) -> dict[str, Any]:
+        minute = math.floor(time.now / 60)
+        data = {
+            "active_cryptocurrencies": 9000 + minute % 7,
+            "btc_dominance": 51.25,
+            "eth_dominance": 17.5,
+            "last_updated": iso(minute * 60 - 15),
+            "quote": {"USD": {"total_market_cap": 2.5e12, "total_volume_24h": 8.0e10}},
+        }
+        return {"status": status(1), "data": data}
 
-
-def status(credits: int) -> dict[str, Any]:
-    return {"timestamp": "2026-03-28T22:42:00.000Z", "error_code": 0, "credit_count": credits}
+    return FakeCoinMarketCap(
+        listings=listings, global_metrics=global_metrics, key="k-123", time=time, call_s=0.35
+    )
 
 
 def coin(
@@ -153,9 +116,9 @@ def cmc_settings(**overrides: Any) -> CoinMarketCapSettings:
 
 async def run_source(
     runtime: Runtime, bus: Bus, minutes: int = MINUTES
-) -> tuple[FakeTime, FakeCmc, Tracker, CoinMarketCapSource]:
+) -> tuple[FakeTime, FakeCoinMarketCap, Tracker, CoinMarketCapSource]:
     fake = FakeTime(START, stop_after=minutes)
-    server = FakeCmc(fake)
+    server = moving_quotes(fake)
     http = httpx.AsyncClient(transport=httpx.MockTransport(server.handler))
     settings = cmc_settings()
     client = CoinMarketCapClient(settings, http=http, clock=fake.clock, sleep=fake.sleep)
@@ -168,6 +131,7 @@ async def run_source(
     await http.aclose()
     await tracker.flush()
     await bus.join()
+    assert all(0 < s <= 60 for s in fake.sleeps)
     return fake, server, tracker, source
 
 
@@ -185,7 +149,7 @@ async def test_minutes_stored_without_drift_and_served(
     minutes = [first + 60 * i for i in range(MINUTES)]
     assert source.poller is not None and source.poller.stats.ticks == MINUTES
     assert source.poller.stats.skipped_ticks == 0
-    assert fake.sleeps == MINUTES + 1  # one wait per minute (the last one ended the run)
+    assert len(fake.sleeps) == MINUTES + 1  # one wait per minute (the last one ended the run)
     assert server.calls == 2 * MINUTES
     assert tracker.statuses["coinmarketcap"].state is SourceState.CONNECTED
     assert pipeline.stats.cmc_global == MINUTES

@@ -5,22 +5,10 @@ from __future__ import annotations
 import random
 from itertools import pairwise
 
+from tests.fixtures.clocks import FakeTime
 from tickhub.common.clock import MINUTE_S, minute_ticks
 
 START = 1_700_000_000.0 + 17.25  # not on a boundary
-
-
-class FakeTime:
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 async def test_six_hours_no_drift_with_random_work() -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fixtures.clocks import FakeTime
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.binance.parse import KNOWN_QUOTES
 from tickhub.marketdata.ingest.binance.rest import (
@@ -234,21 +235,8 @@ def test_a_single_request_heavier_than_the_limit_still_goes() -> None:
     assert WeightBudget(10).wait_time(25, 0.0) == 0.0
 
 
-class Clock:
-    def __init__(self, now: float = 1_000_020.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def rest_with(
-    *responses: httpx.Response, clock: Clock, bans: list[str | None] | None = None
+    *responses: httpx.Response, clock: FakeTime, bans: list[str | None] | None = None
 ) -> tuple[BinanceRest, list[httpx.Request]]:
     queue = list(responses)
     seen: list[httpx.Request] = []
@@ -281,7 +269,7 @@ def ok(body: object, weight: int = 25) -> httpx.Response:
 
 
 async def test_429_waits_retry_after_then_retries() -> None:
-    clock = Clock()
+    clock = FakeTime(1_000_020.0)
     limited = httpx.Response(429, json={"code": -1003}, headers={"Retry-After": "3"})
     rest, seen = rest_with(limited, ok([REST_ITEM]), clock=clock)
     assert await rest.historical_trades("BTCUSDT", 28457, 1000) == [REST_ITEM]
@@ -291,7 +279,7 @@ async def test_429_waits_retry_after_then_retries() -> None:
 
 
 async def test_418_reports_the_ban_and_its_end() -> None:
-    clock, bans = Clock(), list[str | None]()
+    clock, bans = FakeTime(1_000_020.0), list[str | None]()
     banned = httpx.Response(418, json={"code": -1003}, headers={"Retry-After": "120"})
     rest, _ = rest_with(banned, ok([]), clock=clock, bans=bans)
     assert await rest.historical_trades("BTCUSDT", 1, 10) == []
@@ -303,7 +291,7 @@ async def test_418_reports_the_ban_and_its_end() -> None:
 
 
 async def test_5xx_and_network_errors_back_off() -> None:
-    clock = Clock()
+    clock = FakeTime(1_000_020.0)
     rest, seen = rest_with(httpx.Response(502), httpx.Response(503), ok({}), clock=clock)
     assert await rest.get_json("/api/v3/x", {}, weight=1) == {}
     assert len(seen) == 3
@@ -312,7 +300,7 @@ async def test_5xx_and_network_errors_back_off() -> None:
 
 
 async def test_4xx_is_not_retried() -> None:
-    clock = Clock()
+    clock = FakeTime(1_000_020.0)
     bad = httpx.Response(400, json={"code": -1121, "msg": "Invalid symbol."})
     rest, seen = rest_with(bad, clock=clock)
     with pytest.raises(RestError, match="400"):
@@ -322,7 +310,7 @@ async def test_4xx_is_not_retried() -> None:
 
 
 async def test_attempts_run_out() -> None:
-    clock = Clock()
+    clock = FakeTime(1_000_020.0)
     rest, seen = rest_with(httpx.Response(500), httpx.Response(500), clock=clock)
     with pytest.raises(RestError, match="HTTP 500"):
         await rest.exchange_info(["BTCUSDT"])
@@ -330,7 +318,7 @@ async def test_attempts_run_out() -> None:
 
 
 async def test_used_weight_header_holds_the_next_request_to_the_next_minute() -> None:
-    clock = Clock(now=1_000_040.0)  # 20 s into a minute
+    clock = FakeTime(1_000_040.0)  # 20 s into a minute
     rest, _ = rest_with(ok([], weight=90), ok([], weight=25), clock=clock)
     await rest.historical_trades("BTCUSDT", 1, 10)
     await rest.historical_trades("BTCUSDT", 11, 10)  # 90 + 25 > 100
@@ -338,7 +326,7 @@ async def test_used_weight_header_holds_the_next_request_to_the_next_minute() ->
 
 
 async def test_exchange_info_gives_base_and_quote() -> None:
-    clock = Clock()
+    clock = FakeTime(1_000_020.0)
     body = {
         "symbols": [
             {"symbol": "BTCUSDT", "baseAsset": "BTC", "quoteAsset": "USDT"},

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -128,7 +127,7 @@ def test_api_answers_every_request_within_its_schema(
             suppress_health_check=list(HealthCheck),
         )
         @given(case=operation.as_strategy(generation_mode=mode))
-        def call(case: Case[Any]) -> None:
+        def call(case: Case) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         try:

@@ -1,4 +1,4 @@
-"""Sign-up, e-mail verification, sign-in, token rotation, passwords and the profile."""
+"""Sign-up, e-mail verification, sign-in, token rotation and passwords."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from tickhub.accounts.errors import Conflict, Invalid, InvalidCredentials, NotFound
+from tickhub.accounts.errors import Conflict, Invalid, InvalidCredentials
 from tickhub.accounts.mail import reset_mail, verification_mail
 from tickhub.accounts.passwords import validate_password
 from tickhub.accounts.repository import AccountsRepository, UserRecord
@@ -390,60 +390,3 @@ async def complete_reset(a: Accounts, *, uidb64: str, token: str, password: str)
     except ResetLinkInvalid as exc:
         raise Invalid("Invalid token", field="token") from exc
     log.info("user %s reset password", user.id)
-
-
-# ---------------------------------------------------------------- profile and users
-
-
-async def profile(a: Accounts, principal: Principal) -> UserRecord:
-    async with a.engine.connect() as conn:
-        user = await AccountsRepository(conn).user_by_id(principal.id)
-    if user is None:
-        raise NotFound("no such user", field="user")
-    return user
-
-
-async def update_profile(
-    a: Accounts, principal: Principal, *, first_name: str | None, last_name: str | None
-) -> UserRecord:
-    values = {
-        k: v for k, v in (("first_name", first_name), ("last_name", last_name)) if v is not None
-    }
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
-        if values:
-            await repo.update_user(principal.id, **values)
-        user = await repo.user_by_id(principal.id)
-    if user is None:
-        raise NotFound("no such user", field="user")
-    return user
-
-
-async def users(a: Accounts, principal: Principal) -> list[UserRecord]:
-    """Admins see every account; a user sees their own."""
-    async with a.engine.connect() as conn:
-        return await AccountsRepository(conn).users(principal.scope())
-
-
-async def create_admin(a: Accounts, *, email: str, password: str) -> tuple[UserRecord, bool]:
-    """`tickhub admin create`: a new verified admin, or an existing account promoted and
-    verified (its password is left as it is). Returns the user and whether it is new."""
-    email = email.strip().lower()
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
-        existing = await repo.user_by_email(email)
-        if existing is not None:
-            await repo.update_user(existing.id, is_admin=True, is_verified=True)
-            user = await repo.user_by_id(existing.id)
-            assert user is not None
-            return user, False
-    user = await _add_user(
-        a,
-        email=email,
-        password=clean_password(password),
-        first_name="",
-        last_name="",
-        is_verified=True,
-        is_admin=True,
-    )
-    return user, True

@@ -25,7 +25,7 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tickhub.alerts.notifiers import DeliveryWorker
+from tickhub.alerts.notifiers import DeliveryWorker, OutboxUnitOfWork
 from tickhub.alerts.scanner import Scanner
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
@@ -283,7 +283,7 @@ async def scanning(
     ends; then the scan in progress finishes and the deliveries in flight are recorded
     (an unsent one stays in the outbox for the next start). `clock` and `sleep` drive the
     scanner's minute boundaries."""
-    worker = DeliveryWorker(engine, settings)
+    worker = DeliveryWorker(OutboxUnitOfWork.factory(engine), settings)
     scanner = Scanner(
         engine,
         settings.scanner,

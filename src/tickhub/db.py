@@ -6,16 +6,22 @@ Nothing here connects at import time: `create_engine` is called by the compositi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeEngine
+
+from tickhub.common.uow import ConstraintViolation
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -137,12 +143,21 @@ class UnitOfWork:
     Writes become durable at `commit()`; leaving the block without it rolls back, and so
     does an exception. Repositories never commit. A context subclasses this and builds its
     repositories on the connection in `_open`; tests hand services an in-memory fake with
-    the same attributes and `commit`/`rollback`.
+    the same attributes and `commit`/`rollback` (`tickhub.common.uow.Uow`).
+
+    A broken uniqueness or integrity constraint (`IntegrityError`, in a statement or at
+    commit) leaves the block as `tickhub.common.uow.ConstraintViolation`, so services
+    handle it without knowing SQLAlchemy.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._conn: AsyncConnection | None = None
+
+    @classmethod
+    def factory(cls, engine: AsyncEngine) -> Callable[[], Self]:
+        """Units of work of this kind on `engine`: what services and workers receive."""
+        return partial(cls, engine)
 
     @property
     def conn(self) -> AsyncConnection:
@@ -165,15 +180,25 @@ class UnitOfWork:
         return self
 
     async def commit(self) -> None:
-        await self.conn.commit()
+        try:
+            await self.conn.commit()
+        except IntegrityError as exc:
+            raise ConstraintViolation(str(exc.orig)) from exc
 
     async def rollback(self) -> None:
         await self.conn.rollback()
 
-    async def __aexit__(self, *_exc: object) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         conn, self._conn = self.conn, None
         try:
             if conn.in_transaction():
                 await conn.rollback()
         finally:
             await conn.close()
+        if isinstance(exc, IntegrityError):
+            raise ConstraintViolation(str(exc.orig)) from exc

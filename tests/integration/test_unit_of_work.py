@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub.common.uow import ConstraintViolation
 from tickhub.db import UnitOfWork
 
 
@@ -67,3 +68,25 @@ async def test_outside_the_block_there_is_no_connection(engine: AsyncEngine) -> 
         pass
     with pytest.raises(RuntimeError, match="not open"):
         _ = tx.conn
+
+
+async def test_a_broken_constraint_leaves_as_constraint_violation(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as tx:
+        await _add(tx, "taken")
+        await tx.commit()
+    with pytest.raises(ConstraintViolation):
+        async with UnitOfWork(engine) as tx:
+            await _add(tx, "new")
+            await _add(tx, "taken")
+            await tx.commit()
+    assert await _names(engine) == ["taken"]
+
+
+async def test_factory_makes_a_new_unit_of_work_per_call(engine: AsyncEngine) -> None:
+    make = UnitOfWork.factory(engine)
+    first, second = make(), make()
+    assert first is not second
+    async with first as tx:
+        await _add(tx, "made")
+        await tx.commit()
+    assert await _names(engine) == ["made"]

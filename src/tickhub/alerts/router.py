@@ -17,6 +17,7 @@ from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
 from tickhub.alerts import service
+from tickhub.alerts.deps import AlertsUowDep
 from tickhub.alerts.hub import AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
 from tickhub.alerts.schemas import (
@@ -35,7 +36,6 @@ from tickhub.alerts.schemas import (
     channel_out,
 )
 from tickhub.common.time import from_us
-from tickhub.deps import RuntimeDep
 from tickhub.marketdata.schemas import Problem
 from tickhub.problems import PROBLEM_JSON, problem
 from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
@@ -152,12 +152,16 @@ async def check_condition(body: ConditionIn) -> ConditionOut:
 
 @router.post("/strategies", status_code=201, summary="Create a strategy")
 async def create_strategy(
-    body: StrategyIn, request: Request, response: Response, principal: CurrentUser, rt: RuntimeDep
+    body: StrategyIn,
+    request: Request,
+    response: Response,
+    principal: CurrentUser,
+    uow: AlertsUowDep,
 ) -> StrategyOut:
     """A condition over the closed candles of some instruments at one interval; when it
     holds, an alert is raised (at most once per `cooldown_s` per instrument) and sent
     through the channels. 409 when the name is taken or the user has too many."""
-    view = await service.create_strategy(rt.engine, user_id=principal.id, data=body)
+    view = await service.create_strategy(uow, user_id=principal.id, data=body)
     response.headers["Location"] = request.url_for("get_strategy", strategy_id=view.record.id).path
     return _strategy_out(view)
 
@@ -165,12 +169,12 @@ async def create_strategy(
 @router.get("/strategies", summary="The caller's strategies")
 async def list_strategies(
     principal: CurrentUser,
-    rt: RuntimeDep,
+    uow: AlertsUowDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> StrategyPage:
     views, total = await service.list_strategies(
-        rt.engine, user_id=principal.id, limit=limit, offset=offset
+        uow, user_id=principal.id, limit=limit, offset=offset
     )
     return StrategyPage(
         items=[_strategy_out(v) for v in views], total=total, limit=limit, offset=offset
@@ -179,30 +183,30 @@ async def list_strategies(
 
 @router.get("/strategies/{strategy_id}", summary="One strategy")
 async def get_strategy(
-    strategy_id: StrategyId, principal: CurrentUser, rt: RuntimeDep
+    strategy_id: StrategyId, principal: CurrentUser, uow: AlertsUowDep
 ) -> StrategyOut:
-    view = await service.get_strategy(rt.engine, user_id=principal.id, strategy_id=strategy_id)
+    view = await service.get_strategy(uow, user_id=principal.id, strategy_id=strategy_id)
     return _strategy_out(view)
 
 
 @router.patch("/strategies/{strategy_id}", summary="Change a strategy")
 async def patch_strategy(
-    strategy_id: StrategyId, body: StrategyPatch, principal: CurrentUser, rt: RuntimeDep
+    strategy_id: StrategyId, body: StrategyPatch, principal: CurrentUser, uow: AlertsUowDep
 ) -> StrategyOut:
     """Only the fields sent change; `instruments` and `channels` are replaced whole. A
     webhook sent without its secret keeps the secret it had (matched by URL)."""
     view = await service.update_strategy(
-        rt.engine, user_id=principal.id, strategy_id=strategy_id, data=body
+        uow, user_id=principal.id, strategy_id=strategy_id, data=body
     )
     return _strategy_out(view)
 
 
 @router.delete("/strategies/{strategy_id}", status_code=204, summary="Delete a strategy")
 async def delete_strategy(
-    strategy_id: StrategyId, principal: CurrentUser, rt: RuntimeDep
+    strategy_id: StrategyId, principal: CurrentUser, uow: AlertsUowDep
 ) -> Response:
     """The alerts it raised stay in the history (with `strategy_id` null)."""
-    await service.delete_strategy(rt.engine, user_id=principal.id, strategy_id=strategy_id)
+    await service.delete_strategy(uow, user_id=principal.id, strategy_id=strategy_id)
     return Response(status_code=204)
 
 
@@ -235,7 +239,7 @@ async def alerts_stream_over_http() -> Response:
 @router.get("/alerts", summary="The caller's alerts, newest first")
 async def list_alerts(
     principal: CurrentUser,
-    rt: RuntimeDep,
+    uow: AlertsUowDep,
     strategy_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     exchange: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     symbol: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -249,7 +253,7 @@ async def list_alerts(
     ] = None,
 ) -> AlertPage:
     page = await service.list_alerts(
-        rt.engine,
+        uow,
         user_id=principal.id,
         strategy_id=strategy_id,
         exchange=exchange,
@@ -265,8 +269,8 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", summary="One alert, with its deliveries")
-async def get_alert(alert_id: AlertId, principal: CurrentUser, rt: RuntimeDep) -> AlertDetailOut:
-    record, deliveries = await service.get_alert(rt.engine, user_id=principal.id, alert_id=alert_id)
+async def get_alert(alert_id: AlertId, principal: CurrentUser, uow: AlertsUowDep) -> AlertDetailOut:
+    record, deliveries = await service.get_alert(uow, user_id=principal.id, alert_id=alert_id)
     return AlertDetailOut(
         **_alert_fields(record), deliveries=[_delivery_out(d) for d in deliveries]
     )

@@ -1,5 +1,6 @@
-"""Strategies and alert history, per user. Each use case is one transaction; errors are
-`AlertsError`s naming the field at fault, which the router renders as problem+json.
+"""Strategies and alert history, per user. Each use case is one unit of work
+(`tickhub.alerts.uow`); errors are `AlertsError`s naming the field at fault, which the
+router renders as problem+json.
 
 A strategy belongs to the user who made it: another user's strategy or alert is not
 found (404), as if it did not exist.
@@ -17,14 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from tickhub.alerts import language
 from tickhub.alerts.repository import (
     AlertFilter,
     AlertRecord,
-    AlertsRepository,
     DeliveryRecord,
     StrategyRecord,
 )
@@ -37,7 +34,9 @@ from tickhub.alerts.schemas import (
     TelegramIn,
     WebhookIn,
 )
+from tickhub.alerts.uow import AlertsStore, AlertsUowFactory, InstrumentSource
 from tickhub.common.time import utc_now
+from tickhub.common.uow import ConstraintViolation
 from tickhub.marketdata import service as marketdata
 
 MAX_STRATEGIES = 1000  # per user
@@ -163,10 +162,10 @@ def _compact(symbol: str) -> str:
     return "".join(ch for ch in symbol.strip().upper() if ch.isalnum())
 
 
-async def resolve_instruments(conn: AsyncConnection, wanted: list[str]) -> list[str]:
+async def resolve_instruments(market: InstrumentSource, wanted: list[str]) -> list[str]:
     """`exchange:SYMBOL` keys of stored instruments in the exchange's spelling, in the
     order given, without repeats. A bare `SYMBOL` must be traded on one exchange only."""
-    known = await marketdata.instruments(conn)
+    known = await market.instruments()
     out: list[str] = []
     for n, text in enumerate(wanted):
         field = f"instruments.{n}"
@@ -242,7 +241,7 @@ def _view(record: StrategyRecord) -> StrategyView:
     return StrategyView(record, canonical(record.condition))
 
 
-async def _owned(repo: AlertsRepository, user_id: str, strategy_id: int) -> StrategyRecord:
+async def _owned(repo: AlertsStore, user_id: str, strategy_id: int) -> StrategyRecord:
     record = await repo.strategy(strategy_id, user_id)
     if record is None:
         raise NotFound(NO_STRATEGY, field="strategy_id")
@@ -254,20 +253,20 @@ def _name_taken(name: str) -> Conflict:
 
 
 async def create_strategy(
-    engine: AsyncEngine, *, user_id: str, data: StrategyIn, now: datetime | None = None
+    uow: AlertsUowFactory, *, user_id: str, data: StrategyIn, now: datetime | None = None
 ) -> StrategyView:
     parse_condition(data.condition)
     interval, interval_s = parse_interval(data.interval)
     channels = _channels(data.channels, [])
     moment = now or utc_now()
     try:
-        async with engine.begin() as conn:
-            repo = AlertsRepository(conn)
+        async with uow() as tx:
+            repo = tx.alerts
             if await repo.count_strategies(user_id) >= MAX_STRATEGIES:
                 raise Conflict(f"at most {MAX_STRATEGIES} strategies per user: delete one first")
             if await repo.strategy_named(user_id, data.name) is not None:
                 raise _name_taken(data.name)
-            instruments = await resolve_instruments(conn, data.instruments)
+            instruments = await resolve_instruments(tx.market, data.instruments)
             strategy_id = await repo.add_strategy(
                 {
                     "user_id": user_id,
@@ -283,29 +282,31 @@ async def create_strategy(
                     "updated_at": moment,
                 }
             )
-            return _view(await _owned(repo, user_id, strategy_id))
-    except IntegrityError as exc:  # a concurrent create with the same name
+            view = _view(await _owned(repo, user_id, strategy_id))
+            await tx.commit()
+            return view
+    except ConstraintViolation as exc:  # a concurrent create with the same name
         raise _name_taken(data.name) from exc
 
 
 async def list_strategies(
-    engine: AsyncEngine, *, user_id: str, limit: int, offset: int
+    uow: AlertsUowFactory, *, user_id: str, limit: int, offset: int
 ) -> tuple[list[StrategyView], int]:
     """A page of the caller's strategies, oldest first, and how many there are."""
-    async with engine.connect() as conn:
-        repo = AlertsRepository(conn)
+    async with uow() as tx:
+        repo = tx.alerts
         records = await repo.strategies(user_id, limit=limit, offset=offset)
         total = await repo.count_strategies(user_id)
     return [_view(r) for r in records], total
 
 
-async def get_strategy(engine: AsyncEngine, *, user_id: str, strategy_id: int) -> StrategyView:
-    async with engine.connect() as conn:
-        return _view(await _owned(AlertsRepository(conn), user_id, strategy_id))
+async def get_strategy(uow: AlertsUowFactory, *, user_id: str, strategy_id: int) -> StrategyView:
+    async with uow() as tx:
+        return _view(await _owned(tx.alerts, user_id, strategy_id))
 
 
 async def update_strategy(
-    engine: AsyncEngine,
+    uow: AlertsUowFactory,
     *,
     user_id: str,
     strategy_id: int,
@@ -324,8 +325,8 @@ async def update_strategy(
         if name in sent:
             values[name] = getattr(data, name)
     try:
-        async with engine.begin() as conn:
-            repo = AlertsRepository(conn)
+        async with uow() as tx:
+            repo = tx.alerts
             record = await _owned(repo, user_id, strategy_id)
             renamed = data.name is not None and data.name != record.name
             if renamed and await repo.strategy_named(user_id, data.name or "") is not None:
@@ -333,21 +334,24 @@ async def update_strategy(
             if data.channels is not None:
                 values["channels"] = _channels(data.channels, record.channels)
             if data.instruments is not None:
-                values["instruments"] = await resolve_instruments(conn, data.instruments)
+                values["instruments"] = await resolve_instruments(tx.market, data.instruments)
             if values:
                 values["updated_at"] = now or utc_now()
                 await repo.update_strategy(strategy_id, values)
-            return _view(await _owned(repo, user_id, strategy_id))
-    except IntegrityError as exc:  # a concurrent change to the same name
+            view = _view(await _owned(repo, user_id, strategy_id))
+            await tx.commit()
+            return view
+    except ConstraintViolation as exc:  # a concurrent change to the same name
         raise _name_taken(data.name or "") from exc
 
 
-async def delete_strategy(engine: AsyncEngine, *, user_id: str, strategy_id: int) -> None:
+async def delete_strategy(uow: AlertsUowFactory, *, user_id: str, strategy_id: int) -> None:
     """Deletes the strategy; the alerts it raised stay in the history."""
-    async with engine.begin() as conn:
-        repo = AlertsRepository(conn)
+    async with uow() as tx:
+        repo = tx.alerts
         await _owned(repo, user_id, strategy_id)
         await repo.delete_strategy(strategy_id)
+        await tx.commit()
 
 
 # ---------------------------------------------------------------- alerts
@@ -386,20 +390,20 @@ def _time(value: str | None, field: str) -> int | None:
         raise Invalid(exc.message, field=field) from None
 
 
-async def _symbols(conn: AsyncConnection, symbol: str) -> tuple[str, ...]:
+async def _symbols(market: InstrumentSource, symbol: str) -> tuple[str, ...]:
     """Every stored spelling the symbol filter matches (`BTC-USDT` finds `BTCUSDT`)."""
     wanted = _compact(symbol)
     if not wanted:
         raise Invalid("symbol must not be empty", field="symbol")
     spellings = {symbol.strip(), wanted}
-    for i in await marketdata.instruments(conn):
+    for i in await market.instruments():
         if wanted in {_compact(i.symbol), _compact(i.base + i.quote)}:
             spellings.add(i.symbol)
     return tuple(sorted(spellings))
 
 
 async def list_alerts(
-    engine: AsyncEngine,
+    uow: AlertsUowFactory,
     *,
     user_id: str,
     strategy_id: int | None = None,
@@ -416,28 +420,26 @@ async def list_alerts(
     if t0 is not None and t1 is not None and t1 <= t0:
         raise Invalid("end must be after start", field="end")
     before = decode_cursor(cursor) if cursor else None
-    async with engine.connect() as conn:
+    async with uow() as tx:
         wanted = AlertFilter(
             strategy_id=strategy_id,
             exchange=exchange.strip() if exchange else None,
-            symbols=await _symbols(conn, symbol) if symbol is not None else (),
+            symbols=await _symbols(tx.market, symbol) if symbol is not None else (),
             start=t0,
             end=t1,
         )
-        rows = await AlertsRepository(conn).alerts(
-            user_id, wanted, before_id=before, limit=limit + 1
-        )
+        rows = await tx.alerts.alerts(user_id, wanted, before_id=before, limit=limit + 1)
     more = len(rows) > limit
     items = rows[:limit]
     return AlertPageView(items, encode_cursor(items[-1].id) if more else None)
 
 
 async def get_alert(
-    engine: AsyncEngine, *, user_id: str, alert_id: int
+    uow: AlertsUowFactory, *, user_id: str, alert_id: int
 ) -> tuple[AlertRecord, list[DeliveryRecord]]:
     """One of the caller's alerts with its deliveries, oldest first."""
-    async with engine.connect() as conn:
-        repo = AlertsRepository(conn)
+    async with uow() as tx:
+        repo = tx.alerts
         record = await repo.alert(alert_id, user_id)
         if record is None:
             raise NotFound(NO_ALERT, field="alert_id")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from tickhub.accounts.deps import CurrentUser
-from tickhub.deps import RuntimeDep
 from tickhub.problems import problem
 from tickhub.sessions import service
+from tickhub.sessions.deps import SessionsUowDep
 from tickhub.sessions.errors import SessionsError
 from tickhub.sessions.schemas import (
     ModelIn,
@@ -62,49 +62,51 @@ def _model_out(view: service.ModelView) -> ModelOut:
 
 
 @v1.post("/models", status_code=201, summary="Record a model")
-async def create_model(body: ModelIn, principal: CurrentUser, rt: RuntimeDep) -> ModelOut:
+async def create_model(body: ModelIn, principal: CurrentUser, uow: SessionsUowDep) -> ModelOut:
     """A model: name, version (unique per owner), parameters, metrics and the label of
     the training data set it learned from. 409 when the name and version exist."""
-    return _model_out(await service.create_model(rt.engine, principal, body))
+    return _model_out(await service.create_model(uow, principal, body))
 
 
 @v1.get("/models", summary="The caller's models")
 async def list_models(
     principal: CurrentUser,
-    rt: RuntimeDep,
+    uow: SessionsUowDep,
     name: Annotated[str | None, Query(max_length=128)] = None,
     dataset_label: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ModelPage:
     views, total = await service.list_models(
-        rt.engine, principal, name=name, dataset_label=dataset_label, limit=limit, offset=offset
+        uow, principal, name=name, dataset_label=dataset_label, limit=limit, offset=offset
     )
     return ModelPage(items=[_model_out(v) for v in views], total=total, limit=limit, offset=offset)
 
 
 @v1.get("/models/{model_id}", summary="One model, with the sessions that used it")
-async def get_model(model_id: int, principal: CurrentUser, rt: RuntimeDep) -> ModelOut:
-    return _model_out(await service.get_model(rt.engine, principal, model_id))
+async def get_model(model_id: int, principal: CurrentUser, uow: SessionsUowDep) -> ModelOut:
+    return _model_out(await service.get_model(uow, principal, model_id))
 
 
 @v1.patch("/models/{model_id}", summary="Change a model's parameters, metrics or data set")
 async def patch_model(
-    model_id: int, body: ModelPatch, principal: CurrentUser, rt: RuntimeDep
+    model_id: int, body: ModelPatch, principal: CurrentUser, uow: SessionsUowDep
 ) -> ModelOut:
-    return _model_out(await service.patch_model(rt.engine, principal, model_id, body))
+    return _model_out(await service.patch_model(uow, principal, model_id, body))
 
 
 @v1.delete("/models/{model_id}", status_code=204, summary="Delete a model")
-async def delete_model(model_id: int, principal: CurrentUser, rt: RuntimeDep) -> Response:
+async def delete_model(model_id: int, principal: CurrentUser, uow: SessionsUowDep) -> Response:
     """Sessions that used it keep their `model_name` and lose the link."""
-    await service.delete_model(rt.engine, principal, model_id)
+    await service.delete_model(uow, principal, model_id)
     return Response(status_code=204)
 
 
 @v1.get("/sessions/{session_id}/model", summary="Which model ran a session, on which data")
-async def session_model(session_id: int, principal: CurrentUser, rt: RuntimeDep) -> SessionModelOut:
-    record, model = await service.session_model(rt.engine, principal, session_id)
+async def session_model(
+    session_id: int, principal: CurrentUser, uow: SessionsUowDep
+) -> SessionModelOut:
+    record, model = await service.session_model(uow, principal, session_id)
     return SessionModelOut(
         session_id=record.id,
         session_name=record.session_name,

@@ -1,5 +1,6 @@
-"""Sessions use cases: trading sessions, their transactions, and model info. Each opens
-one transaction; errors are `tickhub.sessions.errors`.
+"""Sessions use cases: trading sessions, their transactions, and model info. Each is one
+unit of work (`tickhub.sessions.uow`), committed only by the writes; errors are
+`tickhub.sessions.errors`.
 
 Ownership: a session, its transactions and a model belong to the user (and the API key,
 when one was used) that made them. Others get a 404, as if it did not exist; an admin
@@ -21,16 +22,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from tickhub.accounts.service import Principal
 from tickhub.common.time import utc_now
+from tickhub.common.uow import ConstraintViolation
 from tickhub.sessions.errors import Conflict, Invalid, NotFound
 from tickhub.sessions.repository import (
     ModelRecord,
     SessionRecord,
-    SessionsRepository,
     Totals,
     TransactionRecord,
 )
@@ -43,6 +41,7 @@ from tickhub.sessions.schemas import (
     ModelPatch,
     parse_fields,
 )
+from tickhub.sessions.uow import SessionsStore, SessionsUowFactory
 
 NO_SESSION = "No session with that session_id was found."
 NO_TRANSACTION = "Transaction not found with that transaction id and/or session id."
@@ -100,13 +99,13 @@ def derive(record: SessionRecord, totals: Totals | None) -> Derived | None:
     )
 
 
-async def _view(repo: SessionsRepository, record: SessionRecord) -> SessionView:
+async def _view(repo: SessionsStore, record: SessionRecord) -> SessionView:
     totals = (await repo.totals([record.id])).get(record.id)
     return SessionView(record, totals.trades if totals else 0, derive(record, totals))
 
 
 async def _owned_session(
-    repo: SessionsRepository, principal: Principal, session_id: int
+    repo: SessionsStore, principal: Principal, session_id: int
 ) -> SessionRecord:
     record = await repo.session(session_id, principal.scope())
     if record is None:
@@ -114,7 +113,7 @@ async def _owned_session(
     return record
 
 
-async def _check_model(repo: SessionsRepository, principal: Principal, model_id: int) -> None:
+async def _check_model(repo: SessionsStore, principal: Principal, model_id: int) -> None:
     """A session may name only a model its owner can see."""
     if await repo.model(model_id, principal.scope()) is None:
         raise Invalid(f"Invalid value for model_id: {NO_MODEL}", field="model_id")
@@ -129,35 +128,38 @@ def _check_period(start: datetime, end: datetime | None) -> None:
 
 
 async def create_session(
-    engine: AsyncEngine, principal: Principal, body: object, *, now: datetime | None = None
+    uow: SessionsUowFactory, principal: Principal, body: object, *, now: datetime | None = None
 ) -> SessionView:
     values = parse_fields(body, SESSION_FIELDS, required=SESSION_REQUIRED)
     moment = now or utc_now()
     values.setdefault("session_start", moment.replace(microsecond=0))
     _check_period(values["session_start"], values.get("session_end"))
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         if values.get("model_id") is not None:
             await _check_model(repo, principal, values["model_id"])
         values.update(owner_id=principal.id, api_key_id=principal.api_key_id, created_at=moment)
         session_id = await repo.add_session(values)
         record = await _owned_session(repo, principal, session_id)
+        await tx.commit()
         return SessionView(record, 0, None)
 
 
-async def get_session(engine: AsyncEngine, principal: Principal, session_id: int) -> SessionView:
-    async with engine.connect() as conn:
-        repo = SessionsRepository(conn)
+async def get_session(
+    uow: SessionsUowFactory, principal: Principal, session_id: int
+) -> SessionView:
+    async with uow() as tx:
+        repo = tx.sessions
         return await _view(repo, await _owned_session(repo, principal, session_id))
 
 
 async def list_sessions(
-    engine: AsyncEngine, principal: Principal, *, limit: int, offset: int
+    uow: SessionsUowFactory, principal: Principal, *, limit: int, offset: int
 ) -> tuple[list[SessionView], int]:
     """A page of the caller's sessions (everyone's for an admin), oldest first, and how
     many there are in all."""
-    async with engine.connect() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         records = await repo.sessions(principal.scope(), limit=limit, offset=offset)
         total = await repo.count_sessions(principal.scope())
         totals = await repo.totals([r.id for r in records])
@@ -169,13 +171,13 @@ async def list_sessions(
 
 
 async def patch_session(
-    engine: AsyncEngine, principal: Principal, session_id: int, body: object
+    uow: SessionsUowFactory, principal: Principal, session_id: int, body: object
 ) -> SessionView:
     """Changes the editable fields in `body`, nothing else (`id` and `self` are ignored).
     A figure set to null goes back to being derived."""
     values = parse_fields(body, SESSION_FIELDS)
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         record = await _owned_session(repo, principal, session_id)
         if values.get("model_id") is not None:
             await _check_model(repo, principal, values["model_id"])
@@ -184,33 +186,36 @@ async def patch_session(
             values.get("session_end", record.session_end),
         )
         await repo.update_session(session_id, values)
-        return await _view(repo, await _owned_session(repo, principal, session_id))
+        view = await _view(repo, await _owned_session(repo, principal, session_id))
+        await tx.commit()
+        return view
 
 
-async def delete_session(engine: AsyncEngine, principal: Principal, session_id: int) -> None:
+async def delete_session(uow: SessionsUowFactory, principal: Principal, session_id: int) -> None:
     """Deletes the session and all its transactions."""
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_session(repo, principal, session_id)
         await repo.delete_session(session_id)
+        await tx.commit()
 
 
 # ---------------------------------------------------------------- transactions
 
 
 async def list_transactions(
-    engine: AsyncEngine, principal: Principal, session_id: int, *, limit: int, offset: int
+    uow: SessionsUowFactory, principal: Principal, session_id: int, *, limit: int, offset: int
 ) -> tuple[list[TransactionRecord], int]:
     """A page of the session's transactions by step (then id), and how many it has."""
-    async with engine.connect() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_session(repo, principal, session_id)
         page = await repo.transactions(session_id, limit=limit, offset=offset)
         return page, await repo.count_transactions(session_id)
 
 
 async def create_transaction(
-    engine: AsyncEngine,
+    uow: SessionsUowFactory,
     principal: Principal,
     session_id: int,
     body: object,
@@ -219,22 +224,23 @@ async def create_transaction(
 ) -> TransactionRecord:
     """`crypto_type` defaults to the session's, `transaction_date_time` to now."""
     values = parse_fields(body, TRANSACTION_FIELDS, required=TRANSACTION_REQUIRED)
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         session = await _owned_session(repo, principal, session_id)
         values.setdefault("crypto_type", session.crypto_type)
         values.setdefault("transaction_date_time", now or utc_now())
         transaction_id = await repo.add_transaction({**values, "session_id": session_id})
         created = await repo.transaction(session_id, transaction_id)
+        await tx.commit()
     assert created is not None
     return created
 
 
 async def get_transaction(
-    engine: AsyncEngine, principal: Principal, session_id: int, transaction_id: int
+    uow: SessionsUowFactory, principal: Principal, session_id: int, transaction_id: int
 ) -> TransactionRecord:
-    async with engine.connect() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_session(repo, principal, session_id)
         found = await repo.transaction(session_id, transaction_id)
     if found is None:
@@ -243,33 +249,35 @@ async def get_transaction(
 
 
 async def patch_transaction(
-    engine: AsyncEngine,
+    uow: SessionsUowFactory,
     principal: Principal,
     session_id: int,
     transaction_id: int,
     body: object,
 ) -> TransactionRecord:
     values = parse_fields(body, TRANSACTION_FIELDS)
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_session(repo, principal, session_id)
         if await repo.transaction(session_id, transaction_id) is None:
             raise NotFound(NO_TRANSACTION, field="transaction_id")
         await repo.update_transaction(transaction_id, values)
         updated = await repo.transaction(session_id, transaction_id)
+        await tx.commit()
     assert updated is not None
     return updated
 
 
 async def delete_transaction(
-    engine: AsyncEngine, principal: Principal, session_id: int, transaction_id: int
+    uow: SessionsUowFactory, principal: Principal, session_id: int, transaction_id: int
 ) -> None:
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_session(repo, principal, session_id)
         if await repo.transaction(session_id, transaction_id) is None:
             raise NotFound(NO_TRANSACTION, field="transaction_id")
         await repo.delete_transaction(transaction_id)
+        await tx.commit()
 
 
 # ---------------------------------------------------------------- model info
@@ -281,7 +289,7 @@ class ModelView:
     sessions: list[int]
 
 
-async def _owned_model(repo: SessionsRepository, principal: Principal, model_id: int) -> ModelView:
+async def _owned_model(repo: SessionsStore, principal: Principal, model_id: int) -> ModelView:
     record = await repo.model(model_id, principal.scope())
     if record is None:
         raise NotFound(NO_MODEL, field="model_id")
@@ -296,25 +304,27 @@ def _taken(data: ModelIn) -> Conflict:
 
 
 async def create_model(
-    engine: AsyncEngine, principal: Principal, data: ModelIn, *, now: datetime | None = None
+    uow: SessionsUowFactory, principal: Principal, data: ModelIn, *, now: datetime | None = None
 ) -> ModelView:
     values: dict[str, Any] = data.model_dump()
     values.update(
         owner_id=principal.id, api_key_id=principal.api_key_id, created_at=now or utc_now()
     )
     try:
-        async with engine.begin() as conn:
-            repo = SessionsRepository(conn)
+        async with uow() as tx:
+            repo = tx.sessions
             if await repo.model_by_name(principal.id, data.name, data.version) is not None:
                 raise _taken(data)
             model_id = await repo.add_model(values)
-            return await _owned_model(repo, principal, model_id)
-    except IntegrityError as exc:  # a concurrent create of the same name and version
+            view = await _owned_model(repo, principal, model_id)
+            await tx.commit()
+            return view
+    except ConstraintViolation as exc:  # a concurrent create of the same name and version
         raise _taken(data) from exc
 
 
 async def list_models(
-    engine: AsyncEngine,
+    uow: SessionsUowFactory,
     principal: Principal,
     *,
     name: str | None,
@@ -322,8 +332,8 @@ async def list_models(
     limit: int,
     offset: int,
 ) -> tuple[list[ModelView], int]:
-    async with engine.connect() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         records, total = await repo.models(
             principal.scope(), name=name, dataset_label=dataset_label, limit=limit, offset=offset
         )
@@ -331,39 +341,42 @@ async def list_models(
     return views, total
 
 
-async def get_model(engine: AsyncEngine, principal: Principal, model_id: int) -> ModelView:
-    async with engine.connect() as conn:
-        return await _owned_model(SessionsRepository(conn), principal, model_id)
+async def get_model(uow: SessionsUowFactory, principal: Principal, model_id: int) -> ModelView:
+    async with uow() as tx:
+        return await _owned_model(tx.sessions, principal, model_id)
 
 
 async def patch_model(
-    engine: AsyncEngine, principal: Principal, model_id: int, data: ModelPatch
+    uow: SessionsUowFactory, principal: Principal, model_id: int, data: ModelPatch
 ) -> ModelView:
     values = data.model_dump(exclude_unset=True)
     for key in ("parameters", "metrics"):
         if key in values and values[key] is None:
             raise Invalid(f"Invalid value for {key}: may not be null.", field=key)
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_model(repo, principal, model_id)
         await repo.update_model(model_id, values)
-        return await _owned_model(repo, principal, model_id)
+        view = await _owned_model(repo, principal, model_id)
+        await tx.commit()
+        return view
 
 
-async def delete_model(engine: AsyncEngine, principal: Principal, model_id: int) -> None:
+async def delete_model(uow: SessionsUowFactory, principal: Principal, model_id: int) -> None:
     """The sessions that used it keep their `model_name` and lose the link."""
-    async with engine.begin() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         await _owned_model(repo, principal, model_id)
         await repo.delete_model(model_id)
+        await tx.commit()
 
 
 async def session_model(
-    engine: AsyncEngine, principal: Principal, session_id: int
+    uow: SessionsUowFactory, principal: Principal, session_id: int
 ) -> tuple[SessionRecord, ModelView | None]:
     """Which model ran the session (the linked record, if any) and on which data."""
-    async with engine.connect() as conn:
-        repo = SessionsRepository(conn)
+    async with uow() as tx:
+        repo = tx.sessions
         record = await _owned_session(repo, principal, session_id)
         if record.model_id is None:
             return record, None

@@ -50,7 +50,9 @@ async def test_refresh_tokens_expire(accounts: Accounts, clock: FakeClock) -> No
         await service.refresh(accounts, token=pair.refresh)
 
 
-async def test_rotation_keeps_working_until_reuse(accounts: Accounts, clock: FakeClock) -> None:
+async def test_rotation_keeps_working_until_reuse(
+    accounts: Accounts, clock: FakeClock, engine: AsyncEngine
+) -> None:
     pair = await _user(accounts)
     tokens = [pair.refresh]
     for _ in range(5):
@@ -60,7 +62,7 @@ async def test_rotation_keeps_working_until_reuse(accounts: Accounts, clock: Fak
         await service.refresh(accounts, token=tokens[2])
     with pytest.raises(InvalidCredentials, match="blacklisted"):
         await service.refresh(accounts, token=tokens[-1])  # the family went with it
-    async with accounts.engine.connect() as conn:
+    async with engine.connect() as conn:
         live = await conn.scalar(
             text("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL")
         )

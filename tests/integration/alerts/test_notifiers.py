@@ -30,8 +30,7 @@ from tests.fixtures.local_http import closed_port
 from tests.fixtures.webhook_receiver import Reply, WebhookReceiver, expected_signature
 from tickhub.accounts.models import User
 from tickhub.alerts.models import AlertDelivery, AlertRow, Strategy
-from tickhub.alerts.notifiers import DeliveryWorker
-from tickhub.alerts.notifiers._store import claim_due
+from tickhub.alerts.notifiers import DeliveryWorker, OutboxRepository, OutboxUnitOfWork
 from tickhub.alerts.notifiers._worker import lease_s
 from tickhub.db import create_engine
 from tickhub.settings import NotifySettings, Settings, SmtpSettings
@@ -226,7 +225,7 @@ async def test_webhook_posts_the_alert_signed_and_records_it(
     async with receiver.serving() as base:
         url = f"{base}/hooks/tickhub"
         s = await seed(engine, [{"type": "webhook", "url": url, "secret": webhook_secret}])
-        async with DeliveryWorker(engine, configured(settings)) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), configured(settings)) as worker:
             assert await worker.deliver_due(NOW) == 1
             assert await worker.deliver_due(NOW + timedelta(days=1)) == 0
 
@@ -256,7 +255,7 @@ async def test_webhook_answering_500_then_200_is_sent_on_the_second_attempt(
     async with receiver.serving() as base:
         channel = {"type": "webhook", "url": f"{base}/in", "secret": webhook_secret}
         s = await seed(engine, [channel])
-        async with DeliveryWorker(engine, configured(settings)) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), configured(settings)) as worker:
             assert await worker.deliver_due(NOW) == 1
             row = await delivery(engine, s.deliveries[0])
             assert (row.status, row.attempts, row.response_status) == ("pending", 1, 500)
@@ -287,7 +286,7 @@ async def test_webhook_429_waits_as_long_as_retry_after_asks(
     receiver.then(Reply(429, headers={"Retry-After": str(wait_s)}))
     async with receiver.serving() as base:
         s = await seed(engine, [{"type": "webhook", "url": base, "secret": webhook_secret}])
-        async with DeliveryWorker(engine, configured(settings)) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), configured(settings)) as worker:
             assert await worker.deliver_due(NOW) == 1
             row = await delivery(engine, s.deliveries[0])
             assert (row.status, row.attempts, row.response_status) == ("pending", 1, 429)
@@ -305,7 +304,7 @@ async def test_webhook_410_fails_for_good(
     receiver.then(Reply(410, body=b"this hook was removed"))
     async with receiver.serving() as base:
         s = await seed(engine, [{"type": "webhook", "url": base, "secret": webhook_secret}])
-        async with DeliveryWorker(engine, configured(settings)) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), configured(settings)) as worker:
             assert await worker.deliver_due(NOW) == 1
             assert await worker.deliver_due(NOW + timedelta(days=2)) == 0
     assert len(receiver.received) == 1
@@ -323,7 +322,7 @@ async def test_webhook_gives_up_after_the_configured_attempts(
     async with receiver.serving() as base:
         s = await seed(engine, [{"type": "webhook", "url": base, "secret": webhook_secret}])
         cfg = configured(settings, notify_attempts=2)
-        async with DeliveryWorker(engine, cfg) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), cfg) as worker:
             assert await worker.deliver_due(NOW) == 1
             assert await worker.deliver_due(NOW + timedelta(seconds=BACKOFF_S)) == 1
             assert await worker.deliver_due(NOW + timedelta(days=2)) == 0
@@ -339,7 +338,9 @@ async def test_backoff_doubles_between_attempts(
     receiver.then(Reply(502), Reply(502))
     async with receiver.serving() as base:
         s = await seed(engine, [{"type": "webhook", "url": base, "secret": webhook_secret}])
-        async with DeliveryWorker(engine, configured(settings, notify_attempts=5)) as worker:
+        async with DeliveryWorker(
+            OutboxUnitOfWork.factory(engine), configured(settings, notify_attempts=5)
+        ) as worker:
             await worker.deliver_due(NOW)
             second = (await delivery(engine, s.deliveries[0])).next_attempt_at
             assert second == NOW + timedelta(seconds=BACKOFF_S)
@@ -358,7 +359,9 @@ async def test_webhook_that_never_answers_times_out_and_is_retried(
     receiver.then(Reply(hang=True))
     async with receiver.serving() as base:
         s = await seed(engine, [{"type": "webhook", "url": base, "secret": webhook_secret}])
-        async with DeliveryWorker(engine, configured(settings, notify_timeout_s=0.2)) as worker:
+        async with DeliveryWorker(
+            OutboxUnitOfWork.factory(engine), configured(settings, notify_timeout_s=0.2)
+        ) as worker:
             assert await worker.deliver_due(NOW) == 1
     assert len(receiver.received) == 1
     row = await delivery(engine, s.deliveries[0])
@@ -372,7 +375,7 @@ async def test_unreachable_webhook_is_retried(
 ) -> None:
     url = f"http://127.0.0.1:{closed_port()}/hook"
     s = await seed(engine, [{"type": "webhook", "url": url, "secret": webhook_secret}])
-    async with DeliveryWorker(engine, configured(settings)) as worker:
+    async with DeliveryWorker(OutboxUnitOfWork.factory(engine), configured(settings)) as worker:
         assert await worker.deliver_due(NOW) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("pending", 1, None)
@@ -395,7 +398,7 @@ async def test_telegram_sends_a_readable_message(
             ],
         )
         async with DeliveryWorker(
-            engine, configured(settings, token=bot_token, api_url=api_url)
+            OutboxUnitOfWork.factory(engine), configured(settings, token=bot_token, api_url=api_url)
         ) as w:
             assert await w.deliver_due(NOW) == 2
 
@@ -429,7 +432,7 @@ async def test_telegram_refusal_fails_for_good(
     async with fake.serving() as api_url:
         s = await seed(engine, [{"type": "telegram", "chat_id": "-100999"}])
         async with DeliveryWorker(
-            engine, configured(settings, token=bot_token, api_url=api_url)
+            OutboxUnitOfWork.factory(engine), configured(settings, token=bot_token, api_url=api_url)
         ) as w:
             assert await w.deliver_due(NOW) == 1
             assert await w.deliver_due(NOW + timedelta(days=1)) == 0
@@ -448,7 +451,7 @@ async def test_telegram_429_waits_for_retry_after(
     async with fake.serving() as api_url:
         s = await seed(engine, [{"type": "telegram", "chat_id": "42"}])
         async with DeliveryWorker(
-            engine, configured(settings, token=bot_token, api_url=api_url)
+            OutboxUnitOfWork.factory(engine), configured(settings, token=bot_token, api_url=api_url)
         ) as w:
             assert await w.deliver_due(NOW) == 1
             row = await delivery(engine, s.deliveries[0])
@@ -466,7 +469,9 @@ async def test_telegram_without_a_bot_token_fails_for_good(
     fake = FakeTelegram(bot_token, chats={"42"})
     async with fake.serving() as api_url:
         s = await seed(engine, [{"type": "telegram", "chat_id": "42"}])
-        async with DeliveryWorker(engine, configured(settings, token="", api_url=api_url)) as w:
+        async with DeliveryWorker(
+            OutboxUnitOfWork.factory(engine), configured(settings, token="", api_url=api_url)
+        ) as w:
             assert await w.deliver_due(NOW) == 1
     assert fake.requests == 0
     row = await delivery(engine, s.deliveries[0])
@@ -481,7 +486,9 @@ async def test_email_is_sent_over_smtp(engine: AsyncEngine, settings: Settings) 
     smtp = FakeSmtp()
     async with smtp.serving() as address:
         s = await seed(engine, [{"type": "email", "to": "ada@example.com"}])
-        async with DeliveryWorker(engine, configured(settings, smtp=address)) as worker:
+        async with DeliveryWorker(
+            OutboxUnitOfWork.factory(engine), configured(settings, smtp=address)
+        ) as worker:
             assert await worker.deliver_due(NOW) == 1
 
     [mail] = smtp.mails
@@ -524,7 +531,9 @@ async def test_email_recipient_refusal(
     smtp = FakeSmtp(refuse={"nobody@example.com": reply})
     async with smtp.serving() as address:
         s = await seed(engine, [{"type": "email", "to": "nobody@example.com"}])
-        async with DeliveryWorker(engine, configured(settings, smtp=address)) as worker:
+        async with DeliveryWorker(
+            OutboxUnitOfWork.factory(engine), configured(settings, smtp=address)
+        ) as worker:
             assert await worker.deliver_due(NOW) == 1
     assert smtp.mails == []
     row = await delivery(engine, s.deliveries[0])
@@ -536,7 +545,9 @@ async def test_email_without_an_smtp_host_fails_for_good(
     engine: AsyncEngine, settings: Settings
 ) -> None:
     s = await seed(engine, [{"type": "email", "to": "ada@example.com"}])
-    async with DeliveryWorker(engine, configured(settings, smtp=None)) as worker:
+    async with DeliveryWorker(
+        OutboxUnitOfWork.factory(engine), configured(settings, smtp=None)
+    ) as worker:
         assert await worker.deliver_due(NOW) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts) == ("failed", 1)
@@ -550,7 +561,7 @@ async def test_email_needing_starttls_is_not_sent_in_clear(
     async with smtp.serving() as address:
         s = await seed(engine, [{"type": "email", "to": "ada@example.com"}])
         cfg = configured(settings, smtp=address, starttls=True)
-        async with DeliveryWorker(engine, cfg) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), cfg) as worker:
             assert await worker.deliver_due(NOW) == 1
     assert smtp.mails == []
     row = await delivery(engine, s.deliveries[0])
@@ -583,7 +594,7 @@ async def test_deliveries_of_a_deleted_strategy_or_channel_fail_for_good(
                     .where(strategies_t.c.id == s.strategy_id)
                     .values(channels=[{"type": "email", "to": "someone-else@example.com"}])
                 )
-        async with DeliveryWorker(engine, configured(settings)) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), configured(settings)) as worker:
             assert await worker.deliver_due(NOW) == 2
     assert receiver.received == []
     webhook, email = [await delivery(engine, i) for i in s.deliveries]
@@ -619,7 +630,7 @@ async def test_secrets_are_never_stored_or_logged(
         )
         caplog.clear()  # what the test itself wrote (the seed's SQL) is not the worker's
         cfg = configured(settings, token=bot_token, api_url=api_url)
-        async with DeliveryWorker(engine, cfg) as worker:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), cfg) as worker:
             assert await worker.deliver_due(NOW) == 3
             assert await worker.deliver_due(NOW + timedelta(seconds=BACKOFF_S)) == 2
 
@@ -659,8 +670,8 @@ async def test_two_workers_never_send_the_same_delivery(
 
             cfg = configured(settings)
             async with (
-                DeliveryWorker(engine, cfg, batch_size=3) as one,
-                DeliveryWorker(other_engine, cfg, batch_size=3) as two,
+                DeliveryWorker(OutboxUnitOfWork.factory(engine), cfg, batch_size=3) as one,
+                DeliveryWorker(OutboxUnitOfWork.factory(other_engine), cfg, batch_size=3) as two,
             ):
                 done = await asyncio.gather(drain(one), drain(two))
         finally:
@@ -696,12 +707,12 @@ async def test_a_delivery_interrupted_by_a_crash_is_sent_after_restart(
             )
         lease_until = NOW + timedelta(seconds=lease_s(timeout_s))
         async with engine.begin() as conn:  # a worker claims both, then dies
-            claimed = await claim_due(
-                conn, now=NOW, lease_until=lease_until, limit=10, max_attempts=3
+            claimed = await OutboxRepository(conn).claim_due(
+                now=NOW, lease_until=lease_until, limit=10, max_attempts=3
             )
         assert sorted(c.id for c in claimed) == sorted(s.deliveries)
 
-        async with DeliveryWorker(engine, cfg) as restarted:
+        async with DeliveryWorker(OutboxUnitOfWork.factory(engine), cfg) as restarted:
             assert await restarted.deliver_due(NOW) == 0  # still leased
             assert await restarted.deliver_due(lease_until) == 1
 
@@ -717,7 +728,9 @@ async def test_run_delivers_right_after_wake(
     engine: AsyncEngine, settings: Settings, webhook_secret: str
 ) -> None:
     receiver = WebhookReceiver(webhook_secret)
-    worker = DeliveryWorker(engine, configured(settings), poll_interval_s=3600)
+    worker = DeliveryWorker(
+        OutboxUnitOfWork.factory(engine), configured(settings), poll_interval_s=3600
+    )
     async with receiver.serving() as base, worker:
         task = asyncio.create_task(worker.run())
         try:

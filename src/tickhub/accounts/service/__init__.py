@@ -30,15 +30,11 @@ from tickhub.accounts.service._identity import (
     change_password,
     check_reset_link,
     complete_reset,
-    create_admin,
     login,
-    profile,
     refresh,
     register,
     request_password_reset,
     resend_verification,
-    update_profile,
-    users,
     verification_link,
     verify_email,
 )
@@ -53,6 +49,7 @@ from tickhub.accounts.service._keys import (
     revoke_api_key,
     user_settings,
 )
+from tickhub.accounts.service._profile import create_admin, profile, update_profile, users
 
 __all__ = [
     "RESOURCE_TYPES",

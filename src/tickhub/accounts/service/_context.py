@@ -1,5 +1,5 @@
-"""What every accounts use case needs: the engine, the token and password machinery,
-settings, the mailer and a clock (tests move time by passing their own)."""
+"""What every accounts use case needs: its unit of work, the token and password
+machinery, settings, the mailer and a clock (tests move time by passing their own)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.accounts.mail import Mailer, mailer_for
 from tickhub.accounts.repository import UserRecord
 from tickhub.accounts.security import Passwords, Tokens, load_secret_key
+from tickhub.accounts.uow import AccountsUnitOfWork, AccountsUowFactory
 from tickhub.common.time import utc_now
 from tickhub.settings import AuthSettings, Settings
 
@@ -25,7 +26,7 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True, slots=True)
 class Accounts:
-    engine: AsyncEngine
+    uow: AccountsUowFactory
     settings: AuthSettings
     tokens: Tokens
     passwords: Passwords
@@ -58,10 +59,11 @@ def build_accounts(
     mailer: Mailer | None = None,
     clock: Clock = utc_now,
 ) -> Accounts:
-    """Wire the accounts use cases. Reads (or, in development, creates) the signing key."""
+    """Wire the accounts use cases on `engine`. Reads (or, in development, creates) the
+    signing key."""
     key = load_secret_key(settings.auth, settings.data_dir)
     return Accounts(
-        engine=engine,
+        uow=AccountsUnitOfWork.factory(engine),
         settings=settings.auth,
         tokens=Tokens(key),
         passwords=Passwords(settings.auth),

@@ -6,17 +6,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
 from tickhub.accounts.addresses import InvalidAddress, check_address
 from tickhub.accounts.errors import Conflict, Invalid, NotFound
 from tickhub.accounts.repository import (
-    AccountsRepository,
     MarketWalletRecord,
     ResourceRecord,
     WalletRecord,
 )
 from tickhub.accounts.service._context import Accounts, Principal
+from tickhub.accounts.uow import AccountsStore
+from tickhub.common.uow import ConstraintViolation
 
 RESOURCE_TYPES = ("forecasts", "measurements")
 # Seed 003's messages.
@@ -44,15 +43,15 @@ async def wallets(
 ) -> list[WalletRecord]:
     """The caller's wallet (a list of at most one); an admin sees everyone's, or
     `user_id`'s."""
-    async with a.engine.connect() as conn:
-        return await AccountsRepository(conn).wallets(principal.scope(user_id))
+    async with a.uow() as tx:
+        return await tx.accounts.wallets(principal.scope(user_id))
 
 
 async def add_wallet(a: Accounts, principal: Principal, *, address: str) -> WalletRecord:
     address = _address(address)
     try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
+        async with a.uow() as tx:
+            repo = tx.accounts
             if await repo.wallet_owner(address) is not None:
                 raise Invalid(USER_ADDRESS_TAKEN, field="wallet_address")
             if await repo.wallets(principal.id):
@@ -62,7 +61,8 @@ async def add_wallet(a: Accounts, principal: Principal, *, address: str) -> Wall
                 )
             await repo.add_wallet(principal.id, address, a.clock())
             (wallet,) = await repo.wallets(principal.id)
-    except IntegrityError as exc:  # a concurrent registration of the same address
+            await tx.commit()
+    except ConstraintViolation as exc:  # a concurrent registration of the same address
         raise Invalid(USER_ADDRESS_TAKEN, field="wallet_address") from exc
     return wallet
 
@@ -70,8 +70,8 @@ async def add_wallet(a: Accounts, principal: Principal, *, address: str) -> Wall
 async def replace_wallet(a: Accounts, principal: Principal, *, address: str) -> WalletRecord:
     address = _address(address)
     try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
+        async with a.uow() as tx:
+            repo = tx.accounts
             owner = await repo.wallet_owner(address)
             if owner is not None and owner != principal.id:
                 raise Invalid(USER_ADDRESS_TAKEN, field="wallet_address")
@@ -80,7 +80,8 @@ async def replace_wallet(a: Accounts, principal: Principal, *, address: str) -> 
                     "This user does not have a wallet address yet.", field="wallet_address"
                 )
             (wallet,) = await repo.wallets(principal.id)
-    except IntegrityError as exc:
+            await tx.commit()
+    except ConstraintViolation as exc:
         raise Invalid(USER_ADDRESS_TAKEN, field="wallet_address") from exc
     return wallet
 
@@ -91,8 +92,8 @@ NO_MARKET_ADDRESS = "Market wallet address not found. Register an address first.
 
 
 async def market_wallet(a: Accounts) -> MarketWalletRecord:
-    async with a.engine.connect() as conn:
-        wallet = await AccountsRepository(conn).market_wallet()
+    async with a.uow() as tx:
+        wallet = await tx.accounts.market_wallet()
     if wallet is None:
         raise NotFound(NO_MARKET_ADDRESS, field="wallet_address")
     return wallet
@@ -102,8 +103,8 @@ async def set_market_wallet(a: Accounts, *, address: str, create: bool) -> Marke
     """Admin only (the router checks). `create`: POST, refused when one exists (409);
     otherwise PUT, refused when none exists (409 in the seed)."""
     try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
+        async with a.uow() as tx:
+            repo = tx.accounts
             current = await repo.market_wallet()
             if create:
                 if current is not None and current.wallet_address == address.strip().lower():
@@ -118,7 +119,8 @@ async def set_market_wallet(a: Accounts, *, address: str, create: bool) -> Marke
                 raise NotFound(NO_MARKET_ADDRESS, field="wallet_address")
             await repo.set_market_wallet(checked, a.clock(), create=create)
             wallet = await repo.market_wallet()
-    except IntegrityError as exc:  # two admins at once
+            await tx.commit()
+    except ConstraintViolation as exc:  # two admins at once
         raise Conflict(
             "A market address was already registered. Use PUT method to update it.",
             field="wallet_address",
@@ -140,8 +142,8 @@ class ResourceFilter:
 
 async def resources(a: Accounts, principal: Principal, f: ResourceFilter) -> list[ResourceRecord]:
     """The caller's resources; an admin sees everyone's, or `user_id`'s."""
-    async with a.engine.connect() as conn:
-        return await AccountsRepository(conn).resources(
+    async with a.uow() as tx:
+        return await tx.accounts.resources(
             principal.scope(f.user_id),
             resource_id=f.resource_id,
             name=f.name,
@@ -162,8 +164,8 @@ async def add_resource(
 ) -> ResourceRecord:
     resource_id = str(uuid.uuid4())
     try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
+        async with a.uow() as tx:
+            repo = tx.accounts
             if await repo.resource_exists(principal.id, name, type):
                 raise Invalid(RESOURCE_TAKEN, errors={"non_field_errors": [RESOURCE_TAKEN]})
             _check_resource(type, to_forecast)
@@ -176,13 +178,14 @@ async def add_resource(
                 registered_at=a.clock(),
             )
             (resource,) = await repo.resources(principal.id, resource_id=resource_id)
-    except IntegrityError as exc:
+            await tx.commit()
+    except ConstraintViolation as exc:
         raise Invalid(RESOURCE_TAKEN, errors={"non_field_errors": [RESOURCE_TAKEN]}) from exc
     return resource
 
 
 async def _owned_resource(
-    repo: AccountsRepository, principal: Principal, resource_id: str
+    repo: AccountsStore, principal: Principal, resource_id: str
 ) -> ResourceRecord:
     found = await repo.resources(principal.scope(), resource_id=resource_id)
     if not found:
@@ -202,8 +205,8 @@ async def update_resource(
 ) -> ResourceRecord:
     """Change the fields given; the owner stays the owner (also when an admin edits)."""
     try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
+        async with a.uow() as tx:
+            repo = tx.accounts
             current = await _owned_resource(repo, principal, resource_id)
             name = current.name if name is None else name
             type = current.type if type is None else type
@@ -215,19 +218,21 @@ async def update_resource(
                 current.id, name=name, type=type, to_forecast=to_forecast, registered_at=a.clock()
             )
             (resource,) = await repo.resources(None, resource_id=current.id)
-    except IntegrityError as exc:
+            await tx.commit()
+    except ConstraintViolation as exc:
         raise Invalid(RESOURCE_TAKEN, errors={"non_field_errors": [RESOURCE_TAKEN]}) from exc
     return resource
 
 
 async def delete_resource(a: Accounts, principal: Principal, resource_id: str) -> ResourceRecord:
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         resource = await _owned_resource(repo, principal, resource_id)
         await repo.delete_resource(resource.id)
+        await tx.commit()
     return resource
 
 
 async def resource(a: Accounts, principal: Principal, resource_id: str) -> ResourceRecord:
-    async with a.engine.connect() as conn:
-        return await _owned_resource(AccountsRepository(conn), principal, resource_id)
+    async with a.uow() as tx:
+        return await _owned_resource(tx.accounts, principal, resource_id)

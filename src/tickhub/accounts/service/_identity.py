@@ -1,4 +1,4 @@
-"""Sign-up, e-mail verification, sign-in, token rotation, passwords and the profile."""
+"""Sign-up, e-mail verification, sign-in, token rotation and passwords."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from tickhub.accounts.errors import Conflict, Invalid, InvalidCredentials, NotFound
+from tickhub.accounts.errors import Conflict, Invalid, InvalidCredentials
 from tickhub.accounts.mail import reset_mail, verification_mail
 from tickhub.accounts.passwords import validate_password
-from tickhub.accounts.repository import AccountsRepository, UserRecord
+from tickhub.accounts.repository import UserRecord
 from tickhub.accounts.security import (
     TokenError,
     b64_decode,
@@ -20,6 +18,8 @@ from tickhub.accounts.security import (
     password_fingerprint,
 )
 from tickhub.accounts.service._context import Accounts, Principal, log
+from tickhub.accounts.uow import AccountsStore
+from tickhub.common.uow import ConstraintViolation
 
 # Seed 003's words (simplejwt and its views), which its clients may show or match.
 TOKEN_INVALID = "Token is invalid or expired"  # noqa: S105  (messages, not secrets)
@@ -78,8 +78,8 @@ async def register(
     """Create an account. 409 when the e-mail is taken, 400 naming `password` when it is
     weak. Verified at once when `require_verification` is off."""
     password = clean_password(password)
-    async with a.engine.connect() as conn:
-        if await AccountsRepository(conn).user_by_email(email) is not None:
+    async with a.uow() as tx:
+        if await tx.accounts.user_by_email(email) is not None:
             raise Conflict(f"The email '{email}' already exists!", field="email")
     user = await _add_user(
         a,
@@ -116,8 +116,8 @@ async def _add_user(
     now = a.clock()
     user_id = str(uuid.uuid4())
     try:
-        async with a.engine.begin() as conn:
-            repo = AccountsRepository(conn)
+        async with a.uow() as tx:
+            repo = tx.accounts
             await repo.add_user(
                 id=user_id,
                 email=email,
@@ -130,7 +130,8 @@ async def _add_user(
                 password_changed_at=now,
             )
             user = await repo.user_by_id(user_id)
-    except IntegrityError as exc:  # a concurrent sign-up with the same address
+            await tx.commit()
+    except ConstraintViolation as exc:  # a concurrent sign-up with the same address
         raise Conflict(f"The email '{email}' already exists!", field="email") from exc
     assert user is not None
     return user
@@ -172,8 +173,8 @@ async def verify_email(a: Accounts, *, uid: str, token: str) -> UserRecord:
         if exc.expired:
             raise VerificationFailed("Validation token has expired.") from exc
         raise VerificationFailed("Validation token is invalid.") from exc
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         user = await repo.user_by_id(claims.sub)
         if user is None:
             raise VerificationFailed("User does not exist.")
@@ -186,6 +187,7 @@ async def verify_email(a: Accounts, *, uid: str, token: str) -> UserRecord:
         if user.is_verified:
             raise VerificationFailed("User is already verified", seed_key="response")
         await repo.update_user(user.id, is_verified=True)
+        await tx.commit()
     log.info("user %s verified", user.id)
     return user
 
@@ -194,8 +196,8 @@ async def verify_email(a: Accounts, *, uid: str, token: str) -> UserRecord:
 
 
 async def _check_credentials(a: Accounts, email: str, password: str) -> UserRecord | None:
-    async with a.engine.connect() as conn:
-        user = await AccountsRepository(conn).user_by_email(email.strip().lower())
+    async with a.uow() as tx:
+        user = await tx.accounts.user_by_email(email.strip().lower())
     ok = await a.check_password(user.password_hash if user else None, clean_password(password))
     return user if ok else None
 
@@ -215,18 +217,19 @@ async def login(a: Accounts, *, email: str, password: str) -> TokenPair:
     new_hash = None
     if a.passwords.needs_rehash(user.password_hash):
         new_hash = await a.hash_password(clean_password(password))
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         if new_hash is not None:
             await repo.update_user(user.id, password_hash=new_hash)
         await repo.purge_refresh(user.id, before=now - PURGE_AFTER)
         pair = await _issue_pair(a, repo, user, now, family=uuid.uuid4().hex)
+        await tx.commit()
     log.info("user %s signed in", user.id)
     return pair
 
 
 async def _issue_pair(
-    a: Accounts, repo: AccountsRepository, user: UserRecord, now: datetime, *, family: str
+    a: Accounts, repo: AccountsStore, user: UserRecord, now: datetime, *, family: str
 ) -> TokenPair:
     access, _ = a.tokens.issue(
         sub=user.id,
@@ -264,8 +267,8 @@ async def refresh(a: Accounts, *, token: str) -> TokenPair:
         claims = a.tokens.check(token, type="refresh", now=now)
     except TokenError as exc:
         raise InvalidCredentials(TOKEN_INVALID, field="refresh") from exc
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         record = await repo.refresh_by_jti(claims.jti)
         if record is None or record.user_id != claims.sub:
             raise InvalidCredentials(TOKEN_INVALID, field="refresh")
@@ -277,6 +280,7 @@ async def refresh(a: Accounts, *, token: str) -> TokenPair:
             if user is None:
                 raise InvalidCredentials(TOKEN_INVALID, field="refresh")
             pair = await _issue_pair(a, repo, user, now, family=record.family)
+        await tx.commit()
     if pair is None:
         log.warning("refresh token reuse for user %s: its family is revoked", record.user_id)
         raise InvalidCredentials(TOKEN_REUSED, field="refresh")
@@ -290,8 +294,8 @@ async def authenticate_token(a: Accounts, token: str) -> Principal:
         claims = a.tokens.check(token, type="access", now=a.clock())
     except TokenError as exc:
         raise InvalidCredentials(ACCESS_INVALID) from exc
-    async with a.engine.connect() as conn:
-        user = await AccountsRepository(conn).user_by_id(claims.sub)
+    async with a.uow() as tx:
+        user = await tx.accounts.user_by_id(claims.sub)
     if user is None or claims.iat < int(user.password_changed_at.timestamp()):
         raise InvalidCredentials(ACCESS_INVALID)
     return Principal(user, via="token")
@@ -324,8 +328,8 @@ async def _set_password(
         raise Invalid(errors[0], errors={field: errors})
     password_hash = await a.hash_password(password)
     now = a.clock()
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         current = await repo.user_by_id(user.id)
         if current is None or current.password_hash != user.password_hash:
             # Changed meanwhile: a reset link works once, a stale form does not win.
@@ -335,14 +339,15 @@ async def _set_password(
             values["is_verified"] = True
         await repo.update_user(user.id, **values)
         await repo.revoke_user_refresh(user.id, now)
+        await tx.commit()
 
 
 async def request_password_reset(a: Accounts, *, email: str) -> None:
     """Mail a signed, single-use, expiring reset link when the account exists. The
     answer is the same either way. Without SMTP nothing is sent: the link is never put
     in a response or a log."""
-    async with a.engine.connect() as conn:
-        user = await AccountsRepository(conn).user_by_email(email)
+    async with a.uow() as tx:
+        user = await tx.accounts.user_by_email(email)
     if user is None:
         return
     if a.mailer is None:
@@ -369,8 +374,8 @@ async def check_reset_link(a: Accounts, *, uidb64: str, token: str) -> UserRecor
         raise ResetLinkInvalid() from exc
     if claims.sub != user_id:
         raise ResetLinkInvalid()
-    async with a.engine.connect() as conn:
-        user = await AccountsRepository(conn).user_by_id(user_id)
+    async with a.uow() as tx:
+        user = await tx.accounts.user_by_id(user_id)
     if user is None:
         raise ResetLinkInvalid()
     if claims.extra.get("pwd") != password_fingerprint(user.password_hash):
@@ -390,60 +395,3 @@ async def complete_reset(a: Accounts, *, uidb64: str, token: str, password: str)
     except ResetLinkInvalid as exc:
         raise Invalid("Invalid token", field="token") from exc
     log.info("user %s reset password", user.id)
-
-
-# ---------------------------------------------------------------- profile and users
-
-
-async def profile(a: Accounts, principal: Principal) -> UserRecord:
-    async with a.engine.connect() as conn:
-        user = await AccountsRepository(conn).user_by_id(principal.id)
-    if user is None:
-        raise NotFound("no such user", field="user")
-    return user
-
-
-async def update_profile(
-    a: Accounts, principal: Principal, *, first_name: str | None, last_name: str | None
-) -> UserRecord:
-    values = {
-        k: v for k, v in (("first_name", first_name), ("last_name", last_name)) if v is not None
-    }
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
-        if values:
-            await repo.update_user(principal.id, **values)
-        user = await repo.user_by_id(principal.id)
-    if user is None:
-        raise NotFound("no such user", field="user")
-    return user
-
-
-async def users(a: Accounts, principal: Principal) -> list[UserRecord]:
-    """Admins see every account; a user sees their own."""
-    async with a.engine.connect() as conn:
-        return await AccountsRepository(conn).users(principal.scope())
-
-
-async def create_admin(a: Accounts, *, email: str, password: str) -> tuple[UserRecord, bool]:
-    """`tickhub admin create`: a new verified admin, or an existing account promoted and
-    verified (its password is left as it is). Returns the user and whether it is new."""
-    email = email.strip().lower()
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
-        existing = await repo.user_by_email(email)
-        if existing is not None:
-            await repo.update_user(existing.id, is_admin=True, is_verified=True)
-            user = await repo.user_by_id(existing.id)
-            assert user is not None
-            return user, False
-    user = await _add_user(
-        a,
-        email=email,
-        password=clean_password(password),
-        first_name="",
-        last_name="",
-        is_verified=True,
-        is_admin=True,
-    )
-    return user, True

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from tickhub.accounts.errors import Conflict, Forbidden, Invalid, InvalidCredentials, NotFound
-from tickhub.accounts.repository import AccountsRepository, ApiKeyRecord
+from tickhub.accounts.repository import ApiKeyRecord
 from tickhub.accounts.security import api_key_prefix, hash_api_key, new_api_key, same_hash
 from tickhub.accounts.service._context import Accounts, Principal, log
 from tickhub.accounts.service._identity import API_KEY_INVALID
@@ -31,8 +31,8 @@ async def create_api_key(
         raise Forbidden("an API key cannot create API keys: sign in with a password")
     made = new_api_key()
     key_id = str(uuid.uuid4())
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         active = [k for k in await repo.keys(principal.id) if k.revoked_at is None]
         if len(active) >= MAX_ACTIVE_KEYS:
             raise Conflict(f"at most {MAX_ACTIVE_KEYS} active API keys; revoke one", field="name")
@@ -45,6 +45,7 @@ async def create_api_key(
             created_at=a.clock(),
         )
         record = await repo.key(key_id, principal.id)
+        await tx.commit()
     assert record is not None
     log.info("user %s created API key %s", principal.id, key_id)
     return record, made.key
@@ -57,13 +58,13 @@ async def api_keys(
     None with no filter is the caller's own, for admins too)."""
     if user_id is not None and user_id != principal.id and not principal.is_admin:
         raise Forbidden("only an admin can list another user's keys", field="user_id")
-    async with a.engine.connect() as conn:
-        return await AccountsRepository(conn).keys(user_id or principal.id)
+    async with a.uow() as tx:
+        return await tx.accounts.keys(user_id or principal.id)
 
 
 async def api_key(a: Accounts, principal: Principal, key_id: str) -> ApiKeyRecord:
-    async with a.engine.connect() as conn:
-        record = await AccountsRepository(conn).key(key_id, principal.scope())
+    async with a.uow() as tx:
+        record = await tx.accounts.key(key_id, principal.scope())
     if record is None:
         raise NotFound("no API key with this id", field="key_id")
     return record
@@ -71,13 +72,14 @@ async def api_key(a: Accounts, principal: Principal, key_id: str) -> ApiKeyRecor
 
 async def revoke_api_key(a: Accounts, principal: Principal, key_id: str) -> ApiKeyRecord:
     """Revoke (idempotent). Another user's key is not found, unless the caller is admin."""
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         record = await repo.key(key_id, principal.scope())
         if record is None:
             raise NotFound("no API key with this id", field="key_id")
         await repo.revoke_key(key_id, a.clock())
         record = await repo.key(key_id, None)
+        await tx.commit()
     assert record is not None
     log.info("API key %s revoked by user %s", key_id, principal.id)
     return record
@@ -89,8 +91,8 @@ async def authenticate_api_key(a: Accounts, key: str) -> Principal:
     if prefix is None:
         raise InvalidCredentials(API_KEY_INVALID)
     now = a.clock()
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         record = await repo.key_by_prefix(prefix)
         if (
             record is None
@@ -102,6 +104,7 @@ async def authenticate_api_key(a: Accounts, key: str) -> Principal:
         if user is None:
             raise InvalidCredentials(API_KEY_INVALID)
         await repo.touch_key(record.id, now, stale_before=now - TOUCH_EVERY)
+        await tx.commit()
     return Principal(user, via="api_key", api_key_id=record.id)
 
 
@@ -109,16 +112,17 @@ async def authenticate_api_key(a: Accounts, key: str) -> Principal:
 
 
 async def user_settings(a: Accounts, principal: Principal) -> dict[str, Any]:
-    async with a.engine.connect() as conn:
-        return await AccountsRepository(conn).settings(principal.id) or {}
+    async with a.uow() as tx:
+        return await tx.accounts.settings(principal.id) or {}
 
 
 async def replace_settings(
     a: Accounts, principal: Principal, data: dict[str, Any]
 ) -> dict[str, Any]:
     _check_shape(data)
-    async with a.engine.begin() as conn:
-        await AccountsRepository(conn).put_settings(principal.id, data, a.clock())
+    async with a.uow() as tx:
+        await tx.accounts.put_settings(principal.id, data, a.clock())
+        await tx.commit()
     return data
 
 
@@ -127,12 +131,13 @@ async def patch_settings(
 ) -> dict[str, Any]:
     """JSON Merge Patch (RFC 7396): objects merge, `null` removes a member."""
     _check_shape(patch)
-    async with a.engine.begin() as conn:
-        repo = AccountsRepository(conn)
+    async with a.uow() as tx:
+        repo = tx.accounts
         merged = merge_patch(await repo.settings(principal.id) or {}, patch)
         assert isinstance(merged, dict)
         _check_shape(merged)
         await repo.put_settings(principal.id, merged, a.clock())
+        await tx.commit()
     return merged
 
 

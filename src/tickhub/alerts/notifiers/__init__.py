@@ -8,7 +8,14 @@ from tickhub.alerts.notifiers._message import (
     webhook_body,
 )
 from tickhub.alerts.notifiers._outcome import Outcome
+from tickhub.alerts.notifiers._store import OutboxRepository
 from tickhub.alerts.notifiers._telegram import TelegramNotifier
+from tickhub.alerts.notifiers._uow import (
+    OutboxStore,
+    OutboxUnitOfWork,
+    OutboxUow,
+    OutboxUowFactory,
+)
 from tickhub.alerts.notifiers._webhook import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -24,6 +31,11 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "DeliveryWorker",
     "EmailNotifier",
+    "OutboxRepository",
+    "OutboxStore",
+    "OutboxUnitOfWork",
+    "OutboxUow",
+    "OutboxUowFactory",
     "Outcome",
     "TelegramNotifier",
     "WebhookNotifier",

@@ -1,5 +1,5 @@
 """The notifiers' queries on the delivery outbox (SQLAlchemy Core). Never commits: the
-worker opens one short transaction per claim and per recorded result.
+worker opens one short unit of work per claim and per recorded result.
 
 Claiming is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …` that counts the
 attempt and leases the row (moves `next_attempt_at` past the longest a send may take),
@@ -48,99 +48,99 @@ class LoadedAlert:
     channels: list[dict[str, Any]] | None
 
 
-async def fail_interrupted(conn: AsyncConnection, *, now: datetime, max_attempts: int) -> int:
-    """Due rows whose attempts are used up (the last one was interrupted before its
-    result was recorded, or the limit was lowered) become failed."""
-    d = deliveries_t
-    result = await conn.execute(
-        update(d)
-        .where(d.c.status == PENDING, d.c.next_attempt_at <= now, d.c.attempts >= max_attempts)
-        .values(
-            status=FAILED,
-            last_error=f"gave up: the last of {max_attempts} attempts was interrupted "
-            "before its result was recorded",
+class OutboxRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def fail_interrupted(self, *, now: datetime, max_attempts: int) -> int:
+        """Due rows whose attempts are used up (the last one was interrupted before its
+        result was recorded, or the limit was lowered) become failed."""
+        d = deliveries_t
+        result = await self.conn.execute(
+            update(d)
+            .where(d.c.status == PENDING, d.c.next_attempt_at <= now, d.c.attempts >= max_attempts)
+            .values(
+                status=FAILED,
+                last_error=f"gave up: the last of {max_attempts} attempts was interrupted "
+                "before its result was recorded",
+            )
         )
-    )
-    return result.rowcount
+        return result.rowcount
 
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        max_attempts: int,
+    ) -> list[Claimed]:
+        d = deliveries_t
+        due = (
+            select(d.c.id)
+            .where(d.c.status == PENDING, d.c.next_attempt_at <= now, d.c.attempts < max_attempts)
+            .order_by(d.c.next_attempt_at, d.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        result = await self.conn.execute(
+            update(d)
+            .where(d.c.id.in_(due.scalar_subquery()))
+            .values(attempts=d.c.attempts + 1, next_attempt_at=lease_until)
+            .returning(d.c.id, d.c.alert_id, d.c.channel, d.c.target, d.c.attempts)
+        )
+        rows = [Claimed(r.id, r.alert_id, r.channel, r.target, r.attempts) for r in result]
+        return sorted(rows, key=lambda c: c.id)
 
-async def claim_due(
-    conn: AsyncConnection,
-    *,
-    now: datetime,
-    lease_until: datetime,
-    limit: int,
-    max_attempts: int,
-) -> list[Claimed]:
-    d = deliveries_t
-    due = (
-        select(d.c.id)
-        .where(d.c.status == PENDING, d.c.next_attempt_at <= now, d.c.attempts < max_attempts)
-        .order_by(d.c.next_attempt_at, d.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    result = await conn.execute(
-        update(d)
-        .where(d.c.id.in_(due.scalar_subquery()))
-        .values(attempts=d.c.attempts + 1, next_attempt_at=lease_until)
-        .returning(d.c.id, d.c.alert_id, d.c.channel, d.c.target, d.c.attempts)
-    )
-    rows = [Claimed(r.id, r.alert_id, r.channel, r.target, r.attempts) for r in result]
-    return sorted(rows, key=lambda c: c.id)
+    async def load_alerts(self, alert_ids: Sequence[int]) -> dict[int, LoadedAlert]:
+        """The alerts with their strategy's current channels."""
+        if not alert_ids:
+            return {}
+        a, s = alerts_t, strategies_t
+        result = await self.conn.execute(
+            select(a, s.c.channels)
+            .select_from(a.outerjoin(s, s.c.id == a.c.strategy_id))
+            .where(a.c.id.in_(sorted(set(alert_ids))))
+        )
+        loaded: dict[int, LoadedAlert] = {}
+        for r in result:
+            channels = None if r.strategy_id is None else list(r.channels or [])
+            loaded[r.id] = LoadedAlert(alert_record(r), channels)
+        return loaded
 
+    async def record(
+        self,
+        claimed: Claimed,
+        *,
+        status: str,
+        response_status: int | None,
+        last_error: str | None,
+        next_attempt_at: datetime | None,
+        delivered_at: datetime | None,
+    ) -> bool:
+        """Store one attempt's result; False when the row is no longer this attempt's (its
+        lease ran out and another worker took it)."""
+        d = deliveries_t
+        values: dict[str, Any] = {
+            "status": status,
+            "response_status": response_status,
+            "last_error": last_error,
+            "delivered_at": delivered_at,
+        }
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        result = await self.conn.execute(
+            update(d)
+            .where(d.c.id == claimed.id, d.c.attempts == claimed.attempts, d.c.status == PENDING)
+            .values(**values)
+        )
+        return result.rowcount == 1
 
-async def load_alerts(conn: AsyncConnection, alert_ids: Sequence[int]) -> dict[int, LoadedAlert]:
-    """The alerts with their strategy's current channels."""
-    if not alert_ids:
-        return {}
-    a, s = alerts_t, strategies_t
-    result = await conn.execute(
-        select(a, s.c.channels)
-        .select_from(a.outerjoin(s, s.c.id == a.c.strategy_id))
-        .where(a.c.id.in_(sorted(set(alert_ids))))
-    )
-    loaded: dict[int, LoadedAlert] = {}
-    for r in result:
-        channels = None if r.strategy_id is None else list(r.channels or [])
-        loaded[r.id] = LoadedAlert(alert_record(r), channels)
-    return loaded
-
-
-async def record(
-    conn: AsyncConnection,
-    claimed: Claimed,
-    *,
-    status: str,
-    response_status: int | None,
-    last_error: str | None,
-    next_attempt_at: datetime | None,
-    delivered_at: datetime | None,
-) -> bool:
-    """Store one attempt's result; False when the row is no longer this attempt's (its
-    lease ran out and another worker took it)."""
-    d = deliveries_t
-    values: dict[str, Any] = {
-        "status": status,
-        "response_status": response_status,
-        "last_error": last_error,
-        "delivered_at": delivered_at,
-    }
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    result = await conn.execute(
-        update(d)
-        .where(d.c.id == claimed.id, d.c.attempts == claimed.attempts, d.c.status == PENDING)
-        .values(**values)
-    )
-    return result.rowcount == 1
-
-
-async def next_due(conn: AsyncConnection) -> datetime | None:
-    """When the earliest pending delivery is due (leases included)."""
-    d = deliveries_t
-    value: datetime | None = await conn.scalar(
-        select(func.min(d.c.next_attempt_at)).where(d.c.status == PENDING)
-    )
-    return value
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending delivery is due (leases included)."""
+        d = deliveries_t
+        value: datetime | None = await self.conn.scalar(
+            select(func.min(d.c.next_attempt_at)).where(d.c.status == PENDING)
+        )
+        return value

@@ -19,13 +19,13 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.alerts.notifiers import _store as store
 from tickhub.alerts.notifiers._email import EmailNotifier
 from tickhub.alerts.notifiers._message import email_message, telegram_text, webhook_body
 from tickhub.alerts.notifiers._outcome import Outcome, clip, exception_text
 from tickhub.alerts.notifiers._telegram import TelegramNotifier, hide_bot_tokens
+from tickhub.alerts.notifiers._uow import OutboxUowFactory
 from tickhub.alerts.notifiers._webhook import USER_AGENT, WebhookNotifier
 from tickhub.common.time import utc_now
 from tickhub.settings import Settings
@@ -70,13 +70,16 @@ class DeliveryWorker:
     Several workers (in several processes) may run over one PostgreSQL database: each
     row is claimed by one of them at a time. On SQLite, run one.
 
+    `outbox` makes the units of work on the outbox (`OutboxUnitOfWork.factory(engine)`):
+    a pass uses several short ones, never one across a send.
+
     `http` is a client to use instead of the worker's own (which `aclose()` closes);
     `batch_size` rows are claimed and sent at once per pass.
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        outbox: OutboxUowFactory,
         settings: Settings,
         *,
         http: httpx.AsyncClient | None = None,
@@ -87,7 +90,7 @@ class DeliveryWorker:
     ) -> None:
         if poll_interval_s <= 0 or batch_size < 1:
             raise ValueError("poll_interval_s must be > 0 and batch_size >= 1")
-        self._engine = engine
+        self._outbox = outbox
         self._notify = settings.notify
         self._poll_interval_s = poll_interval_s
         self._batch_size = batch_size
@@ -166,8 +169,8 @@ class DeliveryWorker:
                     pass
 
     async def _until_next_due(self, now: datetime) -> float:
-        async with self._engine.connect() as conn:
-            due = await store.next_due(conn)
+        async with self._outbox() as tx:
+            due = await tx.outbox.next_due()
         if due is None:
             return self._poll_interval_s
         return min(self._poll_interval_s, max(0.0, (due - now).total_seconds()))
@@ -177,26 +180,27 @@ class DeliveryWorker:
         each result. Returns how many were attempted."""
         now = self._clock() if now is None else now
         lease_until = now + timedelta(seconds=lease_s(self._notify.notify_timeout_s))
-        async with self._engine.begin() as conn:
-            interrupted = await store.fail_interrupted(
-                conn, now=now, max_attempts=self._notify.notify_attempts
+        async with self._outbox() as tx:
+            interrupted = await tx.outbox.fail_interrupted(
+                now=now, max_attempts=self._notify.notify_attempts
             )
-        async with self._engine.begin() as conn:
-            claimed = await store.claim_due(
-                conn,
+            await tx.commit()
+        async with self._outbox() as tx:
+            claimed = await tx.outbox.claim_due(
                 now=now,
                 lease_until=lease_until,
                 limit=self._batch_size,
                 max_attempts=self._notify.notify_attempts,
             )
+            await tx.commit()
         if interrupted:
             logger.warning(
                 "%d alert deliveries failed: interrupted on their last attempt", interrupted
             )
         if not claimed:
             return 0
-        async with self._engine.connect() as conn:
-            alerts = await store.load_alerts(conn, [c.alert_id for c in claimed])
+        async with self._outbox() as tx:
+            alerts = await tx.outbox.load_alerts([c.alert_id for c in claimed])
         await asyncio.gather(*(self._deliver(c, alerts.get(c.alert_id), now) for c in claimed))
         return len(claimed)
 
@@ -272,9 +276,8 @@ class DeliveryWorker:
             else:
                 status = store.PENDING
                 next_at = now + timedelta(seconds=self._delay_s(claimed.attempts, outcome))
-        async with self._engine.begin() as conn:
-            recorded = await store.record(
-                conn,
+        async with self._outbox() as tx:
+            recorded = await tx.outbox.record(
                 claimed,
                 status=status,
                 response_status=outcome.status,
@@ -282,6 +285,7 @@ class DeliveryWorker:
                 next_attempt_at=next_at,
                 delivered_at=now if status == store.SENT else None,
             )
+            await tx.commit()
         where = f"alert delivery {claimed.id} (alert {claimed.alert_id}, {claimed.channel})"
         if not recorded:
             logger.warning(

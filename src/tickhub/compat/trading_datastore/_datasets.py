@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 from tickhub.accounts.deps import CurrentUser
 from tickhub.common.time import utc_now
-from tickhub.deps import RuntimeDep
 from tickhub.sessions import datasets as service
 from tickhub.sessions.datasets._definition import DatasetError
 from tickhub.sessions.datasets._formats import (
@@ -27,6 +26,7 @@ from tickhub.sessions.datasets._formats import (
     json_stream,
     parquet_stream,
 )
+from tickhub.sessions.deps import DatasetsUowDep
 
 
 def error_response(exc: DatasetError) -> JSONResponse:
@@ -118,10 +118,10 @@ async def _body(request: Request) -> object:
 
 
 async def _save(
-    request: Request, runtime: RuntimeDep, principal: CurrentUser, label: str | None
+    request: Request, uow: DatasetsUowDep, principal: CurrentUser, label: str | None
 ) -> JSONResponse:
     info, created = await service.save(
-        runtime.engine,
+        uow,
         owner_id=principal.id,
         api_key_id=principal.api_key_id,
         label=label,
@@ -137,9 +137,9 @@ async def _save(
     response_model=list[DatasetOut],
 )
 async def list_datasets(
-    runtime: RuntimeDep, principal: CurrentUser, owner: OwnerQuery = None
+    uow: DatasetsUowDep, principal: CurrentUser, owner: OwnerQuery = None
 ) -> JSONResponse:
-    found = await service.datasets(runtime.engine, owner_id=principal.scope(owner))
+    found = await service.datasets(uow, owner_id=principal.scope(owner))
     return JSONResponse([d.describe() for d in found])
 
 
@@ -158,9 +158,9 @@ _SAVED: dict[int | str, dict[str, Any]] = {
     response_class=JSONResponse,
 )
 async def create_dataset(
-    request: Request, runtime: RuntimeDep, principal: CurrentUser
+    request: Request, uow: DatasetsUowDep, principal: CurrentUser
 ) -> JSONResponse:
-    return await _save(request, runtime, principal, None)
+    return await _save(request, uow, principal, None)
 
 
 @router.post(
@@ -174,9 +174,9 @@ async def create_dataset(
     response_class=JSONResponse,
 )
 async def put_dataset(
-    data_label: str, request: Request, runtime: RuntimeDep, principal: CurrentUser
+    data_label: str, request: Request, uow: DatasetsUowDep, principal: CurrentUser
 ) -> JSONResponse:
-    return await _save(request, runtime, principal, data_label)
+    return await _save(request, uow, principal, data_label)
 
 
 @router.get(
@@ -202,7 +202,7 @@ async def put_dataset(
 )
 async def get_dataset(
     data_label: str,
-    runtime: RuntimeDep,
+    uow: DatasetsUowDep,
     principal: CurrentUser,
     owner: OwnerQuery = None,
     format: Annotated[
@@ -212,9 +212,9 @@ async def get_dataset(
 ) -> StreamingResponse:
     kind = choose_format(format, accept)
     info = await service.dataset(
-        runtime.engine, data_label, owner_id=principal.scope(owner), caller_id=principal.id
+        uow, data_label, owner_id=principal.scope(owner), caller_id=principal.id
     )
-    pages = service.rows(runtime.engine, info)
+    pages = service.rows(uow, info)
     headers = {"ETag": f'"{info.hash}"'}
     if kind == JSON:
         head = info.describe()
@@ -239,9 +239,7 @@ async def get_dataset(
     response_class=Response,
 )
 async def delete_dataset(
-    data_label: str, runtime: RuntimeDep, principal: CurrentUser, owner: OwnerQuery = None
+    data_label: str, uow: DatasetsUowDep, principal: CurrentUser, owner: OwnerQuery = None
 ) -> Response:
-    await service.delete(
-        runtime.engine, data_label, owner_id=principal.scope(owner), caller_id=principal.id
-    )
+    await service.delete(uow, data_label, owner_id=principal.scope(owner), caller_id=principal.id)
     return Response(status_code=204)

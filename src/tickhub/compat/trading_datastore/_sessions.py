@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tickhub.accounts.deps import CurrentUser
-from tickhub.deps import RuntimeDep
 from tickhub.sessions import service
+from tickhub.sessions.deps import SessionsUowDep
 from tickhub.sessions.errors import Invalid, NotFound
 from tickhub.sessions.repository import TransactionRecord
 from tickhub.sessions.schemas import number, seed_time
@@ -150,11 +150,11 @@ SESSION_EXAMPLE = {
 
 
 @router.get("/session", summary="The caller's sessions, a page at a time")
-async def list_sessions(request: Request, principal: CurrentUser, rt: RuntimeDep) -> Response:
+async def list_sessions(request: Request, principal: CurrentUser, uow: SessionsUowDep) -> Response:
     """`{next, total, sessions}`; `limit` (default and maximum 100) and `offset`; `next`
     is the link to the following page, or "" on the last one. An admin sees everyone's."""
     limit, offset = _page(request)
-    views, total = await service.list_sessions(rt.engine, principal, limit=limit, offset=offset)
+    views, total = await service.list_sessions(uow, principal, limit=limit, offset=offset)
     base = _base(request)
     more = offset + limit < total
     return JSONResponse(
@@ -172,20 +172,20 @@ async def list_sessions(request: Request, principal: CurrentUser, rt: RuntimeDep
     summary="Create a session",
     openapi_extra=_body_doc(SESSION_EXAMPLE),
 )
-async def create_session(request: Request, principal: CurrentUser, rt: RuntimeDep) -> Response:
+async def create_session(request: Request, principal: CurrentUser, uow: SessionsUowDep) -> Response:
     """Required: session_name, type, starting_balance, starting_coins, crypto_type.
     `session_start` defaults to now (UTC, `MM/DD/YYYY, HH:MM:SS`); other fields to null.
     Optional `model_id` links a model record (`/v1/models`)."""
-    view = await service.create_session(rt.engine, principal, await _json(request))
+    view = await service.create_session(uow, principal, await _json(request))
     return JSONResponse(_session_body(view, _base(request)), status_code=201)
 
 
 @router.get("/session/{session_id}", summary="One session, with its transaction count")
 async def get_session(
-    session_id: str, request: Request, principal: CurrentUser, rt: RuntimeDep
+    session_id: str, request: Request, principal: CurrentUser, uow: SessionsUowDep
 ) -> Response:
     sid = _id(session_id, service.NO_SESSION, "session_id")
-    view = await service.get_session(rt.engine, principal, sid)
+    view = await service.get_session(uow, principal, sid)
     return JSONResponse(_session_body(view, _base(request), detail=True))
 
 
@@ -195,20 +195,20 @@ async def get_session(
     openapi_extra=_body_doc({"ending_balance": 800.0, "ending_coins": 5.0}),
 )
 async def patch_session(
-    session_id: str, request: Request, principal: CurrentUser, rt: RuntimeDep
+    session_id: str, request: Request, principal: CurrentUser, uow: SessionsUowDep
 ) -> Response:
     """Only the fields sent change; `id` and `self` never do. A figure set to null goes
     back to being derived from the transactions."""
     sid = _id(session_id, service.NO_SESSION, "session_id")
-    view = await service.patch_session(rt.engine, principal, sid, await _json(request))
+    view = await service.patch_session(uow, principal, sid, await _json(request))
     return JSONResponse(_session_body(view, _base(request)))
 
 
 @router.delete("/session/{session_id}", status_code=204, summary="Delete a session")
-async def delete_session(session_id: str, principal: CurrentUser, rt: RuntimeDep) -> Response:
+async def delete_session(session_id: str, principal: CurrentUser, uow: SessionsUowDep) -> Response:
     """Deletes the session and its transactions."""
     sid = _id(session_id, service.NO_SESSION, "session_id")
-    await service.delete_session(rt.engine, principal, sid)
+    await service.delete_session(uow, principal, sid)
     return Response(status_code=204)
 
 
@@ -225,15 +225,13 @@ TRANSACTION_EXAMPLE = {
 
 
 async def _list_transactions(
-    session_id: str, request: Request, principal: CurrentUser, rt: RuntimeDep
+    session_id: str, request: Request, principal: CurrentUser, uow: SessionsUowDep
 ) -> Response:
     """`{self, next, total_transactions, transactions}` by step; `total_transactions`
     counts all of the session's transactions, `next` is null on the last page."""
     sid = _id(session_id, service.NO_SESSION, "session_id")
     limit, offset = _page(request)
-    page, total = await service.list_transactions(
-        rt.engine, principal, sid, limit=limit, offset=offset
-    )
+    page, total = await service.list_transactions(uow, principal, sid, limit=limit, offset=offset)
     base = _base(request)
     url = f"{base}/session/{sid}/transaction"
     more = offset + limit < total
@@ -248,40 +246,48 @@ async def _list_transactions(
 
 
 async def _create_transaction(
-    session_id: str, request: Request, principal: CurrentUser, rt: RuntimeDep
+    session_id: str, request: Request, principal: CurrentUser, uow: SessionsUowDep
 ) -> Response:
     """Required: type (Purchase or Sale), amount (> 0), value (>= 0). `crypto_type`
     defaults to the session's, `transaction_date_time` to now; `step` is optional."""
     sid = _id(session_id, service.NO_SESSION, "session_id")
-    created = await service.create_transaction(rt.engine, principal, sid, await _json(request))
+    created = await service.create_transaction(uow, principal, sid, await _json(request))
     return JSONResponse(_transaction_body(created, _base(request)), status_code=201)
 
 
 async def _get_transaction(
-    session_id: str, transaction_id: str, request: Request, principal: CurrentUser, rt: RuntimeDep
+    session_id: str,
+    transaction_id: str,
+    request: Request,
+    principal: CurrentUser,
+    uow: SessionsUowDep,
 ) -> Response:
     sid = _id(session_id, service.NO_SESSION, "session_id")
     tid = _id(transaction_id, service.NO_TRANSACTION, "transaction_id")
-    found = await service.get_transaction(rt.engine, principal, sid, tid)
+    found = await service.get_transaction(uow, principal, sid, tid)
     return JSONResponse(_transaction_body(found, _base(request)))
 
 
 async def _patch_transaction(
-    session_id: str, transaction_id: str, request: Request, principal: CurrentUser, rt: RuntimeDep
+    session_id: str,
+    transaction_id: str,
+    request: Request,
+    principal: CurrentUser,
+    uow: SessionsUowDep,
 ) -> Response:
     sid = _id(session_id, service.NO_SESSION, "session_id")
     tid = _id(transaction_id, service.NO_TRANSACTION, "transaction_id")
     body = await _json(request)
-    updated = await service.patch_transaction(rt.engine, principal, sid, tid, body)
+    updated = await service.patch_transaction(uow, principal, sid, tid, body)
     return JSONResponse(_transaction_body(updated, _base(request)))
 
 
 async def _delete_transaction(
-    session_id: str, transaction_id: str, principal: CurrentUser, rt: RuntimeDep
+    session_id: str, transaction_id: str, principal: CurrentUser, uow: SessionsUowDep
 ) -> Response:
     sid = _id(session_id, service.NO_SESSION, "session_id")
     tid = _id(transaction_id, service.NO_TRANSACTION, "transaction_id")
-    await service.delete_transaction(rt.engine, principal, sid, tid)
+    await service.delete_transaction(uow, principal, sid, tid)
     return Response(status_code=204)
 
 

@@ -19,6 +19,7 @@ from tickhub.sessions.datasets._features import (
 )
 from tickhub.sessions.datasets._formats import content_hash
 from tickhub.sessions.datasets._models import TrainingDataset, TrainingDatasetRow
+from tickhub.sessions.datasets._repository import DatasetRecord
 from tickhub.sessions.datasets._service import (
     DatasetInfo,
     dataset,
@@ -28,6 +29,13 @@ from tickhub.sessions.datasets._service import (
     rows,
     save,
 )
+from tickhub.sessions.datasets._uow import (
+    DatasetsStore,
+    DatasetsUnitOfWork,
+    DatasetsUow,
+    DatasetsUowFactory,
+    MarketReads,
+)
 
 __all__ = [
     "FEATURES",
@@ -35,9 +43,15 @@ __all__ = [
     "DatasetError",
     "DatasetInfo",
     "DatasetNotFound",
+    "DatasetRecord",
+    "DatasetsStore",
+    "DatasetsUnitOfWork",
+    "DatasetsUow",
+    "DatasetsUowFactory",
     "Definition",
     "Feature",
     "FeatureError",
+    "MarketReads",
     "Series",
     "TrainingDataset",
     "TrainingDatasetRow",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, delete, insert, select
@@ -16,22 +18,45 @@ rows_t = cast(Table, TrainingDatasetRow.__table__)
 INSERT_CHUNK = 2_000
 
 
+@dataclass(frozen=True, slots=True)
+class DatasetRecord:
+    """A stored data set's row in `training_datasets`."""
+
+    id: int
+    owner_id: str
+    api_key_id: str | None
+    label: str
+    definition: dict[str, Any]
+    columns: list[str]
+    row_count: int
+    start_us: int
+    end_us: int
+    first_us: int | None
+    last_us: int | None
+    content_hash: str
+    created_at: datetime
+
+
+def _record(row: Row[Any]) -> DatasetRecord:
+    return DatasetRecord(**{k: row._mapping[k] for k in DatasetRecord.__slots__})
+
+
 class DatasetRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def find(self, label: str, owner_id: str | None) -> list[Row[Any]]:
+    async def find(self, label: str, owner_id: str | None) -> list[DatasetRecord]:
         """Data sets with this label: the owner's, or everyone's when `owner_id` is None."""
         q = select(datasets_t).where(datasets_t.c.label == label)
         if owner_id is not None:
             q = q.where(datasets_t.c.owner_id == owner_id)
-        return list((await self.conn.execute(q.order_by(datasets_t.c.id))).all())
+        return [_record(r) for r in await self.conn.execute(q.order_by(datasets_t.c.id))]
 
-    async def all(self, owner_id: str | None) -> list[Row[Any]]:
+    async def all(self, owner_id: str | None) -> list[DatasetRecord]:
         q = select(datasets_t).order_by(datasets_t.c.label, datasets_t.c.id)
         if owner_id is not None:
             q = q.where(datasets_t.c.owner_id == owner_id)
-        return list((await self.conn.execute(q)).all())
+        return [_record(r) for r in await self.conn.execute(q)]
 
     async def delete(self, dataset_id: int) -> None:
         await self.conn.execute(delete(rows_t).where(rows_t.c.dataset_id == dataset_id))

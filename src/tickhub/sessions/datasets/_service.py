@@ -1,8 +1,8 @@
 """Training data set use cases: create or replace, list, get, stream rows, delete.
 
-Each use case opens its own transaction on the engine. A data set is materialised from
-the candles service inside the transaction that stores it, so a failure leaves the
-previous version (or nothing) in place: never half a data set.
+Each use case is one unit of work (`DatasetsUow`). A data set is materialised from the
+candles service inside the transaction that stores it, so a failure leaves the previous
+version (or nothing) in place: never half a data set.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tickhub.common.time import format_time, from_us
 from tickhub.marketdata import service as md
@@ -27,7 +26,8 @@ from tickhub.sessions.datasets._definition import (
 )
 from tickhub.sessions.datasets._features import Series, compute
 from tickhub.sessions.datasets._formats import INTEGER_COLUMNS, Row, content_hash
-from tickhub.sessions.datasets._repository import DatasetRepository
+from tickhub.sessions.datasets._repository import DatasetRecord
+from tickhub.sessions.datasets._uow import DatasetsStore, DatasetsUowFactory, MarketReads
 
 MAX_ROWS = 500_000
 PAGE = 5_000
@@ -66,7 +66,7 @@ class DatasetInfo:
         }
 
 
-def _info(row: Any) -> DatasetInfo:
+def _info(row: DatasetRecord) -> DatasetInfo:
     return DatasetInfo(
         id=row.id,
         label=row.label,
@@ -91,7 +91,7 @@ def _python(column: np.ndarray[Any, Any], integer: bool) -> list[Any]:
     return [None if math.isnan(v) else v for v in values]
 
 
-async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, Any], list[Row]]:
+async def materialise(market: MarketReads, d: Definition) -> tuple[dict[str, Any], list[Row]]:
     """The rows of a definition over the stored candles, ordered by time then by the
     instruments' order in the definition; and the definition in canonical form."""
     interval = md.interval_or_error(d.interval)
@@ -103,7 +103,7 @@ async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, A
     for i, ref in enumerate(d.instruments):
         field = f"instruments[{i}]"
         try:
-            inst = await md.find_instrument(conn, ref.symbol, ref.exchange)
+            inst = await market.find_instrument(ref.symbol, ref.exchange)
         except md.MarketDataError as exc:
             raise DatasetError(field, exc.message) from exc
         name = f"{inst.exchange}:{inst.symbol}"
@@ -111,7 +111,7 @@ async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, A
             raise DatasetError(field, f"{field}: {name} is listed twice")
         names.append(name)
         try:
-            candles = await md.candles(conn, inst, interval, d.start, d.end, tz)
+            candles = await market.candles(inst, interval, d.start, d.end, tz)
         except md.MarketDataError as exc:
             raise DatasetError(exc.field, exc.message) from exc
         if len(keyed) + len(candles) > MAX_ROWS:
@@ -151,7 +151,7 @@ async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, A
 
 
 async def save(
-    engine: AsyncEngine,
+    uow: DatasetsUowFactory,
     *,
     owner_id: str,
     api_key_id: str | None,
@@ -162,9 +162,9 @@ async def save(
     """Create the data set, or replace the owner's one of the same label. Returns it and
     whether it is new."""
     d = parse_definition(body, label)
-    async with engine.begin() as conn:
-        definition, rows = await materialise(conn, d)
-        repo = DatasetRepository(conn)
+    async with uow() as tx:
+        definition, rows = await materialise(tx.market, d)
+        repo = tx.datasets
         old = await repo.find(d.label, owner_id)
         for r in old:
             await repo.delete(r.id)
@@ -189,21 +189,22 @@ async def save(
             )
         await repo.add_rows(new_id, rows)
         info = _info(next(r for r in await repo.find(d.label, owner_id) if r.id == new_id))
+        await tx.commit()
     return info, not old
 
 
-async def datasets(engine: AsyncEngine, *, owner_id: str | None) -> list[DatasetInfo]:
+async def datasets(uow: DatasetsUowFactory, *, owner_id: str | None) -> list[DatasetInfo]:
     """The owner's data sets (everyone's when `owner_id` is None), by label."""
-    async with engine.connect() as conn:
-        return [_info(r) for r in await DatasetRepository(conn).all(owner_id)]
+    async with uow() as tx:
+        return [_info(r) for r in await tx.datasets.all(owner_id)]
 
 
 async def _one(
-    conn: AsyncConnection, label: str, *, owner_id: str | None, caller_id: str
+    repo: DatasetsStore, label: str, *, owner_id: str | None, caller_id: str
 ) -> DatasetInfo:
     """`owner_id` None (an admin without `?owner=`): the caller's own data set of that
     label if any, else the only one of that label."""
-    found = await DatasetRepository(conn).find(label, owner_id)
+    found = await repo.find(label, owner_id)
     if owner_id is None and len(found) > 1:
         own = [r for r in found if r.owner_id == caller_id]
         if not own:
@@ -217,22 +218,25 @@ async def _one(
 
 
 async def dataset(
-    engine: AsyncEngine, label: str, *, owner_id: str | None, caller_id: str
+    uow: DatasetsUowFactory, label: str, *, owner_id: str | None, caller_id: str
 ) -> DatasetInfo:
-    async with engine.connect() as conn:
-        return await _one(conn, label, owner_id=owner_id, caller_id=caller_id)
+    async with uow() as tx:
+        return await _one(tx.datasets, label, owner_id=owner_id, caller_id=caller_id)
 
 
-async def delete(engine: AsyncEngine, label: str, *, owner_id: str | None, caller_id: str) -> None:
-    async with engine.begin() as conn:
-        info = await _one(conn, label, owner_id=owner_id, caller_id=caller_id)
-        await DatasetRepository(conn).delete(info.id)
+async def delete(
+    uow: DatasetsUowFactory, label: str, *, owner_id: str | None, caller_id: str
+) -> None:
+    async with uow() as tx:
+        info = await _one(tx.datasets, label, owner_id=owner_id, caller_id=caller_id)
+        await tx.datasets.delete(info.id)
+        await tx.commit()
 
 
 async def rows(
-    engine: AsyncEngine, info: DatasetInfo, page: int = PAGE
+    uow: DatasetsUowFactory, info: DatasetInfo, page: int = PAGE
 ) -> AsyncIterator[list[Row]]:
     """The data set's rows in order, a page at a time, read in one snapshot."""
-    async with engine.connect() as conn:
-        async for part in DatasetRepository(conn).stream_rows(info.id, page):
+    async with uow() as tx:
+        async for part in tx.datasets.stream_rows(info.id, page):
             yield part

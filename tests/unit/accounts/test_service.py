@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.accounts import PASSWORD, FakeClock, iota_address
+from tests.fixtures.accounts import PASSWORD, iota_address
+from tests.fixtures.clocks import FakeClock
 from tests.fixtures.fake_accounts import FakeAccountsStore, FakeAccountsUow, fake_accounts
 from tickhub.accounts import service
 from tickhub.accounts.errors import Conflict, Forbidden, Invalid, InvalidCredentials, NotFound

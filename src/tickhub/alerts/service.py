@@ -166,7 +166,7 @@ def _compact(symbol: str) -> str:
 async def resolve_instruments(conn: AsyncConnection, wanted: list[str]) -> list[str]:
     """`exchange:SYMBOL` keys of stored instruments in the exchange's spelling, in the
     order given, without repeats. A bare `SYMBOL` must be traded on one exchange only."""
-    known = await marketdata.instruments(conn)
+    known = await marketdata.instruments(marketdata.reads_on(conn))
     out: list[str] = []
     for n, text in enumerate(wanted):
         field = f"instruments.{n}"
@@ -392,7 +392,7 @@ async def _symbols(conn: AsyncConnection, symbol: str) -> tuple[str, ...]:
     if not wanted:
         raise Invalid("symbol must not be empty", field="symbol")
     spellings = {symbol.strip(), wanted}
-    for i in await marketdata.instruments(conn):
+    for i in await marketdata.instruments(marketdata.reads_on(conn)):
         if wanted in {_compact(i.symbol), _compact(i.base + i.quote)}:
             spellings.add(i.symbol)
     return tuple(sorted(spellings))

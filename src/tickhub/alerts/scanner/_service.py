@@ -43,7 +43,7 @@ from tickhub.alerts.scanner._workers import EvaluationPool
 from tickhub.common.clock import minute_ticks
 from tickhub.marketdata import service
 from tickhub.marketdata.store.candles import ROLLUPS
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.repository import MarketDataReads
 from tickhub.settings import ScannerSettings
 
 log = logging.getLogger("tickhub.scanner")
@@ -256,7 +256,7 @@ class Scanner:
     async def _due_groups(self, at_us: int) -> list[_Group]:
         async with self._engine.connect() as conn:
             strategies = await self._active_strategies(ScannerStore(conn))
-            instruments = await service.instruments(conn)
+            instruments = await service.instruments(service.reads_on(conn))
         by_name: dict[tuple[str, str], Any] = {}
         for inst in instruments:
             by_name.setdefault((inst.exchange, inst.symbol), inst)
@@ -528,7 +528,7 @@ async def _history(
     others are folded by the market-data service."""
     end = group.close
     if group.interval_us in ROLLUPS and end % group.interval_us == 0:
-        rows = await MarketDataRepository(conn).rollup_columns(
+        rows = await MarketDataReads(conn).rollup_columns(
             group.instrument.id, group.interval_us, end - limit * group.interval_us, end
         )
         flat = np.fromiter(
@@ -539,7 +539,7 @@ async def _history(
         opens, highs, lows, closes, volume, quote, count = (table[:, k] for k in range(1, 8))
     else:
         candles = await service.candle_series(
-            conn,
+            service.reads_on(conn),
             group.instrument,
             service.interval_or_error(group.interval),
             start=None,

@@ -103,7 +103,7 @@ async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, A
     for i, ref in enumerate(d.instruments):
         field = f"instruments[{i}]"
         try:
-            inst = await md.find_instrument(conn, ref.symbol, ref.exchange)
+            inst = await md.find_instrument(md.reads_on(conn), ref.symbol, ref.exchange)
         except md.MarketDataError as exc:
             raise DatasetError(field, exc.message) from exc
         name = f"{inst.exchange}:{inst.symbol}"
@@ -111,7 +111,7 @@ async def materialise(conn: AsyncConnection, d: Definition) -> tuple[dict[str, A
             raise DatasetError(field, f"{field}: {name} is listed twice")
         names.append(name)
         try:
-            candles = await md.candles(conn, inst, interval, d.start, d.end, tz)
+            candles = await md.candles(md.reads_on(conn), inst, interval, d.start, d.end, tz)
         except md.MarketDataError as exc:
             raise DatasetError(exc.field, exc.message) from exc
         if len(keyed) + len(candles) > MAX_ROWS:

@@ -6,6 +6,7 @@ lifetime. Errors are domain exceptions naming the parameter at fault; the router
 them to HTTP.
 """
 
+from tickhub.marketdata.service._bulk import closed_candles
 from tickhub.marketdata.service._core import (
     MAX_CANDLES,
     InvalidParameter,
@@ -83,6 +84,7 @@ __all__ = [
     "UnknownInstrument",
     "candle_series",
     "candles",
+    "closed_candles",
     "coin_assets",
     "coin_tickers",
     "collection_start",

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import Response
 
 from tickhub.common.time import now_us
-from tickhub.deps import RuntimeDep
+from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.coinmarketcap.schemas import SnapshotDocument
-from tickhub.marketdata.deps import MarketReadsDep
-from tickhub.marketdata.live.snapshot import SnapshotCache, current_body
+from tickhub.marketdata.deps import (
+    LiveHubDep,
+    MarketReadsDep,
+    PipelineStatusDep,
+    SnapshotCacheDep,
+)
+from tickhub.marketdata.live.snapshot import current_body
 from tickhub.marketdata.schemas import (
     ERRORS,
     CandleOut,
@@ -31,7 +36,6 @@ from tickhub.marketdata.schemas import (
     TradePageOut,
 )
 from tickhub.marketdata.store.candles import DAY
-from tickhub.runtime import Runtime
 from tickhub.websocket import CLOSE_TRY_LATER, receiver, upgrade_required
 
 router = APIRouter(tags=["market data"], responses=ERRORS)
@@ -99,15 +103,14 @@ async def get_price(tx: MarketReadsDep, exchange: str, symbol: str) -> PriceOut:
     summary="Everything latest: prices with their last 24 hours, listings, global metrics",
     response_model=SnapshotDocument,
 )
-async def get_snapshot(request: Request, runtime: RuntimeDep) -> Response:
+async def get_snapshot(cache: SnapshotCacheDep, engine: EngineDep) -> Response:
     """One document: every instrument's latest trade and the open, high, low, close,
     change and volume of the 24 hours up to the current minute (from the stored 1 h and
     1 m candles), the latest CoinMarketCap listings by rank and global metrics.
 
     Served from memory, rebuilt after every insert (and every minute); read from the
     database only while that cache is not running."""
-    cache: SnapshotCache | None = getattr(request.app.state, "snapshot_cache", None)
-    return Response(await current_body(cache, runtime.engine), media_type="application/json")
+    return Response(await current_body(cache, engine), media_type="application/json")
 
 
 @router.get("/trades", summary="Trades, page by page")
@@ -205,17 +208,10 @@ async def get_coverage(
 
 
 @router.get("/sources", summary="Market-data sources and their state")
-async def list_sources(runtime: RuntimeDep) -> list[SourceStatusOut]:
+async def list_sources(pipeline: PipelineStatusDep) -> list[SourceStatusOut]:
     """The state of each source (connecting, connected, offline, simulated, …) as the
     tracker last reported it. `simulated: true` marks the simulated market."""
-    statuses = (
-        runtime.tracker.statuses
-        if runtime.tracker is not None
-        else runtime.live.statuses
-        if runtime.live is not None
-        else {}
-    )
-    return [SourceStatusOut.of(s) for s in sorted(statuses.values(), key=lambda s: s.source)]
+    return [SourceStatusOut.of(s) for s in pipeline.sources()]
 
 
 STREAM_PROTOCOL = """\
@@ -257,10 +253,11 @@ async def stream_over_http() -> Response:
 
 @router.websocket("/stream", name="stream")
 async def stream(
-    websocket: WebSocket, instruments: str | None = None, channels: str | None = None
+    websocket: WebSocket,
+    hub: LiveHubDep,
+    instruments: str | None = None,
+    channels: str | None = None,
 ) -> None:
-    runtime: Runtime = websocket.app.state.runtime
-    hub = runtime.live
     if hub is None or not hub.running:
         await websocket.close(code=CLOSE_TRY_LATER, reason="the live stream is not running")
         return

@@ -77,7 +77,8 @@ async def main() -> None:
     cases = [("1m over a day", "1m", DAY, MINUTE), ("1h over a month", "1h", 30 * DAY, HOUR),
              ("1d over a year", "1d", YEAR, DAY)]  # fmt: skip
     async with engine.connect() as conn:
-        inst = await service.resolve_instrument(conn, SYMBOL, "sim")
+        md = service.reads_on(conn)
+        inst = await service.resolve_instrument(md, SYMBOL, "sim")
         print(f"{'query':<16} {'candles':>7} {'tickhub p50':>12} {'p95':>9} "
               f"{'GROUP BY p50':>13} {'p95':>9} {'ratio p50':>10}")  # fmt: skip
         for name, iv_text, span, res in cases:
@@ -87,7 +88,7 @@ async def main() -> None:
             for _ in range(args.queries):
                 start = YEAR_START + rnd.randrange(0, max((YEAR - span) // res, 1)) * res
                 t0 = time.perf_counter()
-                out = await service.candles(conn, inst, iv, start, start + span)
+                out = await service.candles(md, inst, iv, start, start + span)
                 fast.append((time.perf_counter() - t0) * 1000)
                 n_candles = max(n_candles, len(out))
             slow: list[float] = []

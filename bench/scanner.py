@@ -160,9 +160,10 @@ async def naive_loop(engine: AsyncEngine, sample: int, history: int) -> tuple[fl
     for st in picked:
         exchange, _, symbol = st.instruments[0].partition(":")
         async with engine.begin() as conn:
-            inst = await service.find_instrument(conn, symbol, exchange)
+            md = service.reads_on(conn)
+            inst = await service.find_instrument(md, symbol, exchange)
             candles = await service.candle_series(
-                conn, inst, iv, start=None, end=at, limit=history, now=at
+                md, inst, iv, start=None, end=at, limit=history, now=at
             )
             data = {
                 name: np.array([getattr(c, name) for c in candles], dtype=np.float64)

@@ -16,10 +16,11 @@ import tickhub
 from tickhub.alerts.hub import AlertHub
 from tickhub.bus import make_bus
 from tickhub.db import create_engine
-from tickhub.deps import RuntimeDep
+from tickhub.deps import EngineDep
 from tickhub.gateway import install_gateway
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.snapshot import SnapshotCache
+from tickhub.marketdata.live.status import PipelineStatus
 from tickhub.marketdata.service import MarketDataError
 from tickhub.messages import message_codec
 from tickhub.problems import problem
@@ -54,7 +55,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:
-            app.state.runtime = runtime
             async with _background(app, runtime):
                 yield
             return
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         engine = create_engine(settings.resolved_database_url)
         bus = make_bus(settings.bus_url, codec=message_codec())
         own = Runtime(settings=settings, engine=engine, bus=bus)
-        app.state.runtime = own
+        _expose(app, own)
         await own.bus.start()
         try:
             async with _background(app, own):
@@ -79,12 +79,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redirect_slashes=False,
     )
     if runtime is not None:
-        app.state.runtime = runtime
+        _expose(app, runtime)
     app.add_middleware(StripTrailingSlash)
     _install_error_handlers(app)
     _mount_routers(app)
     install_gateway(app, settings)
     return app
+
+
+def _expose(app: FastAPI, runtime: Runtime) -> None:
+    """Put on `app.state` what the routers, the gateway and the accounts dependency use
+    (through the typed dependencies of `tickhub.deps` and the contexts' `deps`); the
+    runtime object itself stays here."""
+    state = app.state
+    state.settings = runtime.settings
+    state.engine = runtime.engine
+    state.bus = runtime.bus
+    state.live_hub = runtime.live
+    state.pipeline = PipelineStatus(runtime)
 
 
 @asynccontextmanager
@@ -94,6 +106,7 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
     on `/v1/alerts/stream`; stopped in reverse order."""
     if runtime.live is None:
         runtime.live = LiveHub(runtime.bus)
+    _expose(app, runtime)
     app.state.snapshot_cache = snapshots = SnapshotCache(runtime.engine, runtime.bus)
     app.state.alert_hub = alerts = AlertHub(runtime.bus)
     async with AsyncExitStack() as stack:
@@ -142,10 +155,10 @@ def _health_router() -> Any:
         return {"status": "ok"}
 
     @r.get("/readyz", summary="The database answers and the pipeline is running")
-    async def readyz(runtime: RuntimeDep) -> Response:
+    async def readyz(engine: EngineDep) -> Response:
         checks: dict[str, str] = {}
         try:
-            async with runtime.engine.connect() as conn:
+            async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:  # any failure means not ready

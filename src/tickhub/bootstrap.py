@@ -35,7 +35,7 @@ from tickhub.marketdata.ingest.sim import SimSource
 from tickhub.marketdata.ingest.source import Source
 from tickhub.marketdata.ingest.tracker import Tracker
 from tickhub.marketdata.store.partitions import maintain_partitions_forever
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 from tickhub.marketdata.store.writer import Writer
 from tickhub.messages import message_codec
 from tickhub.migrate import upgrade
@@ -86,8 +86,8 @@ async def build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]
     """The configured sources, each resuming after the last trade id stored for it."""
     sources: list[Source] = []
     for name in settings.sources:
-        async with engine.connect() as conn:
-            resume = await MarketDataRepository(conn).last_trade_ids(name)
+        async with MarketDataUnitOfWork(engine) as tx:
+            resume = await tx.reads.last_trade_ids(name)
         if name == "binance":
             from tickhub.marketdata.ingest.binance.source import BinanceSource
 
@@ -165,8 +165,8 @@ async def offline_fallback(settings: Settings, engine: AsyncEngine, tracker: Tra
         "Set TICKHUB_SIM_FALLBACK=false to turn this off.",
         settings.offline_after_s,
     )
-    async with engine.connect() as conn:
-        resume = await MarketDataRepository(conn).last_trade_ids("sim")
+    async with MarketDataUnitOfWork(engine) as tx:
+        resume = await tx.reads.last_trade_ids("sim")
     tracker.add(sim_source(settings, resume))
 
 

@@ -1,5 +1,8 @@
-"""What a running tickhub process holds. Built only by the composition roots (`cli.py`,
-`app.py`, tests) and handed to the web app as `app.state.runtime`."""
+"""What a running tickhub process holds. Private to the composition roots: built and read
+only by `bootstrap.py` and `app.py` (and tests, which compose their own). The web app
+gets it through `create_app(runtime=...)` and puts on `app.state` only the parts routers
+need (engine, bus, live hub, a read-only pipeline status), each behind a typed dependency;
+nothing else imports this module."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from tests.unit.marketdata.test_candles import close_enough, naive, shape
 from tickhub.bus import make_bus
 from tickhub.db import create_engine
 from tickhub.marketdata.store.candles import ROLLUPS
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.repository import MarketDataReads
 from tickhub.messages import message_codec
 from tickhub.migrate import upgrade
 
@@ -241,7 +241,7 @@ async def test_nothing_lost_nothing_doubled_through_faults(
     ids = await stored_ids(engine)
     assert ids == list(range(1, 6201))  # every id, exactly once
     async with engine.connect() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataReads(conn)
         (inst,) = await repo.instruments("binance")
         stored = await repo.trades(inst.id, None, None)
         for res in ROLLUPS:

@@ -16,7 +16,6 @@ from starlette.requests import HTTPConnection
 from tickhub.accounts import service
 from tickhub.accounts.errors import Forbidden, InvalidCredentials, NotAuthenticated, Unavailable
 from tickhub.accounts.service import Accounts, Principal
-from tickhub.runtime import Runtime
 
 NOT_PROVIDED = "Authentication credentials were not provided."
 NOT_ALLOWED = "You do not have permission to perform this action."
@@ -24,15 +23,15 @@ _UNSET = object()
 
 
 def get_accounts(conn: HTTPConnection) -> Accounts:
-    """Built on first use from the app's runtime (reading or creating the signing key),
-    then kept in `app.state.accounts`; tests may put their own there."""
+    """Built on first use from the app's settings and engine (reading or creating the
+    signing key), then kept in `app.state.accounts`; tests may put their own there."""
     state = conn.app.state
     accounts: Accounts | None = getattr(state, "accounts", None)
     if accounts is None:
-        runtime: Runtime | None = getattr(state, "runtime", None)
-        if runtime is None:
+        engine = getattr(state, "engine", None)
+        if engine is None:
             raise Unavailable("accounts are unavailable: the app has no database")
-        accounts = service.build_accounts(runtime.settings, runtime.engine)
+        accounts = service.build_accounts(state.settings, engine)
         state.accounts = accounts
     return accounts
 

@@ -78,7 +78,7 @@ class MarketInstruments:
         self._conn = conn
 
     async def instruments(self) -> Sequence[Instrument]:
-        return await marketdata.instruments(self._conn)
+        return await marketdata.instruments(marketdata.reads_on(self._conn))
 
 
 class AlertsUnitOfWork(UnitOfWork):

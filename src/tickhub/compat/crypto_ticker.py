@@ -21,8 +21,8 @@ from pydantic import BaseModel
 
 from tickhub.common.time import datetime_to_us, from_us
 from tickhub.compat._params import int_or_none
-from tickhub.deps import ConnDep
 from tickhub.marketdata import service
+from tickhub.marketdata.deps import MarketReadsDep
 from tickhub.marketdata.store.repository import InstrumentInfo
 
 router = APIRouter(tags=["seed 004: crypto-ticker"])
@@ -81,13 +81,15 @@ _ERRORS_004: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS_004,
     summary="Latest price of a symbol (seed 004)",
 )
-async def current_price(conn: ConnDep, symbol: str | None = None) -> CurrentPriceOut | JSONResponse:
+async def current_price(
+    tx: MarketReadsDep, symbol: str | None = None
+) -> CurrentPriceOut | JSONResponse:
     """`{"latest_price", "datetime"}`: the newest stored trade; `datetime` is naive UTC."""
     try:
-        inst = await service.resolve_instrument(conn, symbol or "")
+        inst = await service.resolve_instrument(tx, symbol or "")
     except service.MarketDataError:
         return _error_004(_unsupported(symbol))
-    latest = await service.latest_prices(conn, [inst.id])
+    latest = await service.latest_prices(tx, [inst.id])
     if not latest:
         return _error_004(_unsupported(symbol))
     return CurrentPriceOut(latest_price=latest[0].price, datetime=_seed_datetime(latest[0].ts))
@@ -101,7 +103,7 @@ async def current_price(conn: ConnDep, symbol: str | None = None) -> CurrentPric
 )
 async def crypto_price(
     request: Request,
-    conn: ConnDep,
+    tx: MarketReadsDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
     end_datetime: str | None = None,
@@ -119,14 +121,14 @@ async def crypto_price(
     whole number in range is a 400 here (the seed silently used the default).
     """
     try:
-        found = await _filters(conn, symbol, start_datetime, end_datetime)
+        found = await _filters(tx, symbol, start_datetime, end_datetime)
         size = _page_param("limit", limit, default=PAGE_SIZE, minimum=1)
         skip = _page_param("offset", offset, default=0, minimum=0)
     except _SeedError as exc:
         return _error_004(exc.message)
     size = min(size, MAX_PAGE_SIZE)
     count, points = await service.price_page(
-        conn, found.instruments, found.start, found.end, offset=skip, limit=size
+        tx, found.instruments, found.start, found.end, offset=skip, limit=size
     )
     return CryptoPricePageOut(
         count=count,
@@ -149,7 +151,7 @@ async def crypto_price(
     summary="Statistics of stored prices (seed 004)",
 )
 async def crypto_price_statistics(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
     end_datetime: str | None = None,
@@ -161,12 +163,12 @@ async def crypto_price_statistics(
     if not symbol:
         return _error_004("symbol is a mandatory query param")
     try:
-        found = await _filters(conn, symbol, start_datetime, end_datetime)
+        found = await _filters(tx, symbol, start_datetime, end_datetime)
     except _SeedError as exc:
         return _error_004(exc.message)
     inst = found.instruments[0]
     try:
-        trades = await service.price_series(conn, inst, found.start, found.end)
+        trades = await service.price_series(tx, inst, found.start, found.end)
     except service.MarketDataError:
         return _error_004(
             f"More than {service.MAX_SEED_PRICES} prices match: "
@@ -202,22 +204,22 @@ class _Filters:
 
 
 async def _filters(
-    conn: ConnDep, symbol: str | None, start_raw: str | None, end_raw: str | None
+    tx: MarketReadsDep, symbol: str | None, start_raw: str | None, end_raw: str | None
 ) -> _Filters:
     """Seed 004's checks, in its order and with its messages: the symbol is known; the
     start is not before collection began; the end is before now; the start is not after
     the end. A malformed datetime is a 400 naming its parameter (the seed gave a 500)."""
     if symbol:
         try:
-            instruments = [await service.resolve_instrument(conn, symbol)]
+            instruments = [await service.resolve_instrument(tx, symbol)]
         except service.MarketDataError as exc:
             raise _SeedError(_unsupported(symbol)) from exc
     else:
-        instruments = await service.market_instruments(conn)
+        instruments = await service.market_instruments(tx)
     start = end = None
     if start_raw:
         start = _parse_datetime("start_datetime", start_raw)
-        began = await service.collection_start(conn, instruments)
+        began = await service.collection_start(tx, instruments)
         if began is not None:
             began_at = _naive(from_us(began)).replace(microsecond=0)
             if _naive(start) < began_at:

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from tickhub.common.time import from_us, now_us
 from tickhub.compat._params import int_or_none
-from tickhub.deps import ConnDep
 from tickhub.marketdata import service
+from tickhub.marketdata.deps import MarketReadsDep
 from tickhub.marketdata.store.candles import IntervalError, parse_window
 
 router = APIRouter(tags=["seed 001: crypto prices tracker"])
@@ -83,15 +83,15 @@ _ERRORS_001: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/symbols", response_model=CoinsOut, summary="Coins (seed 001)")
-async def symbols(conn: ConnDep) -> CoinsOut:
+async def symbols(tx: MarketReadsDep) -> CoinsOut:
     """Every coin traded as the base of an instrument, by name: `bitcoin`/`BTC`."""
-    coins = await service.coin_assets(conn)
+    coins = await service.coin_assets(tx)
     return CoinsOut(data=[CoinOut(coin=name, symbol=sym) for name, sym in coins])
 
 
 @router.get("/exchanges", response_model=ExchangesOut, summary="Exchanges (seed 001)")
-async def exchanges(conn: ConnDep) -> ExchangesOut:
-    rows = await service.exchange_countries(conn)
+async def exchanges(tx: MarketReadsDep) -> ExchangesOut:
+    rows = await service.exchange_countries(tx)
     return ExchangesOut(data=[ExchangeOut(exchange=n, country=c) for n, c in rows])
 
 
@@ -100,10 +100,10 @@ async def exchanges(conn: ConnDep) -> ExchangesOut:
     response_model=TickersOut,
     summary="Tickers of a coin on an exchange (seed 001)",
 )
-async def tickers(conn: ConnDep, coin: str, exchange: str) -> TickersOut:
+async def tickers(tx: MarketReadsDep, coin: str, exchange: str) -> TickersOut:
     """`coin` is a coin name (`bitcoin`) or an asset symbol (`BTC`), any case. No match is
     an empty list, as in the seed."""
-    found = await service.coin_tickers(conn, coin, exchange)
+    found = await service.coin_tickers(tx, coin, exchange)
     return TickersOut(
         data=[TickerOut(ticker=t.ticker, exchange=t.exchange, coin=t.coin) for t in found]
     )
@@ -116,7 +116,7 @@ async def tickers(conn: ConnDep, coin: str, exchange: str) -> TickersOut:
     summary="Recent prices of a ticker, one a minute (seed 001)",
 )
 async def price_history_minutes(
-    conn: ConnDep, window: str, ticker: str, limit: str | None = None
+    tx: MarketReadsDep, window: str, ticker: str, limit: str | None = None
 ) -> PriceHistoryOut | JSONResponse:
     """Prices of `ticker` over the last `window`, newest first, one point per minute.
 
@@ -145,12 +145,12 @@ async def price_history_minutes(
             return _error_001(f"invalid limit {limit!r}: use a whole number from 1 to 10000")
         count = parsed
     try:
-        inst = await service.resolve_instrument(conn, ticker)
+        inst = await service.resolve_instrument(tx, ticker)
     except service.MarketDataError:
         return PriceHistoryOut(data=[])
     end = now_us()
     minutes = await service.recent_minutes(
-        conn, inst, end - span // timedelta(microseconds=1), end, count
+        tx, inst, end - span // timedelta(microseconds=1), end, count
     )
     return PriceHistoryOut(
         data=[

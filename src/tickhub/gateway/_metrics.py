@@ -1,5 +1,5 @@
 """Prometheus metrics: HTTP requests by route template, and the pipeline's own counters
-read from `app.state.runtime` at scrape time."""
+read at scrape time from what the app holds (`app.state.bus` and `app.state.pipeline`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from starlette.datastructures import State
 
+from tickhub.bus import Bus
 from tickhub.marketdata.events import SourceState
-from tickhub.runtime import Runtime
+from tickhub.marketdata.live.status import PipelineStatus
 
 _LABELS = ("method", "route", "status")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -41,7 +42,7 @@ class HttpMetrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        self.registry.register(RuntimeCollector(state))
+        self.registry.register(PipelineCollector(state))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -52,17 +53,18 @@ class HttpMetrics:
         self.duration.labels(*labels).observe(seconds)
 
 
-class RuntimeCollector(Collector):
+class PipelineCollector(Collector):
     """Bus, writer, tracker and WebSocket figures of the running process."""
 
     def __init__(self, state: State) -> None:
         self._state = state
 
     def collect(self) -> Iterator[Metric]:
-        runtime: Runtime | None = getattr(self._state, "runtime", None)
-        if runtime is None:
+        running: Bus | None = getattr(self._state, "bus", None)
+        if running is None:
             return
-        bus = runtime.bus.stats
+        pipeline: PipelineStatus = getattr(self._state, "pipeline", None) or PipelineStatus()
+        bus = running.stats
         yield _counter("bus_published", "Messages published on the bus", bus.published)
         yield _counter("bus_delivered", "Messages handled by a subscriber", bus.delivered)
         yield _counter("bus_retried", "Deliveries retried after a handler failed", bus.retried)
@@ -70,8 +72,7 @@ class RuntimeCollector(Collector):
             "bus_dead_lettered", "Messages set aside after repeated failures", bus.dead_lettered
         )
         yield _counter("bus_dropped_live", "Messages a slow live view skipped", bus.dropped_live)
-        if runtime.writer is not None:
-            w = runtime.writer.stats
+        if (w := pipeline.writer) is not None:
             yield _counter("writer_batches", "Trade batches written", w.batches)
             yield _counter("writer_trades_received", "Trades received by the writer", w.received)
             yield _counter("writer_trades_new", "Trades not seen before", w.new)
@@ -86,8 +87,7 @@ class RuntimeCollector(Collector):
                     "Exchange time of the newest stored trade",
                     value=w.last_trade_ts / _US,
                 )
-        if runtime.tracker is not None:
-            t = runtime.tracker
+        if (t := pipeline.tracker) is not None:
             yield _counter(
                 "tracker_trades_published", "Trades published by the tracker", t.published
             )
@@ -101,8 +101,7 @@ class RuntimeCollector(Collector):
                 up = status.state in {SourceState.CONNECTED, SourceState.SIMULATED}
                 connected.add_metric([name], 1 if up else 0)
             yield connected
-        if runtime.live is not None:
-            live = runtime.live.stats
+        if (live := pipeline.live) is not None:
             yield GaugeMetricFamily(
                 "tickhub_ws_clients", "Connected WebSocket clients", value=live.connected
             )

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi import APIRouter, Query, WebSocket
 from fastapi.responses import Response
 
 from tickhub.common.time import now_us
-from tickhub.deps import ConnDep, RuntimeDep
+from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.coinmarketcap.schemas import SnapshotDocument
-from tickhub.marketdata.live.snapshot import SnapshotCache, build_snapshot
-from tickhub.marketdata.live.snapshot import encode as encode_snapshot
+from tickhub.marketdata.deps import (
+    LiveHubDep,
+    MarketReadsDep,
+    PipelineStatusDep,
+    SnapshotCacheDep,
+)
+from tickhub.marketdata.live.snapshot import current_body
 from tickhub.marketdata.schemas import (
     ERRORS,
     CandleOut,
@@ -31,7 +36,6 @@ from tickhub.marketdata.schemas import (
     TradePageOut,
 )
 from tickhub.marketdata.store.candles import DAY
-from tickhub.runtime import Runtime
 from tickhub.websocket import CLOSE_TRY_LATER, receiver, upgrade_required
 
 router = APIRouter(tags=["market data"], responses=ERRORS)
@@ -61,20 +65,22 @@ def _time(value: str | None, field: str) -> int | None:
 
 
 @router.get("/exchanges", summary="Exchanges")
-async def list_exchanges(conn: ConnDep) -> list[ExchangeOut]:
+async def list_exchanges(tx: MarketReadsDep) -> list[ExchangeOut]:
     """Every exchange with stored data. `simulated: true` marks the simulated market."""
-    return [ExchangeOut.of(e) for e in await service.exchanges(conn)]
+    return [ExchangeOut.of(e) for e in await service.exchanges(tx)]
 
 
 @router.get("/instruments", summary="Instruments")
-async def list_instruments(conn: ConnDep, exchange: ExchangeFilter = None) -> list[InstrumentOut]:
+async def list_instruments(
+    tx: MarketReadsDep, exchange: ExchangeFilter = None
+) -> list[InstrumentOut]:
     """Every instrument, or those of one exchange."""
-    return [InstrumentOut.of(i) for i in await service.exchange_instruments(conn, exchange)]
+    return [InstrumentOut.of(i) for i in await service.exchange_instruments(tx, exchange)]
 
 
 @router.get("/prices", summary="Latest prices")
 async def list_prices(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     exchange: ExchangeFilter = None,
     symbol: Annotated[
         str | None,
@@ -82,14 +88,14 @@ async def list_prices(
     ] = None,
 ) -> list[PriceOut]:
     """The latest trade of every instrument that has one, optionally filtered."""
-    found = await service.prices(conn, exchange=exchange or None, symbol=symbol or None)
+    found = await service.prices(tx, exchange=exchange or None, symbol=symbol or None)
     return [PriceOut.of(p) for p in found]
 
 
 @router.get("/prices/{exchange}/{symbol}", summary="Latest price of one instrument")
-async def get_price(conn: ConnDep, exchange: str, symbol: str) -> PriceOut:
+async def get_price(tx: MarketReadsDep, exchange: str, symbol: str) -> PriceOut:
     """404 when the instrument is unknown or has no trade yet."""
-    return PriceOut.of(await service.price(conn, exchange, symbol))
+    return PriceOut.of(await service.price(tx, exchange, symbol))
 
 
 @router.get(
@@ -97,24 +103,19 @@ async def get_price(conn: ConnDep, exchange: str, symbol: str) -> PriceOut:
     summary="Everything latest: prices with their last 24 hours, listings, global metrics",
     response_model=SnapshotDocument,
 )
-async def get_snapshot(request: Request, runtime: RuntimeDep) -> Response:
+async def get_snapshot(cache: SnapshotCacheDep, engine: EngineDep) -> Response:
     """One document: every instrument's latest trade and the open, high, low, close,
     change and volume of the 24 hours up to the current minute (from the stored 1 h and
     1 m candles), the latest CoinMarketCap listings by rank and global metrics.
 
     Served from memory, rebuilt after every insert (and every minute); read from the
     database only while that cache is not running."""
-    cache: SnapshotCache | None = getattr(request.app.state, "snapshot_cache", None)
-    body = cache.body if cache is not None else None
-    if body is None:
-        async with runtime.engine.connect() as conn:
-            body = encode_snapshot(await build_snapshot(conn, now_us()))
-    return Response(body, media_type="application/json")
+    return Response(await current_body(cache, engine), media_type="application/json")
 
 
 @router.get("/trades", summary="Trades, page by page")
 async def list_trades(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
     start: Start = None,
@@ -127,16 +128,14 @@ async def list_trades(
     """Stored trades with start <= time < end, oldest first. Follow `next_cursor` until it
     is null: each trade appears on exactly one page, even while new trades arrive."""
     t0, t1 = _time(start, "start"), _time(end, "end")
-    inst = await service.find_instrument(conn, symbol, exchange)
-    page = await service.trades_page(
-        conn, inst, start=t0, end=t1, limit=limit, cursor=cursor or None
-    )
+    inst = await service.find_instrument(tx, symbol, exchange)
+    page = await service.trades_page(tx, inst, start=t0, end=t1, limit=limit, cursor=cursor or None)
     return TradePageOut.of(inst, page)
 
 
 @router.get("/candles", summary="Candles at any interval")
 async def list_candles(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
     interval: Annotated[
@@ -167,16 +166,16 @@ async def list_candles(
     iv = service.interval_or_error(interval)
     zone = service.parse_tz(tz)
     t0, t1 = _time(start, "start"), _time(end, "end")
-    inst = await service.find_instrument(conn, symbol, exchange)
+    inst = await service.find_instrument(tx, symbol, exchange)
     found = await service.candle_series(
-        conn, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now_us()
+        tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now_us()
     )
     return [CandleOut.of(c) for c in found]
 
 
 @router.get("/statistics", summary="Statistics of the trades in a time range")
 async def get_statistics(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
     start: Annotated[
@@ -192,34 +191,27 @@ async def get_statistics(
     t1 = now_us() if t1 is None else t1
     t0 = _time(start, "start")
     t0 = max(t1 - DAY, 0) if t0 is None else t0
-    inst = await service.find_instrument(conn, symbol, exchange)
-    stats = await service.window_statistics(conn, inst, t0, t1)
+    inst = await service.find_instrument(tx, symbol, exchange)
+    stats = await service.window_statistics(tx, inst, t0, t1)
     return StatisticsOut.of(inst, t0, t1, stats)
 
 
 @router.get("/coverage", summary="Which trade ids are stored, and the gaps")
 async def get_coverage(
-    conn: ConnDep, symbol: Symbol, exchange: ExchangeFilter = None
+    tx: MarketReadsDep, symbol: Symbol, exchange: ExchangeFilter = None
 ) -> CoverageOut:
     """Runs of consecutive venue trade ids that have been processed, and the gaps between
     them; `complete` is true when nothing is missing."""
-    inst = await service.find_instrument(conn, symbol, exchange)
-    ranges, gaps = await service.coverage(conn, inst)
+    inst = await service.find_instrument(tx, symbol, exchange)
+    ranges, gaps = await service.coverage(tx, inst)
     return CoverageOut.of(inst, ranges, gaps)
 
 
 @router.get("/sources", summary="Market-data sources and their state")
-async def list_sources(runtime: RuntimeDep) -> list[SourceStatusOut]:
+async def list_sources(pipeline: PipelineStatusDep) -> list[SourceStatusOut]:
     """The state of each source (connecting, connected, offline, simulated, …) as the
     tracker last reported it. `simulated: true` marks the simulated market."""
-    statuses = (
-        runtime.tracker.statuses
-        if runtime.tracker is not None
-        else runtime.live.statuses
-        if runtime.live is not None
-        else {}
-    )
-    return [SourceStatusOut.of(s) for s in sorted(statuses.values(), key=lambda s: s.source)]
+    return [SourceStatusOut.of(s) for s in pipeline.sources()]
 
 
 STREAM_PROTOCOL = """\
@@ -261,10 +253,11 @@ async def stream_over_http() -> Response:
 
 @router.websocket("/stream", name="stream")
 async def stream(
-    websocket: WebSocket, instruments: str | None = None, channels: str | None = None
+    websocket: WebSocket,
+    hub: LiveHubDep,
+    instruments: str | None = None,
+    channels: str | None = None,
 ) -> None:
-    runtime: Runtime = websocket.app.state.runtime
-    hub = runtime.live
     if hub is None or not hub.running:
         await websocket.close(code=CLOSE_TRY_LATER, reason="the live stream is not running")
         return

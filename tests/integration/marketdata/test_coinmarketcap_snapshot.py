@@ -16,7 +16,7 @@ from tickhub.app import create_app
 from tickhub.common.time import now_us
 from tickhub.marketdata.events import CmcGlobalMetrics, CmcListing, CmcListings, Trade
 from tickhub.marketdata.live.snapshot import SnapshotCache, Stale
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 from tickhub.runtime import Runtime
 
 MINUTE = 60_000_000
@@ -224,10 +224,10 @@ async def test_an_insert_re_reads_only_its_instrument(
     await store(runtime, "binance", "BTCUSDT", [Trade(1, now, 100.0, 1.0)])
     await store(runtime, "binance", "ETHUSDT", [Trade(1, now, 20.0, 1.0)])
     await settle(runtime, cache)
-    async with runtime.engine.begin() as conn:
-        repo = MarketDataRepository(conn)
-        (btc,) = [i for i in await repo.instruments() if i.symbol == "BTCUSDT"]
-        await repo.upsert_latest(btc.id, Trade(2, now, 999.0, 1.0))
+    async with MarketDataUnitOfWork(runtime.engine) as tx:
+        (btc,) = [i for i in await tx.reads.instruments() if i.symbol == "BTCUSDT"]
+        await tx.writes.upsert_latest(btc.id, Trade(2, now, 999.0, 1.0))
+        await tx.commit()
     await store(runtime, "binance", "ETHUSDT", [Trade(2, now + 1, 21.5, 1.0)])
     await settle(runtime, cache)
     body = (await served.get("/v1/snapshot")).json()

@@ -16,7 +16,7 @@ from tickhub.cli import app
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.store.candles import ROLLUPS, Candle
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.repository import MarketDataReads
 
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -50,7 +50,7 @@ def read_back(url: str) -> tuple[list[Trade], list[tuple[int, int]], dict[int, d
         engine = create_engine(url)
         try:
             async with engine.connect() as conn:
-                repo = MarketDataRepository(conn)
+                repo = MarketDataReads(conn)
                 (inst,) = await repo.instruments("binance")
                 trades = await repo.trades(inst.id, None, None)
                 ranges = [(r.first_id, r.last_id) for r in await repo.coverage(inst.id)]

@@ -32,7 +32,7 @@ from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.store import partitions
 from tickhub.marketdata.store.models import CandleRow, TradeRow
 from tickhub.marketdata.store.partitions import PartitionInterval
-from tickhub.marketdata.store.repository import MarketDataRepository, trades_t
+from tickhub.marketdata.store.repository import MarketDataWrites, trades_t
 from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import alembic_config, upgrade
 from tickhub.settings import Settings, StorageSettings
@@ -182,7 +182,7 @@ async def test_migration_moves_existing_rows_into_weekly_partitions_and_back(
         await upgrade(engine, "0002")
         rows = [(1, MONDAY - 1), (2, MONDAY), (3, MONDAY + 7 * DAY - 1), (4, MONDAY + 7 * DAY)]
         async with engine.begin() as conn:
-            repo = MarketDataRepository(conn)
+            repo = MarketDataWrites(conn)
             inst = await repo.ensure_instrument(
                 await repo.ensure_exchange("binance"), "BTCUSDT", "BTC", "USDT", 0
             )
@@ -374,7 +374,7 @@ async def test_an_exact_replay_past_the_writer_is_stopped_by_the_key(pg: AsyncEn
     trades = make_trades(50)
     await write(pg, trades)
     async with pg.begin() as conn:
-        await MarketDataRepository(conn).insert_trades(1, trades)
+        await MarketDataWrites(conn).insert_trades(1, trades)
     async with pg.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(TradeRow)) == 50
 
@@ -385,7 +385,7 @@ async def test_copy_runs_in_the_callers_transaction(pg_url: str) -> None:
     try:
         await _reset(engine)
         async with engine.begin() as conn:
-            repo = MarketDataRepository(conn)
+            repo = MarketDataWrites(conn)
             inst = await repo.ensure_instrument(
                 await repo.ensure_exchange("binance"), "BTCUSDT", "BTC", "USDT", 0
             )
@@ -393,19 +393,19 @@ async def test_copy_runs_in_the_callers_transaction(pg_url: str) -> None:
         # COPY as the first statement of a transaction that rolls back: nothing stays
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
-                await MarketDataRepository(conn).insert_trades(inst, [a])
+                await MarketDataWrites(conn).insert_trades(inst, [a])
                 raise RuntimeError
         # two COPYs in one transaction with a delete between: the first one's rows are
         # not inserted again by the second
         async with engine.begin() as conn:
-            repo = MarketDataRepository(conn)
+            repo = MarketDataWrites(conn)
             await repo.insert_trades(inst, [a, b])
             await repo.delete_trades(inst, [a.trade_id])
             await repo.insert_trades(inst, [c])
         # and once more after the staging table exists, rolled back again
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
-                await MarketDataRepository(conn).insert_trades(inst, [a])
+                await MarketDataWrites(conn).insert_trades(inst, [a])
                 raise RuntimeError
         async with engine.connect() as conn:
             ids = list(await conn.scalars(select(trades_t.c.trade_id).order_by("trade_id")))
@@ -438,7 +438,7 @@ def _plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 async def test_a_one_day_range_reads_one_partition_through_the_index(pg: AsyncEngine) -> None:
     await partitions.maintain(pg, storage("day", ahead=2), now=NOW)
     async with pg.begin() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataWrites(conn)
         ex = await repo.ensure_exchange("binance")
         for k in range(4):
             await repo.ensure_instrument(ex, f"S{k}USDT", f"S{k}", "USDT", 0)
@@ -457,7 +457,7 @@ async def test_a_one_day_range_reads_one_partition_through_the_index(pg: AsyncEn
         select(c.trade_id, c.ts, c.price, c.qty, c.is_buyer_maker)
         .where(c.instrument_id == 2, c.ts >= day, c.ts <= day + DAY - 1)
         .order_by(c.ts, c.trade_id)
-    )  # the shape of MarketDataRepository.trades
+    )  # the shape of MarketDataReads.trades
     sql = str(query.compile(pg.sync_engine, compile_kwargs={"literal_binds": True}))
     async with pg.begin() as conn:
         # Tables this small are cheapest to scan whole; what is checked is that the

@@ -17,7 +17,7 @@ from tickhub.marketdata.ingest.binance.source import BinanceSource
 from tickhub.marketdata.ingest.tracker import Tracker
 from tickhub.marketdata.store.candles import ROLLUPS
 from tickhub.marketdata.store.models import RejectedFrameRow
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.repository import MarketDataReads
 from tickhub.runtime import Runtime
 from tickhub.settings import BinanceSettings
 
@@ -83,14 +83,14 @@ async def test_every_id_stored_exactly_once_through_faults(runtime: Runtime) -> 
     await bus.join()
     # at-least-once delivery: the same trades delivered again change nothing
     async with runtime.engine.connect() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataReads(conn)
         (btc,) = [i for i in await repo.instruments("binance") if i.symbol == "BTCUSDT"]
         replay = await repo.trades(btc.id, None, None)
     await bus.publish("trades.binance.BTCUSDT", TradeBatch("binance", "BTCUSDT", tuple(replay)))
     await bus.join()
 
     async with runtime.engine.connect() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataReads(conn)
         infos = {i.symbol: i for i in await repo.instruments("binance")}
         assert (infos["BTCUSDT"].base, infos["BTCUSDT"].quote) == ("BTC", "USDT")
         for symbol, ids in (("BTCUSDT", range(1, 131)), ("ETHUSDT", range(1000, 1015))):

@@ -15,7 +15,7 @@ from tickhub.common.time import datetime_to_us
 from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.store.candles import DAY, HOUR, MINUTE, ROLLUPS
 from tickhub.marketdata.store.models import CandleRow, TradeRow
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.repository import MarketDataReads
 from tickhub.marketdata.store.writer import Writer
 
 T0 = datetime_to_us(datetime(2026, 11, 20, 23, 58, tzinfo=UTC))
@@ -37,8 +37,8 @@ async def snapshot(engine: AsyncEngine) -> tuple[list[tuple[object, ...]], ...]:
         candles = (
             await conn.execute(select(CandleRow.__table__).order_by("resolution", "start"))
         ).all()
-        latest = await MarketDataRepository(conn).latest()
-        ranges = await MarketDataRepository(conn).coverage(1)
+        latest = await MarketDataReads(conn).latest()
+        ranges = await MarketDataReads(conn).coverage(1)
     return (
         [tuple(r) for r in trades],
         [tuple(r) for r in candles],
@@ -49,7 +49,7 @@ async def snapshot(engine: AsyncEngine) -> tuple[list[tuple[object, ...]], ...]:
 
 async def check_candles_against_trades(engine: AsyncEngine, all_trades: list[Trade]) -> None:
     async with engine.connect() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataReads(conn)
         stored = await repo.trades(1, None, None)
         for res in ROLLUPS:
             got = {c.start: shape(c) for c in await repo.candles(1, res, 0, 2**62)}
@@ -88,13 +88,13 @@ async def test_out_of_order_batches_and_backfill_give_the_same_result(engine: As
         if k % 3:
             await writer.write(TradeBatch("binance", "BTCUSDT", tuple(reversed(chunk))))
     async with engine.connect() as conn:
-        ranges = await MarketDataRepository(conn).coverage(1)
+        ranges = await MarketDataReads(conn).coverage(1)
     assert len(ranges) > 1  # open gaps are recorded
     for chunk in chunks:
         await writer.write(TradeBatch("binance", "BTCUSDT", tuple(chunk)))
     await check_candles_against_trades(engine, trades)
     async with engine.connect() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataReads(conn)
         ranges = await repo.coverage(1)
         (latest,) = await repo.latest()
     assert [(r.first_id, r.last_id) for r in ranges] == [(1, 400)]
@@ -110,7 +110,7 @@ async def test_capture_interval_keeps_the_first_trade_per_interval(engine: Async
     await writer.write(TradeBatch("binance", "BTCUSDT", tuple(early)))  # earlier trades arrive late
     await writer.write(TradeBatch("binance", "BTCUSDT", tuple(trades)))  # a replay
     async with engine.connect() as conn:
-        stored = await MarketDataRepository(conn).trades(1, None, None)
+        stored = await MarketDataReads(conn).trades(1, None, None)
         minute_counts = await conn.scalar(
             select(func.sum(CandleRow.trade_count)).where(CandleRow.resolution == 60)
         )
@@ -126,7 +126,7 @@ async def test_capture_interval_keeps_the_first_trade_per_interval(engine: Async
 
 async def check_candles_against_trades_counts(engine: AsyncEngine, trades: list[Trade]) -> None:
     async with engine.connect() as conn:
-        repo = MarketDataRepository(conn)
+        repo = MarketDataReads(conn)
         for res in (MINUTE, HOUR, DAY):
             got = {c.start: shape(c) for c in await repo.candles(1, res, 0, 2**62)}
             want = naive(trades, res)

@@ -83,9 +83,10 @@ async def expected_rows(runtime: Runtime) -> list[dict[str, Any]]:
     """The rows recomputed here from `service.candles` and TA-Lib."""
     out: list[tuple[int, int, dict[str, Any]]] = []
     async with runtime.engine.connect() as conn:
+        reads = md.reads_on(conn)
         for n, symbol in enumerate(["BTCUSDT", "ETHUSDT"]):
-            inst = await md.resolve_instrument(conn, symbol, "binance")
-            candles = await md.candles(conn, inst, md.interval_or_error("1m"), T0, T0 + 60 * MIN)
+            inst = await md.resolve_instrument(reads, symbol, "binance")
+            candles = await md.candles(reads, inst, md.interval_or_error("1m"), T0, T0 + 60 * MIN)
             close = np.array([c.close for c in candles])
             high = np.array([c.high for c in candles])
             low = np.array([c.low for c in candles])

@@ -9,7 +9,8 @@ from tickhub.alerts.scanner._engine import (
     evaluate_many,
     find_alerts,
 )
-from tickhub.alerts.scanner._service import Scanner, ScanResult, latest_close
+from tickhub.alerts.scanner._model import ScanResult, latest_close
+from tickhub.alerts.scanner._service import Scanner
 
 __all__ = [
     "GroupRequest",

@@ -15,103 +15,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 import re
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.alerts.events import AlertRaised
 from tickhub.alerts.language import ConditionError
-from tickhub.alerts.scanner._engine import (
-    GroupRequest,
-    Hit,
-    Job,
-    find_alerts,
-    parsed,
+from tickhub.alerts.scanner._claims import claim, last_alerts, remember
+from tickhub.alerts.scanner._engine import GroupRequest, Hit, Job, find_alerts, parsed
+from tickhub.alerts.scanner._history import history
+from tickhub.alerts.scanner._model import (
+    US,
+    Clock,
+    Group,
+    Outcome,
+    Prepared,
+    Publish,
+    ScanResult,
+    Sleep,
+    alert_event,
+    latest_close,
 )
-from tickhub.alerts.scanner._store import Mark, MarkKey, NewAlert, ScannerStore, StrategyRow
+from tickhub.alerts.scanner._store import Mark, ScannerStore, ScannerUnitOfWork, StrategyRow
 from tickhub.alerts.scanner._workers import EvaluationPool
 from tickhub.common.clock import minute_ticks
 from tickhub.marketdata import service
-from tickhub.marketdata.store.candles import ROLLUPS
-from tickhub.marketdata.store.repository import MarketDataRepository
 from tickhub.settings import ScannerSettings
 
 log = logging.getLogger("tickhub.scanner")
 
-US = 1_000_000
-DAY_US = 86_400 * US
-WEEK_OFFSET_US = 4 * DAY_US  # 1970-01-01 was a Thursday; weeks start on Monday
 PG_GROUPS_IN_FLIGHT = 4
 # Groups read and evaluated one after the other, then stored in one transaction.
 GROUPS_PER_COMMIT = 8
 
-Publish = Callable[[str, Any], Awaitable[None]]
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class ScanResult:
-    at: int  # the minute boundary scanned, µs
-    groups: int  # (instrument, interval) groups with candles to decide
-    claimed: int  # strategy marks moved forward by this scanner
-    decisions: int  # (strategy, candle) pairs evaluated and claimed
-    alerts: tuple[AlertRaised, ...]
-    failed: int = 0  # groups that raised (logged; retried at the next scan)
-    seconds: float = 0.0
-
-
-@dataclass(slots=True)
-class _Group:
-    exchange: str
-    symbol: str
-    instrument: Any  # the market-data service's instrument
-    interval: str
-    interval_us: int
-    close: int  # C: the latest close at or before the scan time, µs
-    strategies: list[StrategyRow] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Outcome:
-    claimed: int = 0
-    decisions: int = 0
-    alerts: list[AlertRaised] = field(default_factory=list)
-    stale: list[int] = field(default_factory=list)  # not claimed from a remembered mark
-
-
-@dataclass(slots=True)
-class _Prepared:
-    """A group read and evaluated, ready to be claimed and stored."""
-
-    group: _Group
-    pending: list[StrategyRow]  # strategies with a candle to decide
-    seen: dict[int, Mark]  # their marks as read (or remembered)
-    fresh: list[int]  # strategies without a stored mark here yet
-    remembered: set[int]  # strategies whose mark came from this scanner's memory
-    jobs: list[Job]
-    hits: list[Hit]
-    request: GroupRequest
-
 
 class _Stopped(Exception):
     pass
-
-
-def latest_close(at_us: int, interval_us: int, *, weekly: bool = False) -> int:
-    """The latest close of a UTC-aligned interval at or before `at_us`."""
-    offset = WEEK_OFFSET_US if weekly else 0
-    return at_us - (at_us - offset) % interval_us
 
 
 _SPELLING = re.compile(r"[^A-Z0-9]")
@@ -221,7 +167,7 @@ class Scanner:
         limit = asyncio.Semaphore(self._concurrency())
         failed = 0
 
-        async def one(chunk: Sequence[_Group]) -> list[_Outcome]:
+        async def one(chunk: Sequence[Group]) -> list[Outcome]:
             nonlocal failed
             async with limit:
                 outcomes, lost = await self._scan_chunk(chunk)
@@ -253,10 +199,10 @@ class Scanner:
             return 1 + workers
         return max(PG_GROUPS_IN_FLIGHT, 1 + workers)
 
-    async def _due_groups(self, at_us: int) -> list[_Group]:
-        async with self._engine.connect() as conn:
-            strategies = await self._active_strategies(ScannerStore(conn))
-            instruments = await service.instruments(conn)
+    async def _due_groups(self, at_us: int) -> list[Group]:
+        async with ScannerUnitOfWork(self._engine) as tx:
+            strategies = await self._active_strategies(tx.store)
+            instruments = await service.instruments(tx.market)
         by_name: dict[tuple[str, str], Any] = {}
         for inst in instruments:
             by_name.setdefault((inst.exchange, inst.symbol), inst)
@@ -265,7 +211,7 @@ class Scanner:
             for spelling in (_compact(inst.symbol), _compact(inst.base + inst.quote)):
                 by_name.setdefault((inst.exchange, spelling), inst)
                 by_name.setdefault(("", spelling), inst)
-        groups: dict[tuple[int, str], _Group] = {}
+        groups: dict[tuple[int, str], Group] = {}
         for strategy in strategies:
             spec = self._interval(strategy)
             if spec is None:
@@ -283,7 +229,7 @@ class Scanner:
                     continue  # no such instrument (yet): nothing to evaluate
                 group = groups.get((found.id, strategy.interval))
                 if group is None:
-                    group = groups[(found.id, strategy.interval)] = _Group(
+                    group = groups[(found.id, strategy.interval)] = Group(
                         found.exchange, found.symbol, found, strategy.interval, interval_us, close
                     )
                 group.strategies.append(strategy)
@@ -324,10 +270,10 @@ class Scanner:
             self._warned.add((strategy.id, strategy.condition + strategy.interval))
             log.warning("strategy %d (%s) %s", strategy.id, strategy.name, message)
 
-    async def _scan_chunk(self, groups: Sequence[_Group]) -> tuple[list[_Outcome], int]:
+    async def _scan_chunk(self, groups: Sequence[Group]) -> tuple[list[Outcome], int]:
         """Read and evaluate each group, then store them all in one transaction; the
         outcomes of the groups with something to claim, and how many groups failed."""
-        prepared: list[_Prepared] = []
+        prepared: list[Prepared] = []
         failed = 0
         for group in groups:
             try:
@@ -368,8 +314,8 @@ class Scanner:
         return outcomes, failed
 
     async def _prepare(
-        self, group: _Group, strategies: Sequence[StrategyRow], *, cached: bool = True
-    ) -> _Prepared | None:
+        self, group: Group, strategies: Sequence[StrategyRow], *, cached: bool = True
+    ) -> Prepared | None:
         """Read the marks (those this scanner remembers unless not `cached`) and the
         candles, and decide the candles closed after each mark."""
         seed = group.close - group.interval_us  # first seen: only the latest close
@@ -381,9 +327,9 @@ class Scanner:
                     stored[s.id] = mark
         remembered = set(stored)
         unknown = [s.id for s in strategies if s.id not in stored]
-        async with self._engine.connect() as conn:
+        async with ScannerUnitOfWork(self._engine) as tx:
             if unknown:
-                stored.update(await ScannerStore(conn).marks(unknown, group.exchange, group.symbol))
+                stored.update(await tx.store.marks(unknown, group.exchange, group.symbol))
             seen = {s.id: stored.get(s.id, Mark(seed, None)) for s in strategies}
             pending = [s for s in strategies if seen[s.id].evaluated_through < group.close]
             if not pending:
@@ -392,7 +338,7 @@ class Scanner:
             behind = min(catch_up, (group.close - oldest) // group.interval_us)
             lookback = max(parsed(s.condition).lookback for s in pending)
             limit = min(service.MAX_CANDLES, max(self._settings.history, lookback + behind))
-            starts, series = await _history(conn, group, limit)
+            starts, series = await history(tx.market, group, limit)
         closes = starts + group.interval_us
         jobs: list[Job] = []
         for s in pending:
@@ -405,97 +351,26 @@ class Scanner:
         request = GroupRequest(series, closes, tuple(jobs))
         hits = await self._find_alerts(request)
         fresh = [s.id for s in pending if s.id not in stored]
-        return _Prepared(group, pending, seen, fresh, remembered, jobs, hits, request)
+        return Prepared(group, pending, seen, fresh, remembered, jobs, hits, request)
 
     async def _find_alerts(self, request: GroupRequest) -> list[Hit]:
         if self._pool is not None:
             return await self._pool.find_alerts(request)
         return find_alerts(request)
 
-    async def _commit(self, prepared: Sequence[_Prepared]) -> list[_Outcome]:
+    async def _commit(self, prepared: Sequence[Prepared]) -> list[Outcome]:
         """Claim the marks of every prepared group and store the alerts of the claimed
         strategies, in one transaction; then remember the marks as moved."""
         raised_at = datetime.fromtimestamp(self._clock(), UTC)
-        # Cooldowns: the close of each strategy's latest alert on each instrument,
-        # recorded with the claim (the hits were decided from the marks as read, which
-        # the claim proves unchanged).
-        latest: dict[MarkKey, int] = {}
-        for p in prepared:
-            g = p.group
-            for h in p.hits:
-                latest[(p.pending[h.job].id, g.exchange, g.symbol)] = int(p.request.closes[h.row])
-        async with self._engine.begin() as conn:
-            store = ScannerStore(conn)
-            # The first statement writes, so on SQLite the transaction takes the write
-            # lock before it reads anything (no stale snapshot to upgrade).
-            # Marks of strategies seen here for the first time start at the previous
-            # close, the value they were read as; a concurrent scanner's insert wins.
-            await store.seed_marks(
-                [(sid, p.group.exchange, p.group.symbol, p.group.close - p.group.interval_us)
-                 for p in prepared for sid in p.fresh]
-            )  # fmt: skip
-            claimed: set[MarkKey] = set()
-            for p in prepared:
-                g = p.group
-                by_seen: dict[int, list[int]] = defaultdict(list)
-                for s in p.pending:
-                    by_seen[p.seen[s.id].evaluated_through].append(s.id)
-                for seen, sids in by_seen.items():
-                    won = await store.claim(
-                        sids, g.exchange, g.symbol, seen=seen, through=g.close, last_alerts=latest
-                    )
-                    claimed.update((sid, g.exchange, g.symbol) for sid in won)
-            alerts = [
-                [
-                    NewAlert(
-                        strategy=p.pending[h.job],
-                        exchange=p.group.exchange,
-                        symbol=p.group.symbol,
-                        candle_start=int(p.request.closes[h.row]) - p.group.interval_us,
-                        candle_close=int(p.request.closes[h.row]),
-                        values=h.values,
-                        close=float(p.request.candles["close"][h.row]),
-                        raised_at=raised_at,
-                    )
-                    for h in p.hits
-                    if (p.pending[h.job].id, p.group.exchange, p.group.symbol) in claimed
-                ]
-                for p in prepared
-            ]
-            ids = iter(await store.insert_alerts([a for group in alerts for a in group]))
+        latest = last_alerts(prepared)
+        async with ScannerUnitOfWork(self._engine) as tx:
+            claimed, alerts, stored_ids = await claim(tx.store, prepared, latest, raised_at)
+            await tx.commit()
+        ids = iter(stored_ids)
         return [
-            self._moved(p, claimed, latest, [_event(a, next(ids)) for a in stored])
+            remember(self._marks, p, claimed, latest, [alert_event(a, next(ids)) for a in stored])
             for p, stored in zip(prepared, alerts, strict=True)
         ]
-
-    def _moved(
-        self,
-        p: _Prepared,
-        claimed: set[MarkKey],
-        last_alerts: dict[MarkKey, int],
-        events: list[AlertRaised],
-    ) -> _Outcome:
-        """After the commit: remember the marks this scanner moved, forget those another
-        scanner moved (and name the ones claimed from memory: `stale`)."""
-        group = p.group
-        stale: list[int] = []
-        mine: set[int] = set()
-        for s in p.pending:
-            key = (s.id, group.exchange, group.symbol)
-            if key in claimed:
-                mine.add(s.id)
-                self._marks[key] = Mark(
-                    group.close, last_alerts.get(key, p.seen[s.id].last_alert_close)
-                )
-            else:
-                self._marks.pop(key, None)
-                if s.id in p.remembered:
-                    stale.append(s.id)
-        n = len(p.request.closes)
-        decisions = sum(
-            max(0, n - j.first) for s, j in zip(p.pending, p.jobs, strict=True) if s.id in mine
-        )
-        return _Outcome(claimed=len(mine), decisions=decisions, alerts=events, stale=stale)
 
     async def _announce(self, alerts: Sequence[AlertRaised]) -> None:
         """After commit: tell `on_alerts` (the delivery worker: new rows in the outbox)
@@ -512,66 +387,6 @@ class Scanner:
                 log.exception("alert %d stored but not published", event.alert_id)
 
 
-def _log_failure(group: _Group) -> None:
+def _log_failure(group: Group) -> None:
     log.exception("scanner: %s:%s %s failed; retried at the next scan", group.exchange,
                   group.symbol, group.interval)  # fmt: skip
-
-
-Series = dict[str, np.ndarray[Any, np.dtype[np.float64]]]
-
-
-async def _history(
-    conn: AsyncConnection, group: _Group, limit: int
-) -> tuple[np.ndarray[Any, np.dtype[np.int64]], Series]:
-    """The latest `limit` candles of the group closed by `group.close`: their starts and
-    series. Intervals the writer keeps as rollups (1m, 1h, 1d) are read as bare rows;
-    others are folded by the market-data service."""
-    end = group.close
-    if group.interval_us in ROLLUPS and end % group.interval_us == 0:
-        rows = await MarketDataRepository(conn).rollup_columns(
-            group.instrument.id, group.interval_us, end - limit * group.interval_us, end
-        )
-        flat = np.fromiter(
-            itertools.chain.from_iterable(rows), dtype=np.float64, count=8 * len(rows)
-        )
-        table = flat.reshape(len(rows), 8)
-        starts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        opens, highs, lows, closes, volume, quote, count = (table[:, k] for k in range(1, 8))
-    else:
-        candles = await service.candle_series(
-            conn,
-            group.instrument,
-            service.interval_or_error(group.interval),
-            start=None,
-            end=end,
-            limit=limit,
-            now=end,
-        )
-        starts = np.fromiter((c.start for c in candles), dtype=np.int64, count=len(candles))
-        opens, highs, lows, closes, volume, quote, count = (
-            np.fromiter((getattr(c, name) for c in candles), dtype=np.float64, count=len(candles))
-            for name in ("open", "high", "low", "close", "volume", "quote_volume", "trade_count")
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vwap = np.where(volume > 0, quote / volume, np.nan)
-    series: Series = {"open": opens, "high": highs, "low": lows, "close": closes,
-                      "volume": volume, "vwap": vwap, "trade_count": count}  # fmt: skip
-    return starts, series
-
-
-def _event(alert: NewAlert, alert_id: int) -> AlertRaised:
-    return AlertRaised(
-        alert_id=alert_id,
-        user_id=alert.strategy.user_id,
-        strategy_id=alert.strategy.id,
-        strategy_name=alert.strategy.name,
-        exchange=alert.exchange,
-        symbol=alert.symbol,
-        interval=alert.strategy.interval,
-        candle_start=alert.candle_start,
-        candle_close=alert.candle_close,
-        condition=alert.strategy.condition,
-        close=alert.close,
-        raised_at=int(alert.raised_at.timestamp() * US),
-        values=dict(alert.values),
-    )

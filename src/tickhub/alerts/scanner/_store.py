@@ -1,5 +1,6 @@
-"""The scanner's queries on the alerts tables (SQLAlchemy Core). Never commits: the
-scanner opens one transaction per (instrument, interval) group.
+"""The scanner's queries on the alerts tables (SQLAlchemy Core), and its unit of work.
+`ScannerStore` never commits: the scanner's `ScannerUnitOfWork` does, once per chunk of
+(instrument, interval) groups.
 
 Claiming is a compare-and-set on `strategy_marks.evaluated_through`: the scanner reads a
 mark, evaluates the candles after it, then moves it forward only where it still holds
@@ -21,6 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickhub.alerts.models import AlertDelivery, AlertRow, Strategy, StrategyMark
+from tickhub.db import UnitOfWork
+from tickhub.marketdata import service as marketdata
 
 strategies_t: Table = Strategy.__table__  # type: ignore[assignment]
 marks_t: Table = StrategyMark.__table__  # type: ignore[assignment]
@@ -234,6 +237,19 @@ class ScannerStore:
         for dpart in chunks(deliveries, 500):
             await self.conn.execute(insert(deliveries_t), dpart)
         return ids
+
+
+class ScannerUnitOfWork(UnitOfWork):
+    """One transaction of the scanner: its marks, strategies and alerts (`store`) and the
+    candles and instruments it reads on the same connection (`market`, through the
+    market-data service)."""
+
+    store: ScannerStore
+    market: marketdata.MarketReads
+
+    def _open(self, conn: AsyncConnection) -> None:
+        self.store = ScannerStore(conn)
+        self.market = marketdata.reads_on(conn)
 
 
 def _deliveries(alerts: Sequence[NewAlert], ids: Iterable[int]) -> Iterator[dict[str, Any]]:

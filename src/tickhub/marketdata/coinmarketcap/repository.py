@@ -1,5 +1,5 @@
-"""Queries on the CoinMarketCap history tables. Never commits: the caller owns the
-transaction."""
+"""Queries on the CoinMarketCap history tables: `CmcWrites` for the writer, `CmcReads`
+for the services. Never commits: the caller's unit of work owns the transaction."""
 
 from __future__ import annotations
 
@@ -50,11 +50,11 @@ def _global(row: Any) -> CmcGlobalMetrics:
     )
 
 
-class CmcRepository:
+class CmcWrites:
+    """The writer's statements: one minute of listings or of global metrics."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-
-    # ------------------------------------------------------------ writes
 
     async def add_listings(self, minute: int, convert: str, items: Sequence[CmcListing]) -> int:
         """Store one minute's listings; rows already stored are left as they are. Returns
@@ -98,7 +98,12 @@ class CmcRepository:
         result = await self.conn.execute(stmt)
         return result.first() is not None
 
-    # ------------------------------------------------------------ reads
+
+class CmcReads:
+    """The services' queries: latest listings, one coin, global metrics, their history."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
 
     async def latest_listings_minute(self) -> int | None:
         minute: int | None = await self.conn.scalar(select(func.max(listings_t.c.minute)))

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from tickhub.common.time import now_us
-from tickhub.deps import ConnDep
 from tickhub.marketdata import service
 from tickhub.marketdata.coinmarketcap import service as cmc_service
 from tickhub.marketdata.coinmarketcap.schemas import (
@@ -22,6 +21,7 @@ from tickhub.marketdata.coinmarketcap.schemas import (
     ListingHistoryOut,
     ListingOut,
 )
+from tickhub.marketdata.deps import MarketReadsDep
 from tickhub.marketdata.schemas import ERRORS
 
 router = APIRouter(tags=["coinmarketcap"], responses=ERRORS)
@@ -47,17 +47,17 @@ def _window(start: str | None, end: str | None) -> tuple[int, int]:
 
 @router.get("/listings", summary="Latest CoinMarketCap listings")
 async def list_listings(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     limit: Annotated[int, Query(ge=1, le=5000, description="The first `limit` by rank")] = 100,
 ) -> list[ListingOut]:
     """The coins of the newest listings call, by CoinMarketCap rank (unranked last); an
     empty list before the first call."""
-    return [ListingOut.of(s) for s in await cmc_service.latest_listings(conn, limit)]
+    return [ListingOut.of(s) for s in await cmc_service.latest_listings(tx, limit)]
 
 
 @router.get("/listings/{coin}", summary="One coin's CoinMarketCap listing history")
 async def get_listing_history(
-    conn: ConnDep,
+    tx: MarketReadsDep,
     coin: Annotated[
         str,
         Path(max_length=64, description="Symbol (`BTC`, any case) or CoinMarketCap id (`1`)"),
@@ -70,23 +70,21 @@ async def get_listing_history(
     A symbol names the coin listed last under it (the best ranked, if several). 404 when
     no listing of the coin is stored."""
     t0, t1 = _window(start, end)
-    history = await cmc_service.listing_history(conn, coin, start=t0, end=t1, limit=limit)
+    history = await cmc_service.listing_history(tx, coin, start=t0, end=t1, limit=limit)
     return ListingHistoryOut.of(history)
 
 
 @router.get("/global-metrics", summary="Latest CoinMarketCap global metrics")
-async def get_global_metrics(conn: ConnDep) -> GlobalMetricsOut:
+async def get_global_metrics(tx: MarketReadsDep) -> GlobalMetricsOut:
     """Market cap, 24 h volume, BTC and ETH dominance and active coins of the newest call;
     404 before the first call."""
-    return GlobalMetricsOut.of(await cmc_service.latest_global_or_404(conn))
+    return GlobalMetricsOut.of(await cmc_service.latest_global_or_404(tx))
 
 
 @router.get("/global-metrics/history", summary="CoinMarketCap global metrics over time")
 async def get_global_history(
-    conn: ConnDep, start: Start = None, end: End = None, limit: HistoryLimit = 1440
+    tx: MarketReadsDep, start: Start = None, end: End = None, limit: HistoryLimit = 1440
 ) -> GlobalHistoryOut:
     """The global metrics of each fetched minute with start <= time < end, oldest first."""
     t0, t1 = _window(start, end)
-    return GlobalHistoryOut.of(
-        await cmc_service.global_history(conn, start=t0, end=t1, limit=limit)
-    )
+    return GlobalHistoryOut.of(await cmc_service.global_history(tx, start=t0, end=t1, limit=limit))

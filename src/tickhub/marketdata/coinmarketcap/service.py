@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from tickhub.marketdata.coinmarketcap.repository import CmcRepository, StoredListing
+from tickhub.marketdata.coinmarketcap.repository import StoredListing
 from tickhub.marketdata.events import CmcGlobalMetrics
-from tickhub.marketdata.service import InvalidParameter, MarketDataError
+from tickhub.marketdata.service import InvalidParameter, MarketDataError, MarketReads
 from tickhub.marketdata.store.candles import DAY
 
 MAX_HISTORY = 10_000
@@ -42,19 +40,19 @@ def window(start: int | None, end: int | None, now: int) -> tuple[int, int]:
     return t0, t1
 
 
-async def latest_listings(conn: AsyncConnection, limit: int | None = None) -> list[StoredListing]:
+async def latest_listings(tx: MarketReads, limit: int | None = None) -> list[StoredListing]:
     """The listings of the newest stored minute, by rank; empty before the first call."""
-    repo = CmcRepository(conn)
+    repo = tx.cmc
     minute = await repo.latest_listings_minute()
     return [] if minute is None else await repo.listings_at(minute, limit)
 
 
-async def find_coin(conn: AsyncConnection, coin: str) -> StoredListing:
+async def find_coin(tx: MarketReads, coin: str) -> StoredListing:
     """A coin by CoinMarketCap id (`1`) or symbol (`BTC`, any case)."""
     text = coin.strip()
     if not text:
         raise InvalidParameter("coin", "coin is empty: give a symbol (BTC) or a CoinMarketCap id")
-    repo = CmcRepository(conn)
+    repo = tx.cmc
     if text.isdigit():
         cmc_id = int(text)
         found = await repo.coin_by_id(cmc_id) if cmc_id <= _MAX_CMC_ID else None
@@ -66,31 +64,29 @@ async def find_coin(conn: AsyncConnection, coin: str) -> StoredListing:
 
 
 async def listing_history(
-    conn: AsyncConnection, coin: str, *, start: int, end: int, limit: int
+    tx: MarketReads, coin: str, *, start: int, end: int, limit: int
 ) -> ListingHistory:
     """One coin's listing rows with start <= minute < end, oldest first, `limit` at most."""
-    found = await find_coin(conn, coin)
-    rows = await CmcRepository(conn).listing_history(found.listing.cmc_id, start, end, limit + 1)
+    found = await find_coin(tx, coin)
+    rows = await tx.cmc.listing_history(found.listing.cmc_id, start, end, limit + 1)
     more = len(rows) > limit
     items = rows[:limit]
     return ListingHistory(found, items, items[-1].minute + 1 if more else None)
 
 
-async def latest_global(conn: AsyncConnection) -> CmcGlobalMetrics | None:
-    return await CmcRepository(conn).latest_global()
+async def latest_global(tx: MarketReads) -> CmcGlobalMetrics | None:
+    return await tx.cmc.latest_global()
 
 
-async def latest_global_or_404(conn: AsyncConnection) -> CmcGlobalMetrics:
-    found = await latest_global(conn)
+async def latest_global_or_404(tx: MarketReads) -> CmcGlobalMetrics:
+    found = await latest_global(tx)
     if found is None:
         raise NotFound("global_metrics", "no CoinMarketCap global metrics stored yet")
     return found
 
 
-async def global_history(
-    conn: AsyncConnection, *, start: int, end: int, limit: int
-) -> GlobalHistory:
-    rows = await CmcRepository(conn).global_history(start, end, limit + 1)
+async def global_history(tx: MarketReads, *, start: int, end: int, limit: int) -> GlobalHistory:
+    rows = await tx.cmc.global_history(start, end, limit + 1)
     more = len(rows) > limit
     items = rows[:limit]
     return GlobalHistory(items, items[-1].minute + 1 if more else None)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.bus import Bus, Message, Subscription
 from tickhub.common.clock import Clock, Sleep, minute_ticks
@@ -33,12 +33,13 @@ from tickhub.marketdata.coinmarketcap.schemas import GlobalMetricsOut, ListingOu
 from tickhub.marketdata.events import CandleUpdate, CmcStored
 from tickhub.marketdata.schemas import SnapshotOut
 from tickhub.marketdata.service import (
+    MarketReads,
     Snapshot,
     SnapshotEntry,
     snapshot_window,
     window_candle,
 )
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class _Parts:
 
 
 async def _read_parts(
-    conn: AsyncConnection, now: int, kept: _Parts | None = None, stale: Stale | None = None
+    tx: MarketReads, now: int, kept: _Parts | None = None, stale: Stale | None = None
 ) -> _Parts:
     """The parts of the document at `now`: those of `kept` that are not `stale` (and
     whose window has not moved on) are kept, the others read from the database."""
@@ -88,20 +89,20 @@ async def _read_parts(
         kept, stale = None, Stale(everything=True)
     keep_entries = {} if kept is None or (kept.start, kept.end) != (start, end) else kept.entries
     if kept is None or stale.listings:
-        listings = [ListingOut.of(s) for s in await cmc_service.latest_listings(conn)]
+        listings = [ListingOut.of(s) for s in await cmc_service.latest_listings(tx)]
     else:
         listings = kept.listings
     if kept is None or stale.global_metrics:
-        metrics = await cmc_service.latest_global(conn)
+        metrics = await cmc_service.latest_global(tx)
         global_metrics = None if metrics is None else GlobalMetricsOut.of(metrics)
     else:
         global_metrics = kept.global_metrics
-    entries = await _entries(conn, start, end, keep_entries, stale.instruments)
+    entries = await _entries(tx, start, end, keep_entries, stale.instruments)
     return _Parts(start, end, entries, listings, global_metrics)
 
 
 async def _entries(
-    conn: AsyncConnection,
+    tx: MarketReads,
     start: int,
     end: int,
     kept: Mapping[int, SnapshotEntry],
@@ -109,7 +110,7 @@ async def _entries(
 ) -> dict[int, SnapshotEntry]:
     """Every instrument's latest price and its [start, end) folded into one candle, from
     the stored rollups. The entries of `kept` are reused unless their instrument is `changed`."""
-    repo = MarketDataRepository(conn)
+    repo = tx.reads
     instruments = await repo.instruments()
     stale = [i for i in instruments if i.id not in kept or (i.exchange, i.symbol) in changed]
     if not stale:
@@ -119,20 +120,29 @@ async def _entries(
     }
     fresh = {
         inst.id: SnapshotEntry(
-            inst, latest.get(inst.id), await window_candle(repo, inst.id, start, end)
+            inst, latest.get(inst.id), await window_candle(tx, inst.id, start, end)
         )
         for inst in stale
     }
     return {i.id: fresh.get(i.id) or kept[i.id] for i in instruments}
 
 
-async def build_snapshot(conn: AsyncConnection, now: int) -> SnapshotDocument:
+async def build_snapshot(tx: MarketReads, now: int) -> SnapshotDocument:
     """The snapshot document, read from the database."""
-    return (await _read_parts(conn, now)).document(now)
+    return (await _read_parts(tx, now)).document(now)
 
 
 def encode(document: SnapshotDocument) -> bytes:
     return document.model_dump_json().encode()
+
+
+async def current_body(cache: SnapshotCache | None, engine: AsyncEngine) -> bytes:
+    """The encoded document: the cache's while it runs and has one, else read now."""
+    body = cache.body if cache is not None else None
+    if body is None:
+        async with MarketDataUnitOfWork(engine) as tx:
+            body = encode(await build_snapshot(tx, now_us()))
+    return body
 
 
 class SnapshotCache:
@@ -234,8 +244,8 @@ class SnapshotCache:
                 stale, self._stale = self._stale, Stale()
                 try:
                     now = self._now()
-                    async with self._engine.connect() as conn:
-                        parts = await _read_parts(conn, now, self._parts, stale)
+                    async with MarketDataUnitOfWork(self._engine) as tx:
+                        parts = await _read_parts(tx, now, self._parts, stale)
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the database is away: keep the last document, retry

@@ -1,9 +1,12 @@
 """Market-data use cases shared by REST, WebSocket, dashboard and CLI.
 
-Reads take an open connection; the caller decides its lifetime. Errors are domain
-exceptions naming the parameter at fault; the routers map them to HTTP.
+Reads take an open unit of work (`MarketReads`: `store.uow.MarketDataUnitOfWork`, or
+`reads_on` a connection another context's unit of work holds); the caller decides its
+lifetime. Errors are domain exceptions naming the parameter at fault; the routers map
+them to HTTP.
 """
 
+from tickhub.marketdata.service._bulk import closed_candles
 from tickhub.marketdata.service._core import (
     MAX_CANDLES,
     InvalidParameter,
@@ -19,6 +22,7 @@ from tickhub.marketdata.service._core import (
     resolve_instrument,
     statistics,
 )
+from tickhub.marketdata.service._ports import CandleRow, ListingReads, MarketReads, TradeReads
 from tickhub.marketdata.service._seeds import (
     MAX_SEED_PRICES,
     CoinTicker,
@@ -56,25 +60,31 @@ from tickhub.marketdata.service._v1 import (
     window_candle,
     window_statistics,
 )
+from tickhub.marketdata.store.uow import reads_on
 
 __all__ = [
     "MAX_CANDLES",
     "MAX_SEED_PRICES",
     "MAX_TIME",
+    "CandleRow",
     "CoinTicker",
     "ExchangeInfo",
     "InvalidParameter",
+    "ListingReads",
     "MarketDataError",
+    "MarketReads",
     "PricePoint",
     "PriceSummary",
     "Snapshot",
     "SnapshotEntry",
     "Statistics",
     "TradePage",
+    "TradeReads",
     "UnknownExchange",
     "UnknownInstrument",
     "candle_series",
     "candles",
+    "closed_candles",
     "coin_assets",
     "coin_tickers",
     "collection_start",
@@ -96,6 +106,7 @@ __all__ = [
     "price_series",
     "price_summary",
     "prices",
+    "reads_on",
     "recent_minutes",
     "resolve_exchange",
     "resolve_instrument",

@@ -6,9 +6,8 @@ import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tickhub.marketdata.ingest.normalize import compact_symbol
+from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store import coverage as cov
 from tickhub.marketdata.store.candles import (
     Candle,
@@ -21,7 +20,7 @@ from tickhub.marketdata.store.candles import (
     trade_candle,
 )
 from tickhub.marketdata.store.coverage import Gap, Range
-from tickhub.marketdata.store.repository import InstrumentInfo, Latest, MarketDataRepository
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 MAX_CANDLES = 10_000
 
@@ -46,7 +45,7 @@ class InvalidParameter(MarketDataError):
 
 
 async def resolve_instrument(
-    conn: AsyncConnection, symbol: str, exchange: str | None = None
+    tx: MarketReads, symbol: str, exchange: str | None = None
 ) -> InstrumentInfo:
     """Find an instrument by its exchange symbol (`BTCUSDT`) or base/quote (`BTC-USDT`).
 
@@ -57,7 +56,7 @@ async def resolve_instrument(
         raise InvalidParameter("symbol", "symbol is required")
     found = [
         i
-        for i in await MarketDataRepository(conn).instruments(exchange)
+        for i in await tx.reads.instruments(exchange)
         if compact_symbol(i.symbol) == wanted or compact_symbol(i.base + i.quote) == wanted
     ]
     if not found:
@@ -67,14 +66,12 @@ async def resolve_instrument(
     return found[0]
 
 
-async def instruments(conn: AsyncConnection, exchange: str | None = None) -> list[InstrumentInfo]:
-    return await MarketDataRepository(conn).instruments(exchange)
+async def instruments(tx: MarketReads, exchange: str | None = None) -> list[InstrumentInfo]:
+    return await tx.reads.instruments(exchange)
 
 
-async def latest_prices(
-    conn: AsyncConnection, instrument_ids: list[int] | None = None
-) -> list[Latest]:
-    return await MarketDataRepository(conn).latest(instrument_ids)
+async def latest_prices(tx: MarketReads, instrument_ids: list[int] | None = None) -> list[Latest]:
+    return await tx.reads.latest(instrument_ids)
 
 
 def parse_tz(name: str | None) -> ZoneInfo | None:
@@ -94,7 +91,7 @@ def interval_or_error(text: str) -> Interval:
 
 
 async def candles(
-    conn: AsyncConnection,
+    tx: MarketReads,
     inst: InstrumentInfo,
     interval: Interval,
     start: int,
@@ -112,7 +109,7 @@ async def candles(
     edges = boundaries(start, end, interval, tz)
     if len(edges) > MAX_CANDLES + 1:
         raise InvalidParameter("interval", f"more than {MAX_CANDLES} candles")
-    repo = MarketDataRepository(conn)
+    repo = tx.reads
     res = best_rollup(edges)
     if res is not None:
         source = await repo.candles(inst.id, res, edges[0], edges[-1])
@@ -137,13 +134,11 @@ class Statistics:
     change_pct: float | None
 
 
-async def statistics(
-    conn: AsyncConnection, inst: InstrumentInfo, start: int, end: int
-) -> Statistics:
+async def statistics(tx: MarketReads, inst: InstrumentInfo, start: int, end: int) -> Statistics:
     """Statistics of the stored trades with start <= time <= end (population std)."""
     if start > end:
         raise InvalidParameter("start", "start must not be after end")
-    s = await MarketDataRepository(conn).trade_stats(inst.id, start, end)
+    s = await tx.reads.trade_stats(inst.id, start, end)
     count = int(s["count"] or 0)
     if count == 0:
         return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
@@ -165,6 +160,6 @@ async def statistics(
     )
 
 
-async def coverage(conn: AsyncConnection, inst: InstrumentInfo) -> tuple[list[Range], list[Gap]]:
-    ranges = await MarketDataRepository(conn).coverage(inst.id)
+async def coverage(tx: MarketReads, inst: InstrumentInfo) -> tuple[list[Range], list[Gap]]:
+    ranges = await tx.reads.coverage(inst.id)
     return ranges, cov.gaps(ranges)

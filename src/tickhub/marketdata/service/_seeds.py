@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import fmean, median, pstdev
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import coin_name, compact_symbol
 from tickhub.marketdata.service._core import (
@@ -15,12 +13,13 @@ from tickhub.marketdata.service._core import (
     InvalidParameter,
     candles,
 )
+from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store.candles import (
     MINUTE,
     Candle,
     Interval,
 )
-from tickhub.marketdata.store.repository import InstrumentInfo, MarketDataRepository
+from tickhub.marketdata.store.repository import InstrumentInfo
 
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
@@ -48,26 +47,26 @@ class PriceSummary:
     change_pct: float
 
 
-async def coin_assets(conn: AsyncConnection) -> list[tuple[str, str]]:
+async def coin_assets(tx: MarketReads) -> list[tuple[str, str]]:
     """(coin name, asset symbol) of each asset that is the base of an instrument, by name.
 
     Assets seen only as a quote (USDT) are left out: no ticker would match them.
     """
-    repo = MarketDataRepository(conn)
+    repo = tx.reads
     bases = {i.base.upper() for i in await repo.instruments()}
     return sorted((name, sym) for sym, name in await repo.assets() if sym.upper() in bases)
 
 
-async def exchange_countries(conn: AsyncConnection) -> list[tuple[str, str | None]]:
+async def exchange_countries(tx: MarketReads) -> list[tuple[str, str | None]]:
     """(name, country) of every exchange, by name."""
-    return [(name, country) for name, country, _ in await MarketDataRepository(conn).exchanges()]
+    return [(name, country) for name, country, _ in await tx.reads.exchanges()]
 
 
-async def coin_tickers(conn: AsyncConnection, coin: str, exchange: str) -> list[CoinTicker]:
+async def coin_tickers(tx: MarketReads, coin: str, exchange: str) -> list[CoinTicker]:
     """Instruments on `exchange` whose base asset is `coin`, by coin name (`bitcoin`) or
     asset symbol (`BTC`); both compared case-insensitively. No match is an empty list."""
     wanted, venue = coin.strip().lower(), exchange.strip().lower()
-    repo = MarketDataRepository(conn)
+    repo = tx.reads
     names = {sym.upper(): name for sym, name in await repo.assets()}
     out: list[CoinTicker] = []
     for inst in await repo.instruments():
@@ -80,7 +79,7 @@ async def coin_tickers(conn: AsyncConnection, coin: str, exchange: str) -> list[
 
 
 async def recent_minutes(
-    conn: AsyncConnection, inst: InstrumentInfo, start: int, end: int, limit: int
+    tx: MarketReads, inst: InstrumentInfo, start: int, end: int, limit: int
 ) -> list[Candle]:
     """The 1-minute candles whose minute meets [start, end], newest first, at most `limit`.
 
@@ -95,15 +94,15 @@ async def recent_minutes(
     hi = end + 1
     while hi > start and len(out) < limit:
         lo = max(start, hi - hi % MINUTE - span)
-        out.extend(reversed(await candles(conn, inst, one_minute, lo, hi)))
+        out.extend(reversed(await candles(tx, inst, one_minute, lo, hi)))
         hi = lo
     return out[:limit]
 
 
-async def market_instruments(conn: AsyncConnection) -> list[InstrumentInfo]:
+async def market_instruments(tx: MarketReads) -> list[InstrumentInfo]:
     """One instrument per market (base/quote): the one `resolve_instrument` prefers."""
     best: dict[str, InstrumentInfo] = {}
-    for inst in await MarketDataRepository(conn).instruments():
+    for inst in await tx.reads.instruments():
         key = compact_symbol(inst.base + inst.quote) or compact_symbol(inst.symbol)
         cur = best.get(key)
         if cur is None or (inst.simulated, inst.exchange) < (cur.simulated, cur.exchange):
@@ -111,17 +110,15 @@ async def market_instruments(conn: AsyncConnection) -> list[InstrumentInfo]:
     return sorted(best.values(), key=lambda i: (i.symbol, i.exchange))
 
 
-async def collection_start(
-    conn: AsyncConnection, instruments: Sequence[InstrumentInfo]
-) -> int | None:
+async def collection_start(tx: MarketReads, instruments: Sequence[InstrumentInfo]) -> int | None:
     """When collection of these instruments started: their earliest processed trade."""
     if not instruments:
         return None
-    return await MarketDataRepository(conn).first_covered_ts([i.id for i in instruments])
+    return await tx.reads.first_covered_ts([i.id for i in instruments])
 
 
 async def price_page(
-    conn: AsyncConnection,
+    tx: MarketReads,
     instruments: Sequence[InstrumentInfo],
     start: int | None,
     end: int | None,
@@ -132,7 +129,7 @@ async def price_page(
     """(how many stored trades have start <= time <= end, one page of them), oldest first."""
     if not instruments:
         return 0, []
-    repo = MarketDataRepository(conn)
+    repo = tx.reads
     by_id = {i.id: i for i in instruments}
     count = await repo.count_trades_of(list(by_id), start, end)
     if count == 0 or offset >= count:
@@ -142,11 +139,11 @@ async def price_page(
 
 
 async def price_series(
-    conn: AsyncConnection, inst: InstrumentInfo, start: int | None, end: int | None
+    tx: MarketReads, inst: InstrumentInfo, start: int | None, end: int | None
 ) -> list[Trade]:
     """Every stored trade with start <= time <= end, oldest first; more than
     `MAX_SEED_PRICES` is an `InvalidParameter` on `range`."""
-    repo = MarketDataRepository(conn)
+    repo = tx.reads
     count = await repo.count_trades(inst.id, start, end)
     if count > MAX_SEED_PRICES:
         raise InvalidParameter(

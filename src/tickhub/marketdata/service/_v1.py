@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from tickhub.common.time import datetime_to_us
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import compact_symbol
@@ -24,6 +22,7 @@ from tickhub.marketdata.service._core import (
     resolve_instrument,
     statistics,
 )
+from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,
@@ -33,7 +32,7 @@ from tickhub.marketdata.store.candles import (
     boundaries,
     fold,
 )
-from tickhub.marketdata.store.repository import InstrumentInfo, Latest, MarketDataRepository
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 MAX_TIME = datetime_to_us(datetime(3000, 1, 1, tzinfo=UTC))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -103,13 +102,13 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return ts, trade_id
 
 
-async def exchanges(conn: AsyncConnection) -> list[ExchangeInfo]:
-    return [ExchangeInfo(*row) for row in await MarketDataRepository(conn).exchanges()]
+async def exchanges(tx: MarketReads) -> list[ExchangeInfo]:
+    return [ExchangeInfo(*row) for row in await tx.reads.exchanges()]
 
 
-async def resolve_exchange(conn: AsyncConnection, name: str) -> str:
+async def resolve_exchange(tx: MarketReads, name: str) -> str:
     """The stored spelling of an exchange name (case does not matter)."""
-    names = [e.name for e in await exchanges(conn)]
+    names = [e.name for e in await exchanges(tx)]
     wanted = name.strip().lower()
     for n in names:
         if n.lower() == wanted:
@@ -119,27 +118,27 @@ async def resolve_exchange(conn: AsyncConnection, name: str) -> str:
 
 
 async def find_instrument(
-    conn: AsyncConnection, symbol: str, exchange: str | None = None
+    tx: MarketReads, symbol: str, exchange: str | None = None
 ) -> InstrumentInfo:
     """`resolve_instrument`, with an unknown exchange reported against `exchange`."""
-    name = await resolve_exchange(conn, exchange) if exchange else None
-    return await resolve_instrument(conn, symbol, name)
+    name = await resolve_exchange(tx, exchange) if exchange else None
+    return await resolve_instrument(tx, symbol, name)
 
 
 async def exchange_instruments(
-    conn: AsyncConnection, exchange: str | None = None
+    tx: MarketReads, exchange: str | None = None
 ) -> list[InstrumentInfo]:
-    name = await resolve_exchange(conn, exchange) if exchange else None
-    return await instruments(conn, name)
+    name = await resolve_exchange(tx, exchange) if exchange else None
+    return await instruments(tx, name)
 
 
 async def prices(
-    conn: AsyncConnection, *, exchange: str | None = None, symbol: str | None = None
+    tx: MarketReads, *, exchange: str | None = None, symbol: str | None = None
 ) -> list[Latest]:
     """Latest prices, optionally of one exchange and/or one symbol (either spelling)."""
     if not exchange and not symbol:
-        return await MarketDataRepository(conn).latest()
-    listed = await exchange_instruments(conn, exchange)
+        return await tx.reads.latest()
+    listed = await exchange_instruments(tx, exchange)
     if symbol:
         wanted = compact_symbol(symbol)
         if not wanted:
@@ -152,12 +151,12 @@ async def prices(
         if not listed:
             where = f" on exchange {exchange!r}" if exchange else ""
             raise UnknownInstrument("symbol", f"unknown instrument {symbol!r}{where}")
-    return await MarketDataRepository(conn).latest([i.id for i in listed])
+    return await tx.reads.latest([i.id for i in listed])
 
 
-async def price(conn: AsyncConnection, exchange: str, symbol: str) -> Latest:
-    inst = await find_instrument(conn, symbol, exchange)
-    found = await MarketDataRepository(conn).latest([inst.id])
+async def price(tx: MarketReads, exchange: str, symbol: str) -> Latest:
+    inst = await find_instrument(tx, symbol, exchange)
+    found = await tx.reads.latest([inst.id])
     if not found:
         raise UnknownInstrument("symbol", f"no trade of {inst.exchange}:{inst.symbol} yet")
     return found[0]
@@ -170,7 +169,7 @@ class TradePage:
 
 
 async def trades_page(
-    conn: AsyncConnection,
+    tx: MarketReads,
     inst: InstrumentInfo,
     *,
     start: int | None,
@@ -183,7 +182,7 @@ async def trades_page(
     if start is not None and end is not None and start > end:
         raise InvalidParameter("start", "start must not be after end")
     after = decode_cursor(cursor) if cursor else None
-    rows = await MarketDataRepository(conn).trades(
+    rows = await tx.reads.trades(
         inst.id, start, None if end is None else end - 1, after=after, limit=limit + 1
     )
     items = rows[:limit]
@@ -209,7 +208,7 @@ def _bucket_point(edge: int, interval: Interval, n: int, tz: ZoneInfo | None) ->
 
 
 async def candle_series(
-    conn: AsyncConnection,
+    tx: MarketReads,
     inst: InstrumentInfo,
     interval: Interval,
     *,
@@ -225,22 +224,22 @@ async def candle_series(
         end = now if end is None else end
         last = boundaries(end - 1, end, interval, tz)[0]
         start = _bucket_point(last, interval, -(limit - 1), tz)
-        return (await candles(conn, inst, interval, start, end, tz))[-limit:]
+        return (await candles(tx, inst, interval, start, end, tz))[-limit:]
     if end is None:
         first = boundaries(start, start + 1, interval, tz)[0]
         end = _bucket_point(first, interval, limit - 1, tz) + 1
-    return (await candles(conn, inst, interval, start, end, tz))[:limit]
+    return (await candles(tx, inst, interval, start, end, tz))[:limit]
 
 
 async def window_statistics(
-    conn: AsyncConnection, inst: InstrumentInfo, start: int, end: int
+    tx: MarketReads, inst: InstrumentInfo, start: int, end: int
 ) -> Statistics:
     """`statistics` of the trades with start <= time < end."""
     if start > end:
         raise InvalidParameter("start", "start must not be after end")
     if start == end:
         return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
-    return await statistics(conn, inst, start, end - 1)
+    return await statistics(tx, inst, start, end - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +264,13 @@ def snapshot_window(now: int) -> tuple[int, int]:
     return end - DAY, end
 
 
-async def window_candle(
-    repo: MarketDataRepository, instrument_id: int, start: int, end: int
-) -> Candle | None:
+async def window_candle(tx: MarketReads, instrument_id: int, start: int, end: int) -> Candle | None:
     """The trades of [start, end) folded into one candle, from the stored rollups: 1 h
     candles for the whole hours of the window and 1 m candles for the ends (start and end
     on minute boundaries). None if there were none."""
     first_hour = start + (-start) % HOUR
     last_hour = end - end % HOUR
+    repo = tx.reads
     parts = [
         *await repo.candles(instrument_id, MINUTE, start, first_hour),
         *await repo.candles(instrument_id, HOUR, first_hour, last_hour),

@@ -38,6 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tickhub.common.time import now_us
+from tickhub.db import UnitOfWork
 from tickhub.settings import Settings, StorageSettings
 
 log = logging.getLogger(__name__)
@@ -221,8 +222,8 @@ async def maintain(
     if engine.dialect.name != "postgresql":
         return report
     now = now_us() if now is None else now
-    async with engine.connect() as conn:
-        if not await is_partitioned(conn):
+    async with UnitOfWork(engine) as tx:
+        if not await is_partitioned(tx.conn):
             log.warning("trades is not partitioned (migration 0003 not applied?): skipped")
             return report
     cut = retention_cut(now, storage.retention_days)
@@ -265,11 +266,12 @@ async def ensure_partitions(
             }
         return uncovered(sorted(wanted), existing), default
 
-    async with engine.connect() as conn:
-        todo, _ = await plan(conn)
+    async with UnitOfWork(engine) as tx:
+        todo, _ = await plan(tx.conn)
     if not todo:
         return report
-    async with engine.begin() as conn:
+    async with UnitOfWork(engine) as tx:
+        conn = tx.conn
         await _lock(conn)
         # Again under the lock: another maintainer may have done it meanwhile.
         todo, default = await plan(conn)
@@ -309,6 +311,7 @@ async def ensure_partitions(
             )
             report.moved_rows += moved.rowcount
             await conn.execute(text(f"ALTER TABLE {TABLE} ATTACH PARTITION {_q(default)} DEFAULT"))
+        await tx.commit()
     report.created += [p.name for p in todo]
     log.info(
         "trades partitions created: %s (%d rows moved in from the default partition)",
@@ -328,10 +331,11 @@ async def drop_expired(
     """Drop the partitions that end at or before `cut`, and delete the default partition's
     rows of periods that ended before `cut`. Only trades: candles and coverage stay."""
     report = MaintenanceReport() if report is None else report
-    async with engine.connect() as conn:
-        existing, default = await list_partitions(conn)
+    async with UnitOfWork(engine) as tx:
+        existing, default = await list_partitions(tx.conn)
     expired: list[Partition] = []
-    async with engine.begin() as conn:
+    async with UnitOfWork(engine) as tx:
+        conn = tx.conn
         if any(p.end <= cut for p in existing):
             await _lock(conn)
             existing, default = await list_partitions(conn)
@@ -344,6 +348,7 @@ async def drop_expired(
                 {"before": period_start(cut, interval)},
             )
             report.deleted_rows += deleted.rowcount
+        await tx.commit()
     report.dropped += [p.name for p in expired]
     if expired or report.deleted_rows:
         log.info(

@@ -18,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.common.time import now_us
-from tickhub.marketdata.coinmarketcap.repository import CmcRepository
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -31,7 +30,8 @@ from tickhub.marketdata.events import (
 from tickhub.marketdata.ingest.normalize import coin_name, split_symbol
 from tickhub.marketdata.store import coverage
 from tickhub.marketdata.store.candles import MINUTE, ROLLUPS, Candle, aggregate_trades, rollup
-from tickhub.marketdata.store.repository import MarketDataRepository
+from tickhub.marketdata.store.repository import MarketDataWrites
+from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -159,23 +159,23 @@ class Writer:
                 delay = min(delay * 2, self._retry_max_s)
 
     async def keep_rejected(self, frame: RejectedFrame) -> None:
-        async with self._engine.begin() as conn:
-            await MarketDataRepository(conn).add_rejected(
-                frame.source, frame.raw, frame.error, frame.received_at
-            )
+        async with MarketDataUnitOfWork(self._engine) as tx:
+            await tx.writes.add_rejected(frame.source, frame.raw, frame.error, frame.received_at)
+            await tx.commit()
         self.stats.rejected_frames += 1
 
     async def write_cmc(self, message: CmcListings | CmcGlobalMetrics) -> None:
         """Store CoinMarketCap listings or global metrics of one minute (a replay changes
         nothing), then announce them as `CmcStored` for the API's snapshot."""
-        async with self._serial, self._engine.begin() as conn:
-            repo = CmcRepository(conn)
+        async with self._serial, MarketDataUnitOfWork(self._engine) as tx:
+            repo = tx.cmc_writes
             if isinstance(message, CmcListings):
                 new = await repo.add_listings(message.minute, message.convert, message.listings)
                 kind = "listings"
             else:
                 new = int(await repo.add_global(message))
                 kind = "global"
+            await tx.commit()
         if kind == "listings":
             self.stats.cmc_listings += new
         else:
@@ -189,13 +189,14 @@ class Writer:
         inst_id = self._instrument_ids.get(key)
         if inst_id is None:
             base, quote = (batch.base, batch.quote) if batch.base else split_symbol(batch.symbol)
-            async with self._engine.begin() as conn:
-                repo = MarketDataRepository(conn)
+            async with MarketDataUnitOfWork(self._engine) as tx:
+                repo = tx.writes
                 ex_id = await repo.ensure_exchange(batch.exchange, simulated=batch.simulated)
                 for asset in (base, quote):
                     if asset:
                         await repo.ensure_asset(asset, coin_name(asset))
                 inst_id = await repo.ensure_instrument(ex_id, batch.symbol, base, quote, now_us())
+                await tx.commit()
             self._instrument_ids[key] = inst_id
         return inst_id
 
@@ -212,13 +213,13 @@ class Writer:
             return 0
         inst_id = await self.instrument_id(batch)
         prepared = _Prepared.of(coverage.unseen(batch.trades, ()))
-        async with self._serial, self._engine.begin() as conn:
-            repo = MarketDataRepository(conn)
+        async with self._serial, MarketDataUnitOfWork(self._engine) as tx:
+            repo = tx.writes
             await repo.lock_instrument(inst_id)
             near = await repo.coverage_near(inst_id, prepared.lo, prepared.hi)
             ranges = [r for _, r in near]
             new = coverage.unseen(prepared.trades, ranges) if ranges else prepared.trades
-            if not new:
+            if not new:  # nothing to store: the lock goes with the rollback
                 self.stats.duplicates += len(batch.trades)
                 return 0
             if len(new) != len(prepared.trades):
@@ -234,7 +235,8 @@ class Writer:
             await repo.upsert_latest(inst_id, newest)
             if self._publish is not None:
                 first = prepared.deltas[0][0].start
-                minute_candles = await repo.candles(inst_id, MINUTE, first, newest.ts + 1)
+                minute_candles = await tx.reads.candles(inst_id, MINUTE, first, newest.ts + 1)
+            await tx.commit()
         self.stats.new += len(new)
         self.stats.stored += len(kept)
         self.stats.duplicates += len(batch.trades) - len(new)
@@ -248,9 +250,7 @@ class Writer:
                 await self._publish(update.topic, update)
         return len(new)
 
-    async def _sample(
-        self, repo: MarketDataRepository, inst_id: int, new: list[Trade]
-    ) -> list[Trade]:
+    async def _sample(self, repo: MarketDataWrites, inst_id: int, new: list[Trade]) -> list[Trade]:
         """Keep the earliest trade of each capture interval (seed 004's sampling).
 
         A late trade that is earlier than the one kept for its interval replaces it, so the

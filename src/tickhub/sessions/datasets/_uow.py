@@ -36,8 +36,9 @@ class MarketReads:
     are those service functions on its connection."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self.find_instrument = partial(md.find_instrument, conn)
-        self.candles = partial(md.candles, conn)
+        reads = md.reads_on(conn)
+        self.find_instrument = partial(md.find_instrument, reads)
+        self.candles = partial(md.candles, reads)
 
 
 class DatasetsUow(Uow, Protocol):

@@ -1,0 +1,54 @@
+"""FastAPI dependencies of the market-data routes: a read unit of work per request, and
+the live parts the composition root (`app.py`) puts on `app.state`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from tickhub.deps import EngineDep
+from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.snapshot import SnapshotCache
+from tickhub.marketdata.live.status import PipelineStatus
+from tickhub.marketdata.service import MarketReads
+from tickhub.marketdata.store.uow import MarketDataUnitOfWork
+
+
+async def market_reads(engine: EngineDep) -> AsyncIterator[MarketReads]:
+    """A read unit of work for one request: the services' reads share its connection;
+    nothing is committed."""
+    async with MarketDataUnitOfWork(engine) as tx:
+        yield tx
+
+
+MarketReadsDep = Annotated[MarketReads, Depends(market_reads)]
+
+
+def get_live_hub(conn: HTTPConnection) -> LiveHub | None:
+    """The WebSocket fan-out (`/v1/stream`); None in an app that runs none."""
+    hub: LiveHub | None = getattr(conn.app.state, "live_hub", None)
+    return hub
+
+
+LiveHubDep = Annotated[LiveHub | None, Depends(get_live_hub)]
+
+
+def get_snapshot_cache(conn: HTTPConnection) -> SnapshotCache | None:
+    """The in-memory `/v1/snapshot`; None until the app's lifespan starts it."""
+    cache: SnapshotCache | None = getattr(conn.app.state, "snapshot_cache", None)
+    return cache
+
+
+SnapshotCacheDep = Annotated[SnapshotCache | None, Depends(get_snapshot_cache)]
+
+
+def get_pipeline(conn: HTTPConnection) -> PipelineStatus:
+    """Source states and pipeline counters of this process (read-only)."""
+    status: PipelineStatus | None = getattr(conn.app.state, "pipeline", None)
+    return PipelineStatus() if status is None else status
+
+
+PipelineStatusDep = Annotated[PipelineStatus, Depends(get_pipeline)]

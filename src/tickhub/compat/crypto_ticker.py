@@ -23,7 +23,7 @@ from tickhub.common.time import datetime_to_us, from_us
 from tickhub.compat._params import int_or_none
 from tickhub.deps import ConnDep
 from tickhub.marketdata import service
-from tickhub.marketdata.store.repository import InstrumentInfo
+from tickhub.marketdata.service import InstrumentInfo
 
 router = APIRouter(tags=["seed 004: crypto-ticker"])
 

@@ -32,8 +32,8 @@ from tickhub.sessions.repository import (
     SessionRecord,
     SessionsRepository,
     Totals,
-    TransactionRecord,
 )
+from tickhub.sessions.repository import TransactionRecord as TransactionRecord
 from tickhub.sessions.schemas import (
     SESSION_FIELDS,
     SESSION_REQUIRED,

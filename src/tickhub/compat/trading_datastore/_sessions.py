@@ -20,7 +20,6 @@ from tickhub.accounts.deps import CurrentUser
 from tickhub.deps import RuntimeDep
 from tickhub.sessions import service
 from tickhub.sessions.errors import Invalid, NotFound
-from tickhub.sessions.repository import TransactionRecord
 from tickhub.sessions.schemas import number, seed_time
 
 MAX_LIMIT = 100
@@ -122,7 +121,7 @@ def _session_body(view: service.SessionView, base: str, *, detail: bool = False)
     return out
 
 
-def _transaction_body(t: TransactionRecord, base: str) -> dict[str, Any]:
+def _transaction_body(t: service.TransactionRecord, base: str) -> dict[str, Any]:
     return {
         "amount": number(t.amount),
         "crypto_type": t.crypto_type,

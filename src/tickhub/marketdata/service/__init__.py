@@ -56,6 +56,7 @@ from tickhub.marketdata.service._v1 import (
     window_candle,
     window_statistics,
 )
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 __all__ = [
     "MAX_CANDLES",
@@ -63,7 +64,9 @@ __all__ = [
     "MAX_TIME",
     "CoinTicker",
     "ExchangeInfo",
+    "InstrumentInfo",
     "InvalidParameter",
+    "Latest",
     "MarketDataError",
     "PricePoint",
     "PriceSummary",

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
 
 from tickhub.accounts import service
 from tickhub.accounts.deps import AccountsDep, AdminUser, CurrentUser
@@ -39,20 +40,48 @@ from tickhub.accounts.schemas import (
     seed_user,
     seed_wallet,
 )
-from tickhub.problems import seed_ok
+from tickhub.common.errors import DomainError, NotFound, Unauthorized
+from tickhub.compat._envelopes import SeedEnvelope, seed_error, seed_error_body, seed_ok
+from tickhub.problems import challenge, status_of
 
-router = APIRouter(tags=["accounts (seed 003)"])
 M = TypeVar("M", bound=BaseModel)
 
 RESET_REQUESTED = "If your email exists on the system an email has been sent to you"
-WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="api"'}
+WWW_AUTHENTICATE = challenge(401)
+
+
+# ---------------------------------------------------------------- envelope
+
+
+def _seed_data(exc: DomainError) -> object:
+    """What the seed puts in `data` for a 400: the field errors (or the seed's own)."""
+    if isinstance(exc, AccountsError):
+        return exc.seed_data
+    return {exc.field: [exc.message]} if exc.field else {}
+
+
+def _render(exc: DomainError) -> Response:
+    """The seed answers 409 for everything it cannot find, and a 400 with its fixed
+    validation message and the field errors in `data`."""
+    status = 409 if isinstance(exc, NotFound) else status_of(exc).code
+    if status == 400:
+        return seed_error(400, data=_seed_data(exc))
+    return seed_error(status, message=exc.message, headers=challenge(status))
+
+
+ENVELOPE = SeedEnvelope(roots=("/api",), body=seed_error_body, render=_render)
+router = APIRouter(tags=["accounts (seed 003)"], route_class=ENVELOPE.route_class())
 
 
 # ---------------------------------------------------------------- request bodies
 
 
-class UnsupportedMediaType(AccountsError):
-    status = 415
+class UnsupportedMediaType(HTTPException):
+    """A body neither JSON nor form-encoded: 415, as DRF answers (a matter of HTTP, not of
+    the accounts)."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(415, f'Unsupported media type "{content_type}" in request.')
 
 
 def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
@@ -76,8 +105,7 @@ async def _read(request: Request, model: type[M]) -> M:
     if content_type == "application/x-www-form-urlencoded":
         data = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     elif content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        message = f'Unsupported media type "{content_type}" in request.'
-        raise UnsupportedMediaType(message, seed_data={"detail": message})
+        raise UnsupportedMediaType(content_type)
     elif not raw.strip():
         data = {}
     else:
@@ -128,12 +156,14 @@ def _drf_message(error: Any) -> str:
     return str(error["msg"])
 
 
-def _plain_error(exc: AccountsError) -> JSONResponse:
+def _plain_error(exc: AccountsError | UnsupportedMediaType) -> JSONResponse:
     """The seed's token and reset views answer without the envelope."""
-    if exc.status == 401:
+    if isinstance(exc, UnsupportedMediaType):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    if isinstance(exc, Unauthorized):
         body = {"detail": exc.message, "code": "token_not_valid"}
         return JSONResponse(body, status_code=401, headers=WWW_AUTHENTICATE)
-    return JSONResponse(exc.seed_data, status_code=exc.status)
+    return JSONResponse(exc.seed_data, status_code=status_of(exc).code)
 
 
 # ---------------------------------------------------------------- sign-up and verification
@@ -213,7 +243,7 @@ async def token(request: Request, accounts: AccountsDep) -> Response:
     try:
         body = await _read(request, CredentialsIn)
         pair = await service.login(accounts, email=body.email, password=body.password)
-    except AccountsError as exc:
+    except (AccountsError, UnsupportedMediaType) as exc:
         return _plain_error(exc)
     return JSONResponse({"refresh": pair.refresh, "access": pair.access})
 
@@ -229,7 +259,7 @@ async def token_refresh(request: Request, accounts: AccountsDep) -> Response:
     try:
         body = await _read(request, RefreshIn)
         pair = await service.refresh(accounts, token=body.refresh)
-    except AccountsError as exc:
+    except (AccountsError, UnsupportedMediaType) as exc:
         return _plain_error(exc)
     return JSONResponse({"access": pair.access, "refresh": pair.refresh})
 
@@ -247,7 +277,7 @@ async def request_reset(request: Request, accounts: AccountsDep) -> Response:
     returned); without SMTP nothing is sent."""
     try:
         body = await _read(request, ResetRequestIn)
-    except AccountsError as exc:
+    except (AccountsError, UnsupportedMediaType) as exc:
         return _plain_error(exc)
     await service.request_password_reset(accounts, email=body.email)
     return JSONResponse({"success": RESET_REQUESTED})
@@ -280,7 +310,7 @@ async def reset_complete(request: Request, accounts: AccountsDep) -> Response:
         await service.complete_reset(
             accounts, uidb64=body.uidb64, token=body.token, password=body.password
         )
-    except AccountsError as exc:
+    except (AccountsError, UnsupportedMediaType) as exc:
         return _plain_error(exc)
     return JSONResponse({"success": True, "message": "Password reset success"})
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tickhub.accounts.deps import CurrentUser
+from tickhub.compat.trading_datastore._envelope import ENVELOPE
 from tickhub.deps import RuntimeDep
 from tickhub.sessions import service
 from tickhub.sessions.errors import Invalid, NotFound
@@ -26,7 +27,7 @@ MAX_LIMIT = 100
 BAD_LIMIT = "Invalid value for limit. Limit argument must be an integer."
 BAD_OFFSET = "Invalid value for offset. Offset argument must be an integer."
 
-router = APIRouter(tags=["sessions (seed 000)"])
+router = APIRouter(tags=["sessions (seed 000)"], route_class=ENVELOPE.route_class())
 
 
 # ---------------------------------------------------------------- request helpers

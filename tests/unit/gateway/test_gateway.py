@@ -110,7 +110,7 @@ def test_auth_paths() -> None:
 @pytest.fixture(scope="module")
 def envelopes() -> Envelopes:
     """The envelopes the app collects from the seed contracts it mounts."""
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     envelopes: Envelopes = create_app(settings).state.envelopes
     return envelopes
 

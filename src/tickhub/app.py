@@ -15,15 +15,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import tickhub
 from tickhub.alerts.hub import AlertHub
 from tickhub.bus import make_bus
+from tickhub.common.errors import DomainError
 from tickhub.db import create_engine
 from tickhub.deps import EngineDep
 from tickhub.gateway import install_gateway
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.live.status import PipelineStatus
-from tickhub.marketdata.service import MarketDataError
 from tickhub.messages import message_codec
-from tickhub.problems import problem
+from tickhub.problems import Envelopes, domain_problem, problem
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings, get_settings
 
@@ -82,8 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         _expose(app, runtime)
     app.add_middleware(StripTrailingSlash)
     _install_error_handlers(app)
-    _mount_routers(app)
-    install_gateway(app, settings)
+    app.state.envelopes = _mount_routers(app)
+    install_gateway(app, settings, app.state.envelopes)
     return app
 
 
@@ -116,7 +116,9 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
         yield
 
 
-def _mount_routers(app: FastAPI) -> None:
+def _mount_routers(app: FastAPI) -> Envelopes:
+    """Mounts every router; returns the seed contracts' envelopes, for the errors raised
+    outside their routes."""
     from fastapi import Depends
 
     from tickhub import public
@@ -143,6 +145,14 @@ def _mount_routers(app: FastAPI) -> None:
     sessions.install(app)
     alerts.install(app)
     app.include_router(web.router)
+    return Envelopes(
+        (
+            predico.ENVELOPE,
+            prices_tracker.ENVELOPE,
+            crypto_ticker.ENVELOPE,
+            trading_datastore.ENVELOPE,
+        )
+    )
 
 
 def _health_router() -> Any:
@@ -173,10 +183,11 @@ def _health_router() -> Any:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(MarketDataError)
-    async def market_data_error(_request: Request, exc: MarketDataError) -> Response:
-        title = "Not Found" if exc.status == 404 else "Bad Request"
-        return problem(exc.status, title, exc.message, field=exc.field)
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> Response:
+        """A domain error raised by a route of `/v1` (or any route no seed contract owns:
+        theirs answer in their envelope) as a problem document."""
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

@@ -1,22 +1,18 @@
 """tickhub's own account resources under `/v1` (plain JSON, errors as
 `application/problem+json`): the profile, password change, settings and API keys.
 
-`install` mounts these and maps account errors to HTTP: the seed's envelope on seed 003
-paths (`/api/user`, `/api/market`, `/api/data`; their routes are in
-`tickhub.compat.predico`), problem documents elsewhere.
+Seed 003's account paths are in `tickhub.compat.predico`, with the seed's envelope.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request
+from fastapi import APIRouter, Body, FastAPI, Query
 from fastapi.responses import Response
 
 from tickhub.accounts import service
 from tickhub.accounts.deps import AccountsDep, CurrentUser
-from tickhub.accounts.errors import AccountsError, NotFound
 from tickhub.accounts.schemas import (
     ApiKeyCreatedOut,
     ApiKeyIn,
@@ -26,7 +22,7 @@ from tickhub.accounts.schemas import (
     ProfileOut,
 )
 from tickhub.marketdata.schemas import Problem
-from tickhub.problems import PROBLEM_JSON, error_for_path, problem, seed_error
+from tickhub.problems import PROBLEM_JSON
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
@@ -41,45 +37,13 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(tags=["accounts"], responses=PROBLEMS)
 
-SEED_003_PATHS = re.compile(r"^/api/(user|market|data)(/|$)")
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    409: "Conflict",
-    415: "Unsupported Media Type",
-    503: "Service Unavailable",
-}
 Settings = Annotated[dict[str, Any], Body(description="A JSON object")]
 
 
 def install(app: FastAPI) -> None:
-    """Mount the account routes and their error handler."""
-    app.add_exception_handler(AccountsError, render_error)  # type: ignore[arg-type]
+    """Mount the account routes (their errors answer as problem documents, the app's
+    handler of domain errors)."""
     app.include_router(router, prefix="/v1")
-
-
-async def render_error(request: Request, exc: AccountsError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if exc.status == 401 else None
-    if SEED_003_PATHS.match(request.url.path):
-        # The seed answers 409 for everything it cannot find.
-        status = 409 if isinstance(exc, NotFound) else exc.status
-        if status == 400:
-            return seed_error(400, data=exc.seed_data)
-        return seed_error(status, message=exc.message, headers=headers)
-    if not request.url.path.startswith("/v1"):  # other seeds' paths keep their envelopes
-        title = TITLES.get(exc.status, "Error")
-        return error_for_path(request.url.path, exc.status, title, exc.message, headers=headers)
-    errors = [{"field": f, "message": m} for f, ms in exc.errors.items() for m in ms]
-    return problem(
-        exc.status,
-        TITLES.get(exc.status, "Error"),
-        exc.message,
-        field=exc.field,
-        errors=errors if len(errors) > 1 else None,
-        headers=headers,
-    )
 
 
 # ---------------------------------------------------------------- profile

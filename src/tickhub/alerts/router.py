@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, WebSocket
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from tickhub.accounts import service as accounts
 from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
@@ -37,7 +37,7 @@ from tickhub.alerts.schemas import (
 )
 from tickhub.common.time import from_us
 from tickhub.marketdata.schemas import Problem
-from tickhub.problems import PROBLEM_JSON, problem
+from tickhub.problems import PROBLEM_JSON
 from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -57,24 +57,9 @@ AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def install(app: FastAPI) -> None:
-    """Mount the routes and their error handler."""
-    app.add_exception_handler(service.AlertsError, render_error)  # type: ignore[arg-type]
+    """Mount the routes (their errors answer as problem documents, the app's handler of
+    domain errors)."""
     app.include_router(router, prefix="/v1")
-
-
-async def render_error(_request: Request, exc: service.AlertsError) -> Response:
-    response = problem(exc.status, exc.title, exc.message, field=exc.field)
-    if not exc.extra:
-        return response
-    body = {
-        "type": "about:blank",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.message,
-        "field": exc.field,
-        **exc.extra,
-    }
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
 
 
 # ---------------------------------------------------------------- output

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ from tickhub.alerts.schemas import (
     WebhookIn,
 )
 from tickhub.alerts.uow import AlertsStore, AlertsUowFactory, InstrumentSource
+from tickhub.common import errors as kinds
 from tickhub.common.time import utc_now
 from tickhub.common.uow import ConstraintViolation
 from tickhub.marketdata import service as marketdata
@@ -45,31 +47,26 @@ _US = 1_000_000
 _UNITS = (("d", 86_400), ("h", 3_600), ("m", 60))
 
 
-class AlertsError(Exception):
-    status = 422
-    title = "Unprocessable Content"
-
+class AlertsError(kinds.DomainError):
     def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.extra = extra  # problem extension members (a condition's position and reason)
+        super().__init__(message, field=field)
+        self.extra = extra  # a condition's position and reason
+
+    @property
+    def details(self) -> Mapping[str, object]:
+        return self.extra
 
 
-class Invalid(AlertsError):
+class Invalid(AlertsError, kinds.Unprocessable):
     """Bad input, naming the field."""
 
 
-class NotFound(AlertsError):
+class NotFound(AlertsError, kinds.NotFound):
     """Absent, or another user's (the two look the same)."""
 
-    status = 404
-    title = "Not Found"
 
-
-class Conflict(AlertsError):
-    status = 409
-    title = "Conflict"
+class Conflict(AlertsError, kinds.Conflict):
+    """A name already used, or too many strategies."""
 
 
 NO_STRATEGY = "no strategy with this id"

@@ -20,12 +20,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tickhub.common.time import datetime_to_us, from_us
+from tickhub.compat._envelopes import SeedEnvelope, drf_body
 from tickhub.compat._params import int_or_none
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import MarketReadsDep
-from tickhub.marketdata.store.repository import InstrumentInfo
+from tickhub.marketdata.service import InstrumentInfo
 
-router = APIRouter(tags=["seed 004: crypto-ticker"])
+ENVELOPE = SeedEnvelope(roots=("/api/current_price", "/api/crypto_price"), body=drf_body)
+router = APIRouter(tags=["seed 004: crypto-ticker"], route_class=ENVELOPE.route_class())
 
 US = 1_000_000
 PAGE_SIZE = 50  # seed 004: DRF LimitOffsetPagination, PAGE_SIZE 50
@@ -305,4 +307,4 @@ def _seed_datetime(ts: int) -> str:
 
 
 def _error_004(message: str) -> JSONResponse:
-    return JSONResponse({"detail": message}, status_code=400)
+    return ENVELOPE.error(400, message)

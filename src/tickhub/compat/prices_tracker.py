@@ -19,12 +19,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from tickhub.common.time import from_us, now_us
+from tickhub.compat._envelopes import SeedEnvelope, flask_body
 from tickhub.compat._params import int_or_none
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import MarketReadsDep
 from tickhub.marketdata.store.candles import IntervalError, parse_window
 
-router = APIRouter(tags=["seed 001: crypto prices tracker"])
+ENVELOPE = SeedEnvelope(
+    roots=("/symbols", "/exchanges", "/tickers", "/price-history-minutes"), body=flask_body
+)
+router = APIRouter(tags=["seed 001: crypto prices tracker"], route_class=ENVELOPE.route_class())
 
 MAX_HISTORY_POINTS = service.MAX_CANDLES
 
@@ -176,4 +180,4 @@ def _decimal_text(price: float) -> str:
 
 
 def _error_001(message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=400)
+    return ENVELOPE.error(400, message)

@@ -33,13 +33,14 @@ from tickhub.gateway._context import (
     RouteCaptureMiddleware,
     current_request_id,
 )
-from tickhub.gateway._errors import http_error
+from tickhub.gateway._errors import http_errors
 from tickhub.gateway._headers import SecurityHeadersMiddleware
 from tickhub.gateway._limits import BodyLimitMiddleware, RateLimitMiddleware, rate_limits
 from tickhub.gateway._logs import RedactFilter, install_log_redaction, logging_config, redact
 from tickhub.gateway._metrics import HttpMetrics
 from tickhub.gateway._telemetry import TelemetryMiddleware
 from tickhub.gateway.router import RouteTemplates, install_docs, metrics_router
+from tickhub.problems import Envelopes
 from tickhub.settings import Settings
 
 __all__ = [
@@ -52,20 +53,22 @@ __all__ = [
 ]
 
 
-def install_gateway(app: FastAPI, settings: Settings) -> None:
+def install_gateway(app: FastAPI, settings: Settings, envelopes: Envelopes | None = None) -> None:
     """Wraps every route of `app` in the gateway layers and adds its routes. Call once,
-    after the routers are mounted."""
+    after the routers are mounted. Errors the gateway answers (and the framework's own)
+    take the envelope of their path from `envelopes`: problem+json without one."""
     gw = settings.gateway
+    envelopes = envelopes or Envelopes()
     metrics = HttpMetrics(app.state)
     app.include_router(metrics_router(metrics.registry))
     install_docs(app)
     install_log_redaction()
-    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(HTTPException, http_errors(envelopes))
 
     # add_middleware puts each new layer outside the previous ones: innermost first.
     app.user_middleware.append(Middleware(RouteCaptureMiddleware))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=gw.max_body_bytes)
-    app.add_middleware(RateLimitMiddleware, limits=rate_limits(gw))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=gw.max_body_bytes, envelopes=envelopes)
+    app.add_middleware(RateLimitMiddleware, limits=rate_limits(gw), envelopes=envelopes)
     if gw.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -77,7 +80,10 @@ def install_gateway(app: FastAPI, settings: Settings) -> None:
             max_age=gw.cors_max_age_s,
         )
     app.add_middleware(
-        TelemetryMiddleware, metrics=metrics, route_of=RouteTemplates(app.router.routes)
+        TelemetryMiddleware,
+        metrics=metrics,
+        route_of=RouteTemplates(app.router.routes),
+        envelopes=envelopes,
     )
     app.add_middleware(
         SecurityHeadersMiddleware,

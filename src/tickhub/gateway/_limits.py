@@ -12,7 +12,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickhub.gateway.paths import RouteClass, classify
-from tickhub.problems import error_for_path
+from tickhub.problems import Envelopes
 from tickhub.settings import GatewaySettings
 
 
@@ -26,9 +26,10 @@ class BodyLimitMiddleware:
     (chunked bodies). Whatever the route made of the interrupted read, the client gets
     the 413."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, envelopes: Envelopes) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.envelopes = envelopes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,13 +77,12 @@ class BodyLimitMiddleware:
         detail = f"the request body is larger than the limit of {self.max_bytes} bytes"
         await self._reply(scope, receive, send, 413, "Content Too Large", detail)
 
-    @staticmethod
     async def _reply(
-        scope: Scope, receive: Receive, send: Send, status: int, title: str, detail: str
+        self, scope: Scope, receive: Receive, send: Send, status: int, title: str, detail: str
     ) -> None:
         # The rest of the body stays unread: the connection cannot be reused.
         headers = {"Connection": "close"}
-        response = error_for_path(scope["path"], status, title, detail, headers=headers)
+        response = self.envelopes.error(scope["path"], status, title, detail, headers=headers)
         await response(scope, receive, send)
 
 
@@ -114,10 +114,15 @@ class RateLimitMiddleware:
     other writes, reads), held in memory. Over the limit: 429 with `Retry-After` seconds."""
 
     def __init__(
-        self, app: ASGIApp, *, limits: Mapping[RouteClass, Sequence[RateLimitItem]]
+        self,
+        app: ASGIApp,
+        *,
+        limits: Mapping[RouteClass, Sequence[RateLimitItem]],
+        envelopes: Envelopes,
     ) -> None:
         self.app = app
         self.limits = dict(limits)
+        self.envelopes = envelopes
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,7 +155,7 @@ class RateLimitMiddleware:
             f"too many requests: the limit for {route_class.value} is {item}; "
             f"retry in {retry_after} s"
         )
-        response = error_for_path(
+        response = self.envelopes.error(
             scope["path"],
             429,
             "Too Many Requests",

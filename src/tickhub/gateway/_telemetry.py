@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tickhub.gateway._context import request_context
 from tickhub.gateway._metrics import HttpMetrics
 from tickhub.gateway.paths import normalize
-from tickhub.problems import error_for_path
+from tickhub.problems import Envelopes
 
 RouteOf = Callable[[BaseRoute | None, Scope], str]
 
@@ -30,10 +30,13 @@ class TelemetryMiddleware:
     response still carries the request id and the security headers; the exception goes
     on up to be logged by the server."""
 
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, route_of: RouteOf) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: HttpMetrics, route_of: RouteOf, envelopes: Envelopes
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.route_of = route_of
+        self.envelopes = envelopes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +66,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, observed_send)
         except Exception:
             if status == 0:
-                response = error_for_path(
+                response = self.envelopes.error(
                     scope["path"],
                     500,
                     "Internal Server Error",

@@ -1,30 +1,23 @@
-"""Sessions errors. The router renders them as the seed's `{"error": ...}` on seed 000
-paths and as `application/problem+json` on `/v1`."""
+"""Sessions errors: the common kinds (`tickhub.common.errors`) as the sessions context
+raises them. The web layer gives the status; seed 000's paths render them as its
+`{"error": ...}`, `/v1` as `application/problem+json`."""
 
 from __future__ import annotations
 
-
-class SessionsError(Exception):
-    status = 400
-    title = "Bad Request"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+from tickhub.common import errors as kinds
 
 
-class Invalid(SessionsError):
+class SessionsError(kinds.DomainError):
+    """Any error of the sessions context."""
+
+
+class Invalid(SessionsError, kinds.Invalid):
     """Bad input: a missing field, a wrong type, a value out of range."""
 
 
-class NotFound(SessionsError):
+class NotFound(SessionsError, kinds.NotFound):
     """Absent, or owned by someone else (the two look the same)."""
 
-    status = 404
-    title = "Not Found"
 
-
-class Conflict(SessionsError):
-    status = 409
-    title = "Conflict"
+class Conflict(SessionsError, kinds.Conflict):
+    """The current state forbids it (a model name and version taken already)."""

@@ -1,18 +1,16 @@
-"""Model info under `/v1` (problem+json), and the error handler of the sessions context
-(seed 000's paths themselves are in `tickhub.compat.trading_datastore`)."""
+"""Model info under `/v1` (problem+json; seed 000's paths are in
+`tickhub.compat.trading_datastore`, with the seed's envelope)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import Response
 
 from tickhub.accounts.deps import CurrentUser
-from tickhub.problems import problem
 from tickhub.sessions import service
 from tickhub.sessions.deps import SessionsUowDep
-from tickhub.sessions.errors import SessionsError
 from tickhub.sessions.schemas import (
     ModelIn,
     ModelOut,
@@ -22,7 +20,6 @@ from tickhub.sessions.schemas import (
     iso_time,
 )
 
-SEED_PREFIXES = ("/session", "/crypto")
 MAX_LIMIT = 100
 BAD_LIMIT = "Invalid value for limit. Limit argument must be an integer."
 BAD_OFFSET = "Invalid value for offset. Offset argument must be an integer."
@@ -31,16 +28,9 @@ v1 = APIRouter(tags=["model info"])
 
 
 def install(app: FastAPI) -> None:
-    """Mount the session routes and their error handler."""
-    app.add_exception_handler(SessionsError, render_error)  # type: ignore[arg-type]
+    """Mount the model routes (their errors answer as problem documents, the app's
+    handler of domain errors)."""
     app.include_router(v1, prefix="/v1")
-
-
-async def render_error(request: Request, exc: SessionsError) -> Response:
-    path = request.url.path.rstrip("/")
-    if any(path == p or path.startswith(p + "/") for p in SEED_PREFIXES):
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
-    return problem(exc.status, exc.title, exc.message, field=exc.field)
 
 
 # ---------------------------------------------------------------- /v1 model info

@@ -30,8 +30,8 @@ from tickhub.sessions.repository import (
     ModelRecord,
     SessionRecord,
     Totals,
-    TransactionRecord,
 )
+from tickhub.sessions.repository import TransactionRecord as TransactionRecord
 from tickhub.sessions.schemas import (
     SESSION_FIELDS,
     SESSION_REQUIRED,

@@ -8,10 +8,12 @@ import sys
 
 import pytest
 
+from tickhub.app import create_app
 from tickhub.gateway import RedactFilter, logging_config, redact
 from tickhub.gateway._context import accept_request_id
 from tickhub.gateway.paths import RouteClass, classify, is_auth_path
-from tickhub.problems import error_for_path
+from tickhub.problems import Envelopes
+from tickhub.settings import Settings
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXZhbHVl"
 
@@ -105,6 +107,14 @@ def test_auth_paths() -> None:
     assert not is_auth_path("/api/user/resource")
 
 
+@pytest.fixture(scope="module")
+def envelopes() -> Envelopes:
+    """The envelopes the app collects from the seed contracts it mounts."""
+    settings = Settings(_env_file=None)
+    envelopes: Envelopes = create_app(settings).state.envelopes
+    return envelopes
+
+
 @pytest.mark.parametrize(
     ("path", "keys"),
     [
@@ -115,14 +125,18 @@ def test_auth_paths() -> None:
         ("/api/current_price", {"detail"}),
         ("/api/crypto_price/statistics/", {"detail"}),
         ("/session/3/transaction", {"error"}),
+        ("/crypto/training_data/daily", {"error"}),
         ("/symbols", {"error"}),
+        ("/exchanges", {"error"}),
+        ("/tickers/bitcoin/binance", {"error"}),
         ("/price-history-minutes/5/BTCUSDT", {"error"}),
         ("/apiary", {"type", "title", "status", "detail"}),
         ("/sessions", {"type", "title", "status", "detail"}),
+        ("/v1/sessions/3/model", {"type", "title", "status", "detail"}),
     ],
 )
-def test_error_envelope_follows_the_path(path: str, keys: set[str]) -> None:
-    response = error_for_path(path, 429, "Too Many Requests", "slow down")
+def test_error_envelope_follows_the_path(envelopes: Envelopes, path: str, keys: set[str]) -> None:
+    response = envelopes.error(path, 429, "Too Many Requests", "slow down")
     assert response.status_code == 429
     assert set(json.loads(bytes(response.body))) == keys
     problem_json = keys == {"type", "title", "status", "detail"}

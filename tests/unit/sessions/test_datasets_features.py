@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from tickhub.common.errors import Invalid
 from tickhub.sessions.datasets import (
     DatasetError,
     FeatureError,
@@ -221,7 +222,7 @@ def test_bad_definitions(patch: dict[str, Any], label: str | None, field: str) -
     with pytest.raises(DatasetError) as info:
         parse_definition({**BODY, **patch}, label)
     assert info.value.field == field
-    assert info.value.status == 400
+    assert isinstance(info.value, Invalid)
 
 
 def test_body_must_be_an_object() -> None:

@@ -1,21 +1,22 @@
 """Seed 000's training data sets at `/crypto/training_data` (the seed left them "Not
-Implemented"). Errors keep the seed's Flask envelope: `{"error": ..., "field": ...}`."""
+Implemented"). Errors keep the seed's Flask envelope, naming the field at fault:
+`{"error": ..., "field": ...}`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from tickhub.accounts.deps import CurrentUser
+from tickhub.common.errors import DomainError, Invalid
 from tickhub.common.time import utc_now
+from tickhub.compat.trading_datastore._envelope import ENVELOPE
+from tickhub.problems import challenge, status_of
 from tickhub.sessions import datasets as service
-from tickhub.sessions.datasets._definition import DatasetError
 from tickhub.sessions.datasets._formats import (
     CSV,
     JSON,
@@ -29,23 +30,13 @@ from tickhub.sessions.datasets._formats import (
 from tickhub.sessions.deps import DatasetsUowDep
 
 
-def error_response(exc: DatasetError) -> JSONResponse:
-    return JSONResponse({"error": exc.message, "field": exc.field}, status_code=exc.status)
-
-
-class _Route(APIRoute):
-    """Turns `DatasetError`s into the seed's error body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except DatasetError as exc:
-                return error_response(exc)
-
-        return handle
+def error_response(exc: DomainError) -> JSONResponse:
+    """The seed's body, with the field at fault when the error names one."""
+    status = status_of(exc).code
+    body = {"error": exc.message}
+    if exc.field is not None:
+        body["field"] = exc.field
+    return JSONResponse(body, status_code=status, headers=challenge(status))
 
 
 class ErrorOut(BaseModel):
@@ -100,7 +91,11 @@ BODY = {
         "content": {"application/json": {"schema": DatasetIn.model_json_schema()}},
     }
 }
-router = APIRouter(prefix="/crypto/training_data", tags=["training data"], route_class=_Route)
+router = APIRouter(
+    prefix="/crypto/training_data",
+    tags=["training data"],
+    route_class=ENVELOPE.route_class(error_response),
+)
 
 OwnerQuery = Annotated[
     str | None, Query(description="Admins: the owner's user id (default: any owner)")
@@ -110,11 +105,11 @@ OwnerQuery = Annotated[
 async def _body(request: Request) -> object:
     raw = await request.body()
     if not raw.strip():
-        raise DatasetError("body", "the body must be a JSON object")
+        raise Invalid("the body must be a JSON object", field="body")
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise DatasetError("body", f"malformed JSON: {exc}") from exc
+        raise Invalid(f"malformed JSON: {exc}", field="body") from exc
 
 
 async def _save(

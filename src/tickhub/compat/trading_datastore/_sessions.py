@@ -17,17 +17,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tickhub.accounts.deps import CurrentUser
+from tickhub.compat.trading_datastore._envelope import ENVELOPE
 from tickhub.sessions import service
 from tickhub.sessions.deps import SessionsUowDep
 from tickhub.sessions.errors import Invalid, NotFound
-from tickhub.sessions.repository import TransactionRecord
 from tickhub.sessions.schemas import number, seed_time
 
 MAX_LIMIT = 100
 BAD_LIMIT = "Invalid value for limit. Limit argument must be an integer."
 BAD_OFFSET = "Invalid value for offset. Offset argument must be an integer."
 
-router = APIRouter(tags=["sessions (seed 000)"])
+router = APIRouter(tags=["sessions (seed 000)"], route_class=ENVELOPE.route_class())
 
 
 # ---------------------------------------------------------------- request helpers
@@ -122,7 +122,7 @@ def _session_body(view: service.SessionView, base: str, *, detail: bool = False)
     return out
 
 
-def _transaction_body(t: TransactionRecord, base: str) -> dict[str, Any]:
+def _transaction_body(t: service.TransactionRecord, base: str) -> dict[str, Any]:
     return {
         "amount": number(t.amount),
         "crypto_type": t.crypto_type,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tickhub.common import errors as kinds
 from tickhub.marketdata.coinmarketcap.repository import StoredListing
 from tickhub.marketdata.events import CmcGlobalMetrics
 from tickhub.marketdata.service import InvalidParameter, MarketDataError, MarketReads
@@ -14,8 +15,8 @@ MAX_HISTORY = 10_000
 _MAX_CMC_ID = 2**31 - 1
 
 
-class NotFound(MarketDataError):
-    status = 404
+class NotFound(MarketDataError, kinds.NotFound):
+    """Nothing of CoinMarketCap's stored for that coin (or at all, yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ def window(start: int | None, end: int | None, now: int) -> tuple[int, int]:
     t1 = now if end is None else end
     t0 = max(t1 - DAY, 0) if start is None else start
     if t0 > t1:
-        raise InvalidParameter("start", "start must not be after end")
+        raise InvalidParameter("start must not be after end", field="start")
     return t0, t1
 
 
@@ -51,7 +52,9 @@ async def find_coin(tx: MarketReads, coin: str) -> StoredListing:
     """A coin by CoinMarketCap id (`1`) or symbol (`BTC`, any case)."""
     text = coin.strip()
     if not text:
-        raise InvalidParameter("coin", "coin is empty: give a symbol (BTC) or a CoinMarketCap id")
+        raise InvalidParameter(
+            "coin is empty: give a symbol (BTC) or a CoinMarketCap id", field="coin"
+        )
     repo = tx.cmc
     if text.isdigit():
         cmc_id = int(text)
@@ -59,7 +62,7 @@ async def find_coin(tx: MarketReads, coin: str) -> StoredListing:
     else:
         found = await repo.coin_by_symbol(text.upper())
     if found is None:
-        raise NotFound("coin", f"no CoinMarketCap listing of {coin!r} stored")
+        raise NotFound(f"no CoinMarketCap listing of {coin!r} stored", field="coin")
     return found
 
 
@@ -81,7 +84,7 @@ async def latest_global(tx: MarketReads) -> CmcGlobalMetrics | None:
 async def latest_global_or_404(tx: MarketReads) -> CmcGlobalMetrics:
     found = await latest_global(tx)
     if found is None:
-        raise NotFound("global_metrics", "no CoinMarketCap global metrics stored yet")
+        raise NotFound("no CoinMarketCap global metrics stored yet", field="global_metrics")
     return found
 
 

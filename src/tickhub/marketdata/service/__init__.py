@@ -60,6 +60,7 @@ from tickhub.marketdata.service._v1 import (
     window_candle,
     window_statistics,
 )
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 from tickhub.marketdata.store.uow import reads_on
 
 __all__ = [
@@ -69,7 +70,9 @@ __all__ = [
     "CandleRow",
     "CoinTicker",
     "ExchangeInfo",
+    "InstrumentInfo",
     "InvalidParameter",
+    "Latest",
     "ListingReads",
     "MarketDataError",
     "MarketReads",

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tickhub.common import errors as kinds
 from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store import coverage as cov
@@ -25,23 +26,16 @@ from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 MAX_CANDLES = 10_000
 
 
-class MarketDataError(Exception):
+class MarketDataError(kinds.DomainError):
     """A request the market data cannot answer; `field` names the parameter at fault."""
 
-    status = 400
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class UnknownInstrument(MarketDataError, kinds.NotFound):
+    """No such instrument (or no trade of it yet)."""
 
 
-class UnknownInstrument(MarketDataError):
-    status = 404
-
-
-class InvalidParameter(MarketDataError):
-    status = 400
+class InvalidParameter(MarketDataError, kinds.Invalid):
+    """A parameter missing, malformed or out of range."""
 
 
 async def resolve_instrument(
@@ -53,7 +47,7 @@ async def resolve_instrument(
     """
     wanted = compact_symbol(symbol)
     if not wanted:
-        raise InvalidParameter("symbol", "symbol is required")
+        raise InvalidParameter("symbol is required", field="symbol")
     found = [
         i
         for i in await tx.reads.instruments(exchange)
@@ -61,7 +55,7 @@ async def resolve_instrument(
     ]
     if not found:
         where = f" on exchange {exchange!r}" if exchange else ""
-        raise UnknownInstrument("symbol", f"unknown instrument {symbol!r}{where}")
+        raise UnknownInstrument(f"unknown instrument {symbol!r}{where}", field="symbol")
     found.sort(key=lambda i: (i.simulated, i.exchange))
     return found[0]
 
@@ -80,14 +74,14 @@ def parse_tz(name: str | None) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidParameter("tz", f"unknown time zone {name!r}") from exc
+        raise InvalidParameter(f"unknown time zone {name!r}", field="tz") from exc
 
 
 def interval_or_error(text: str) -> Interval:
     try:
         return parse_interval(text)
     except IntervalError as exc:
-        raise InvalidParameter("interval", str(exc)) from exc
+        raise InvalidParameter(str(exc), field="interval") from exc
 
 
 async def candles(
@@ -100,15 +94,16 @@ async def candles(
 ) -> list[Candle]:
     """Candles whose buckets meet [start, end), oldest first; empty buckets are omitted."""
     if start >= end:
-        raise InvalidParameter("start", "start must be before end")
+        raise InvalidParameter("start must be before end", field="start")
     fixed = interval.fixed_us
     if fixed is not None and (end - start) // fixed > MAX_CANDLES:
         raise InvalidParameter(
-            "interval", f"more than {MAX_CANDLES} candles: narrow start/end or widen the interval"
+            f"more than {MAX_CANDLES} candles: narrow start/end or widen the interval",
+            field="interval",
         )
     edges = boundaries(start, end, interval, tz)
     if len(edges) > MAX_CANDLES + 1:
-        raise InvalidParameter("interval", f"more than {MAX_CANDLES} candles")
+        raise InvalidParameter(f"more than {MAX_CANDLES} candles", field="interval")
     repo = tx.reads
     res = best_rollup(edges)
     if res is not None:
@@ -137,7 +132,7 @@ class Statistics:
 async def statistics(tx: MarketReads, inst: InstrumentInfo, start: int, end: int) -> Statistics:
     """Statistics of the stored trades with start <= time <= end (population std)."""
     if start > end:
-        raise InvalidParameter("start", "start must not be after end")
+        raise InvalidParameter("start must not be after end", field="start")
     s = await tx.reads.trade_stats(inst.id, start, end)
     count = int(s["count"] or 0)
     if count == 0:

@@ -147,7 +147,8 @@ async def price_series(
     count = await repo.count_trades(inst.id, start, end)
     if count > MAX_SEED_PRICES:
         raise InvalidParameter(
-            "range", f"{count} prices match, more than {MAX_SEED_PRICES}: narrow the time range"
+            f"{count} prices match, more than {MAX_SEED_PRICES}: narrow the time range",
+            field="range",
         )
     return await repo.trades(inst.id, start, end)
 
@@ -156,7 +157,7 @@ def price_summary(prices: Sequence[float]) -> PriceSummary:
     """Mean, median, population standard deviation and the change from the first to the last
     price in percent (0 when the first is 0), as seed 004's statistics computed them."""
     if not prices:
-        raise InvalidParameter("range", "no prices")
+        raise InvalidParameter("no prices", field="range")
     first, last = prices[0], prices[-1]
     return PriceSummary(
         count=len(prices),

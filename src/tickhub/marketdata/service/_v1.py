@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from tickhub.common import errors as kinds
 from tickhub.common.time import datetime_to_us
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import compact_symbol
@@ -39,8 +40,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INT64 = 2**63
 
 
-class UnknownExchange(MarketDataError):
-    status = 404
+class UnknownExchange(MarketDataError, kinds.NotFound):
+    """No exchange of that name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +67,12 @@ def parse_time(value: str, field: str) -> int:
             us = datetime_to_us(datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1+\2", text)))
         except (ValueError, OverflowError) as exc:
             raise InvalidParameter(
-                field,
                 f"invalid {field} {value!r}: use ISO-8601 such as 2026-11-23T15:34:07Z "
                 "(no offset means UTC) or epoch milliseconds",
+                field=field,
             ) from exc
     if not 0 <= us < MAX_TIME:
-        raise InvalidParameter(field, f"{field} must lie between 1970-01-01 and 3000-01-01")
+        raise InvalidParameter(f"{field} must lie between 1970-01-01 and 3000-01-01", field=field)
     return us
 
 
@@ -85,7 +86,7 @@ _CURSOR = re.compile(r"^(\d{1,19}):(\d{1,19})$")
 
 def decode_cursor(cursor: str) -> tuple[int, int]:
     bad = InvalidParameter(
-        "cursor", "invalid cursor: pass the next_cursor of a previous page unchanged"
+        "invalid cursor: pass the next_cursor of a previous page unchanged", field="cursor"
     )
     try:
         raw = base64.b64decode(
@@ -114,7 +115,7 @@ async def resolve_exchange(tx: MarketReads, name: str) -> str:
         if n.lower() == wanted:
             return n
     known = ", ".join(names) or "none yet"
-    raise UnknownExchange("exchange", f"unknown exchange {name!r} (known: {known})")
+    raise UnknownExchange(f"unknown exchange {name!r} (known: {known})", field="exchange")
 
 
 async def find_instrument(
@@ -142,7 +143,7 @@ async def prices(
     if symbol:
         wanted = compact_symbol(symbol)
         if not wanted:
-            raise InvalidParameter("symbol", "symbol is empty")
+            raise InvalidParameter("symbol is empty", field="symbol")
         listed = [
             i
             for i in listed
@@ -150,7 +151,7 @@ async def prices(
         ]
         if not listed:
             where = f" on exchange {exchange!r}" if exchange else ""
-            raise UnknownInstrument("symbol", f"unknown instrument {symbol!r}{where}")
+            raise UnknownInstrument(f"unknown instrument {symbol!r}{where}", field="symbol")
     return await tx.reads.latest([i.id for i in listed])
 
 
@@ -158,7 +159,7 @@ async def price(tx: MarketReads, exchange: str, symbol: str) -> Latest:
     inst = await find_instrument(tx, symbol, exchange)
     found = await tx.reads.latest([inst.id])
     if not found:
-        raise UnknownInstrument("symbol", f"no trade of {inst.exchange}:{inst.symbol} yet")
+        raise UnknownInstrument(f"no trade of {inst.exchange}:{inst.symbol} yet", field="symbol")
     return found[0]
 
 
@@ -180,7 +181,7 @@ async def trades_page(
     """Trades with start <= time < end, oldest first, `limit` at a time. `next_cursor` is
     None on the last page."""
     if start is not None and end is not None and start > end:
-        raise InvalidParameter("start", "start must not be after end")
+        raise InvalidParameter("start must not be after end", field="start")
     after = decode_cursor(cursor) if cursor else None
     rows = await tx.reads.trades(
         inst.id, start, None if end is None else end - 1, after=after, limit=limit + 1
@@ -236,7 +237,7 @@ async def window_statistics(
 ) -> Statistics:
     """`statistics` of the trades with start <= time < end."""
     if start > end:
-        raise InvalidParameter("start", "start must not be after end")
+        raise InvalidParameter("start must not be after end", field="start")
     if start == end:
         return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
     return await statistics(tx, inst, start, end - 1)

@@ -1,6 +1,6 @@
 """The definition of a training data set, checked field by field. Pure: no I/O.
 
-Errors are `DatasetError`s naming the field at fault (`instruments[1]`, `features[0]`,
+Errors are `DatasetInvalid`s naming the field at fault (`instruments[1]`, `features[0]`,
 `interval`, ...). Times and the interval are checked with the market-data rules, so a
 data set accepts what `/v1/candles` accepts.
 """
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tickhub.common import errors as kinds
 from tickhub.marketdata import service as md
 from tickhub.sessions.datasets._features import Feature, FeatureError, parse_features
 
@@ -20,23 +21,20 @@ _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KNOWN = {*REQUIRED, "label", "tz"}
 
 
-class DatasetError(Exception):
+class DatasetError(kinds.DomainError):
     """A request about data sets that cannot be met; `field` names the culprit."""
 
-    status = 400
 
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class DatasetInvalid(DatasetError, kinds.Invalid):
+    """A definition, a label or a parameter that does not hold."""
 
 
-class DatasetNotFound(DatasetError):
-    status = 404
+class DatasetNotFound(DatasetError, kinds.NotFound):
+    """No such data set, or not the caller's."""
 
 
-class DatasetConflict(DatasetError):
-    status = 409
+class DatasetConflict(DatasetError, kinds.Conflict):
+    """An ambiguous label (several owners) or a concurrent write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +60,10 @@ class Definition:
 
 def check_label(label: object, field: str = "label") -> str:
     if not isinstance(label, str) or not _LABEL.match(label):
-        raise DatasetError(
-            field,
+        raise DatasetInvalid(
             f"invalid {field}: 1 to 128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit",
+            field=field,
         )
     return label
 
@@ -76,84 +74,98 @@ def parse_instrument(value: object, field: str) -> InstrumentRef:
         symbol, exchange = value.get("symbol"), value.get("exchange")
         unknown = set(value) - {"symbol", "exchange"}
         if unknown:
-            raise DatasetError(field, f"unknown key(s) in {field}: {', '.join(sorted(unknown))}")
+            raise DatasetInvalid(
+                f"unknown key(s) in {field}: {', '.join(sorted(unknown))}", field=field
+            )
     elif isinstance(value, str):
         exchange, _, symbol = value.rpartition(":")
         exchange = exchange or None
     else:
-        raise DatasetError(field, f"{field} must be 'exchange:SYMBOL', 'SYMBOL' or an object")
+        raise DatasetInvalid(
+            f"{field} must be 'exchange:SYMBOL', 'SYMBOL' or an object", field=field
+        )
     if not isinstance(symbol, str) or not symbol.strip() or len(symbol) > 64:
-        raise DatasetError(field, f"{field} needs a symbol such as BTCUSDT")
+        raise DatasetInvalid(f"{field} needs a symbol such as BTCUSDT", field=field)
     if exchange is not None and (not isinstance(exchange, str) or not exchange.strip()):
-        raise DatasetError(field, f"{field}: exchange must be a non-empty string")
+        raise DatasetInvalid(f"{field}: exchange must be a non-empty string", field=field)
     return InstrumentRef(symbol.strip(), exchange.strip() if exchange else None)
 
 
 def _time(body: dict[str, Any], field: str) -> int:
     value = body[field]
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise DatasetError(field, f"{field} must be an ISO-8601 string or epoch milliseconds")
+        raise DatasetInvalid(
+            f"{field} must be an ISO-8601 string or epoch milliseconds", field=field
+        )
     try:
         return md.parse_time(str(value), field)
     except md.MarketDataError as exc:
-        raise DatasetError(field, exc.message) from exc
+        raise DatasetInvalid(exc.message, field=field) from exc
 
 
 def parse_definition(body: object, label: str | None) -> Definition:
     """Check a POST body. `label` comes from the path; without one the body names it."""
     if not isinstance(body, dict):
-        raise DatasetError("body", "the body must be a JSON object")
+        raise DatasetInvalid("the body must be a JSON object", field="body")
     if label is not None and "label" in body and body["label"] != label:
-        raise DatasetError("label", "the label in the body differs from the one in the path")
+        raise DatasetInvalid(
+            "the label in the body differs from the one in the path", field="label"
+        )
     required = REQUIRED if label is not None else ("label", *REQUIRED)
     missing = [f for f in required if body.get(f) in (None, "", [])]
     if missing:
-        raise DatasetError(",".join(missing), f"Missing required field(s): {', '.join(missing)}.")
+        raise DatasetInvalid(
+            f"Missing required field(s): {', '.join(missing)}.", field=",".join(missing)
+        )
     unknown = sorted(set(body) - _KNOWN)
     if unknown:
-        raise DatasetError(unknown[0], f"unknown field(s): {', '.join(unknown)}")
+        raise DatasetInvalid(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
     label = check_label(body["label"] if label is None else label)
 
     raw_instruments = body["instruments"]
     if not isinstance(raw_instruments, list):
-        raise DatasetError("instruments", "instruments must be a list")
+        raise DatasetInvalid("instruments must be a list", field="instruments")
     if len(raw_instruments) > MAX_INSTRUMENTS:
-        raise DatasetError("instruments", f"at most {MAX_INSTRUMENTS} instruments")
+        raise DatasetInvalid(f"at most {MAX_INSTRUMENTS} instruments", field="instruments")
     instruments = tuple(
         parse_instrument(v, f"instruments[{i}]") for i, v in enumerate(raw_instruments)
     )
 
     interval = body["interval"]
     if not isinstance(interval, str):
-        raise DatasetError("interval", "interval must be a string such as 1m or 4h")
+        raise DatasetInvalid("interval must be a string such as 1m or 4h", field="interval")
     try:
         interval = md.interval_or_error(interval).text
     except md.MarketDataError as exc:
-        raise DatasetError("interval", exc.message) from exc
+        raise DatasetInvalid(exc.message, field="interval") from exc
 
     start, end = _time(body, "start"), _time(body, "end")
     if start >= end:
-        raise DatasetError("end", "end must be after start")
+        raise DatasetInvalid("end must be after start", field="end")
 
     tz = body.get("tz")
     if tz is not None:
         if not isinstance(tz, str):
-            raise DatasetError("tz", "tz must be an IANA time zone name such as Europe/Paris")
+            raise DatasetInvalid(
+                "tz must be an IANA time zone name such as Europe/Paris", field="tz"
+            )
         try:
             md.parse_tz(tz)
         except md.MarketDataError as exc:
-            raise DatasetError("tz", exc.message) from exc
+            raise DatasetInvalid(exc.message, field="tz") from exc
 
     raw_features = body["features"]
     if not isinstance(raw_features, list):
-        raise DatasetError("features", "features must be a list such as ['close', 'rsi_14']")
+        raise DatasetInvalid(
+            "features must be a list such as ['close', 'rsi_14']", field="features"
+        )
     for i, value in enumerate(raw_features):
         try:
             parse_features([value])
         except FeatureError as exc:
-            raise DatasetError(f"features[{i}]", str(exc)) from exc
+            raise DatasetInvalid(str(exc), field=f"features[{i}]") from exc
     try:
         features = tuple(parse_features(raw_features))
     except FeatureError as exc:
-        raise DatasetError("features", str(exc)) from exc
+        raise DatasetInvalid(str(exc), field="features") from exc
     return Definition(label, instruments, interval, start, end, features, tz or None)

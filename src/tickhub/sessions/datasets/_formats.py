@@ -14,8 +14,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tickhub.common import errors as kinds
 from tickhub.common.time import format_time, from_us
-from tickhub.sessions.datasets._definition import DatasetError
+from tickhub.sessions.datasets._definition import DatasetError, DatasetInvalid
 
 Row = tuple[int, str, list[Any]]  # (time in µs, "exchange:SYMBOL", values in column order)
 Pages = AsyncIterator[list[Row]]
@@ -36,8 +37,8 @@ _ACCEPTED = {
 INTEGER_COLUMNS = frozenset({"trade_count"})
 
 
-class NotAcceptable(DatasetError):
-    status = 406
+class NotAcceptable(DatasetError, kinds.NotAcceptable):
+    """None of the formats the caller accepts."""
 
 
 def content_hash(columns: Sequence[str], rows: Iterable[Row]) -> str:
@@ -56,7 +57,7 @@ def choose_format(format_param: str | None, accept: str | None) -> str:
     if format_param is not None:
         wanted = format_param.strip().lower()
         if wanted not in MEDIA_TYPES:
-            raise DatasetError("format", "format must be json, csv or parquet")
+            raise DatasetInvalid("format must be json, csv or parquet", field="format")
         return wanted
     if not accept or not accept.strip():
         return JSON
@@ -79,7 +80,8 @@ def choose_format(format_param: str | None, accept: str | None) -> str:
             offers.append((-q, i, found))
     if not offers:
         raise NotAcceptable(
-            "Accept", "acceptable types: application/json, text/csv, application/vnd.apache.parquet"
+            "acceptable types: application/json, text/csv, application/vnd.apache.parquet",
+            field="Accept",
         )
     return min(offers)[2]
 

@@ -19,7 +19,7 @@ from tickhub.common.time import format_time, from_us
 from tickhub.marketdata import service as md
 from tickhub.sessions.datasets._definition import (
     DatasetConflict,
-    DatasetError,
+    DatasetInvalid,
     DatasetNotFound,
     Definition,
     parse_definition,
@@ -105,17 +105,17 @@ async def materialise(market: MarketReads, d: Definition) -> tuple[dict[str, Any
         try:
             inst = await market.find_instrument(ref.symbol, ref.exchange)
         except md.MarketDataError as exc:
-            raise DatasetError(field, exc.message) from exc
+            raise DatasetInvalid(exc.message, field=field) from exc
         name = f"{inst.exchange}:{inst.symbol}"
         if name in names:
-            raise DatasetError(field, f"{field}: {name} is listed twice")
+            raise DatasetInvalid(f"{field}: {name} is listed twice", field=field)
         names.append(name)
         try:
             candles = await market.candles(inst, interval, d.start, d.end, tz)
         except md.MarketDataError as exc:
-            raise DatasetError(exc.field, exc.message) from exc
+            raise DatasetInvalid(exc.message, field=exc.field) from exc
         if len(keyed) + len(candles) > MAX_ROWS:
-            raise DatasetError("end", f"more than {MAX_ROWS} rows: narrow start/end")
+            raise DatasetInvalid(f"more than {MAX_ROWS} rows: narrow start/end", field="end")
         series = Series.of(
             [
                 (
@@ -185,7 +185,7 @@ async def save(
         new_id = await repo.add(values)
         if new_id is None:
             raise DatasetConflict(
-                "label", f"data set {d.label!r} is being written by another request: retry"
+                f"data set {d.label!r} is being written by another request: retry", field="label"
             )
         await repo.add_rows(new_id, rows)
         info = _info(next(r for r in await repo.find(d.label, owner_id) if r.id == new_id))
@@ -209,11 +209,11 @@ async def _one(
         own = [r for r in found if r.owner_id == caller_id]
         if not own:
             raise DatasetConflict(
-                "owner", f"several users have a data set {label!r}: pass ?owner=<user id>"
+                f"several users have a data set {label!r}: pass ?owner=<user id>", field="owner"
             )
         found = own
     if not found:
-        raise DatasetNotFound("data_label", f"no training data set labelled {label!r}")
+        raise DatasetNotFound(f"no training data set labelled {label!r}", field="data_label")
     return _info(found[0])
 
 

@@ -1,0 +1,26 @@
+"""Seed 003 (Predico, Django REST framework) account paths, with the seed's shapes, so
+that its clients work unchanged.
+
+Most answers are the seed's envelope: `{"code", "data"}`, or on error
+`{"code", "data", "status": "error", "message"}` (a 400 carries the field errors in
+`data`). The token and password-reset views of the seed have no envelope (plain DRF
+bodies), and neither do they here. Bodies may be JSON or form-encoded; unknown fields
+are ignored, as DRF does.
+
+- `_envelope`: the envelope, and the route class that answers in it;
+- `_bodies`: request bodies read and checked as DRF does, with its messages;
+- `_identity`: sign-up, e-mail verification, tokens and password reset;
+- `_holdings`: users, wallet addresses and resources.
+"""
+
+from fastapi import APIRouter
+
+from tickhub.compat.predico import _holdings, _identity
+from tickhub.compat.predico._bodies import drf_errors
+from tickhub.compat.predico._envelope import ENVELOPE
+
+router = APIRouter()
+router.include_router(_identity.router)
+router.include_router(_holdings.router)
+
+__all__ = ["ENVELOPE", "drf_errors", "router"]

@@ -20,10 +20,6 @@ from tickhub.sessions.schemas import (
     iso_time,
 )
 
-MAX_LIMIT = 100
-BAD_LIMIT = "Invalid value for limit. Limit argument must be an integer."
-BAD_OFFSET = "Invalid value for offset. Offset argument must be an integer."
-
 v1 = APIRouter(tags=["model info"])
 
 

@@ -17,7 +17,7 @@ from tickhub.common.time import utc_now
 from tickhub.compat.trading_datastore._envelope import ENVELOPE
 from tickhub.problems import challenge, status_of
 from tickhub.sessions import datasets as service
-from tickhub.sessions.datasets._formats import (
+from tickhub.sessions.datasets import (
     CSV,
     JSON,
     MEDIA_TYPES,

@@ -17,7 +17,17 @@ from tickhub.sessions.datasets._features import (
     parse_feature,
     parse_features,
 )
-from tickhub.sessions.datasets._formats import content_hash
+from tickhub.sessions.datasets._formats import (
+    CSV,
+    JSON,
+    MEDIA_TYPES,
+    PARQUET,
+    choose_format,
+    content_hash,
+    csv_stream,
+    json_stream,
+    parquet_stream,
+)
 from tickhub.sessions.datasets._models import TrainingDataset, TrainingDatasetRow
 from tickhub.sessions.datasets._repository import DatasetRecord
 from tickhub.sessions.datasets._service import (
@@ -38,7 +48,11 @@ from tickhub.sessions.datasets._uow import (
 )
 
 __all__ = [
+    "CSV",
     "FEATURES",
+    "JSON",
+    "MEDIA_TYPES",
+    "PARQUET",
     "DatasetConflict",
     "DatasetError",
     "DatasetInfo",
@@ -55,12 +69,16 @@ __all__ = [
     "Series",
     "TrainingDataset",
     "TrainingDatasetRow",
+    "choose_format",
     "compute",
     "content_hash",
+    "csv_stream",
     "dataset",
     "datasets",
     "delete",
+    "json_stream",
     "materialise",
+    "parquet_stream",
     "parse_definition",
     "parse_feature",
     "parse_features",

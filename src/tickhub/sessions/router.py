@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.responses import Response
 
 from tickhub.accounts.deps import CurrentUser
@@ -21,6 +21,11 @@ from tickhub.sessions.schemas import (
 )
 
 v1 = APIRouter(tags=["model info"])
+
+# Ids the database can hold (64-bit); one beyond is a 422 naming it, one within but
+# absent a 404.
+ModelId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1)]
+SessionId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1)]
 
 
 def install(app: FastAPI) -> None:
@@ -70,19 +75,19 @@ async def list_models(
 
 
 @v1.get("/models/{model_id}", summary="One model, with the sessions that used it")
-async def get_model(model_id: int, principal: CurrentUser, uow: SessionsUowDep) -> ModelOut:
+async def get_model(model_id: ModelId, principal: CurrentUser, uow: SessionsUowDep) -> ModelOut:
     return _model_out(await service.get_model(uow, principal, model_id))
 
 
 @v1.patch("/models/{model_id}", summary="Change a model's parameters, metrics or data set")
 async def patch_model(
-    model_id: int, body: ModelPatch, principal: CurrentUser, uow: SessionsUowDep
+    model_id: ModelId, body: ModelPatch, principal: CurrentUser, uow: SessionsUowDep
 ) -> ModelOut:
     return _model_out(await service.patch_model(uow, principal, model_id, body))
 
 
 @v1.delete("/models/{model_id}", status_code=204, summary="Delete a model")
-async def delete_model(model_id: int, principal: CurrentUser, uow: SessionsUowDep) -> Response:
+async def delete_model(model_id: ModelId, principal: CurrentUser, uow: SessionsUowDep) -> Response:
     """Sessions that used it keep their `model_name` and lose the link."""
     await service.delete_model(uow, principal, model_id)
     return Response(status_code=204)
@@ -90,7 +95,7 @@ async def delete_model(model_id: int, principal: CurrentUser, uow: SessionsUowDe
 
 @v1.get("/sessions/{session_id}/model", summary="Which model ran a session, on which data")
 async def session_model(
-    session_id: int, principal: CurrentUser, uow: SessionsUowDep
+    session_id: SessionId, principal: CurrentUser, uow: SessionsUowDep
 ) -> SessionModelOut:
     record, model = await service.session_model(uow, principal, session_id)
     return SessionModelOut(

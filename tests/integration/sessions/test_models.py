@@ -73,3 +73,20 @@ async def test_bad_model_input(client: httpx.AsyncClient) -> None:
     r = await client.post("/v1/models", json={"name": "x", "parameters": [1]}, headers=user.headers)
     assert r.status_code == 422
     assert (await client.get("/v1/models/424242", headers=user.headers)).status_code == 404
+
+
+async def test_an_id_beyond_64_bits_is_a_422_naming_it(client: httpx.AsyncClient) -> None:
+    """The database cannot hold such an id: it is bad input, not a server error."""
+    user = await signup(client, "bot@example.com")
+    h = user.headers
+    for method, path, field in (
+        ("GET", f"/v1/models/{2**63}", "model_id"),
+        ("PATCH", f"/v1/models/{2**63}", "model_id"),
+        ("DELETE", f"/v1/models/{-(2**63) - 1}", "model_id"),
+        ("GET", f"/v1/sessions/{2**64}/model", "session_id"),
+    ):
+        r = await client.request(method, path, headers=h, json={} if method == "PATCH" else None)
+        assert r.status_code == 422, (method, path, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    # the largest id there can be is merely absent
+    assert (await client.get(f"/v1/models/{2**63 - 1}", headers=h)).status_code == 404

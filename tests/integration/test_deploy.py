@@ -20,9 +20,9 @@ def compose_command() -> list[str]:
         and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
     ):
         return [docker, "compose"]
-    legacy = shutil.which("docker-compose")
-    if legacy:
-        return [legacy]
+    standalone = shutil.which("docker-compose")
+    if standalone:
+        return [standalone]
     service_unavailable(
         "docker compose", "neither `docker compose` nor `docker-compose` is installed"
     )

@@ -15,15 +15,23 @@ BUYER, SELLER_A, SELLER_B = 1, 2, 3  # resource ids (user ids are 10x)
 
 
 def market(
-    days: int = 70, a: float = 2.0, noise: float = 0.3, seed: int = 7
+    days: int = 70,
+    a: float = 2.0,
+    noise: float = 0.3,
+    seed: int = 7,
+    end: int = LAUNCH,
+    extra_noise: int = 0,
 ) -> dict[int, Measurements]:
-    """Hourly series ending at the launch: buyer(t) = a A(t-1) + noise; B independent."""
+    """Hourly series ending at `end`: buyer(t) = a A(t-1) + noise; B independent, and
+    `extra_noise` more independent series (resources 4, 5, ...)."""
     rng = np.random.default_rng(seed)
     n = days * 24
-    times = LAUNCH - HOUR * np.arange(n - 1, -1, -1, dtype=np.int64)
+    times = end - HOUR * np.arange(n - 1, -1, -1, dtype=np.int64)
     series_a = rng.standard_normal(n + 1)
     buyer = a * series_a[:-1] + noise * rng.standard_normal(n)
     values = {BUYER: buyer, SELLER_A: series_a[1:], SELLER_B: rng.standard_normal(n)}
+    for k in range(extra_noise):
+        values[4 + k] = rng.standard_normal(n)
     return {
         r: Measurements(resource_id=r, user_id=10 * r, interval_min=60, times=times, values=v)
         for r, v in values.items()

@@ -8,16 +8,11 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from tickhub.market.engine._align import AlignedSeries, Floats, make_grid
-from tickhub.market.engine._model import (
-    MIN_TEST,
-    MIN_TRAIN,
-    Rows,
-    ValueModel,
-    build_design,
-    select_sellers,
-)
+from tickhub.market.engine._fit import ValueModel
+from tickhub.market.engine._model import MIN_TEST, MIN_TRAIN, Rows, build_design, select_sellers
 from tickhub.market.engine._money import floor_to, split, to_decimal, unit_payment
 from tickhub.market.engine._price import next_price
 from tickhub.market.engine._shapley import shapley_sampled
@@ -130,7 +125,11 @@ class Clearer:
         sigma = noise_sigma(u_bid, params)
         valuer = model.at(sigma)
         phi = shapley_sampled(
-            valuer.gain, len(sellers), params.shapley_permutations, seed_of(params, bid.bid_id)
+            valuer.gain,
+            len(sellers),
+            params.shapley_permutations,
+            seed_of(params, bid.bid_id),
+            values=valuer.gains,
         )
         fee, amounts = split(payment, params.fee, phi, params.quantum)
         revenues = [
@@ -151,11 +150,15 @@ def clear(
     params: ClearingParams,
 ) -> Clearing:
     """Forecast, value and price one session. Deterministic for the same inputs: bids are
-    cleared in bid_id order, each with its own random stream (seed, bid_id)."""
+    cleared in bid_id order, each with its own random stream (seed, bid_id).
+
+    The matrices are small (tens of columns): BLAS runs them on one thread, which on a
+    busy machine is several times faster than its threads fighting for the cores."""
     check_inputs(bids, data, grid, params)
     clearer = Clearer(data, params, float(grid.market_price))
     ordered = sorted(bids, key=lambda b: b.bid_id)
-    outcomes = [clearer.clear_bid(bid) for bid in ordered]
+    with threadpool_limits(limits=1, user_api="blas"):
+        outcomes = [clearer.clear_bid(bid) for bid in ordered]
 
     def revenue_at(price: Decimal) -> float:
         return sum(o.revenue_at(float(price), b) for o, b in zip(outcomes, ordered, strict=True))

@@ -41,7 +41,7 @@ def _check_params(params: ClearingParams) -> None:
         (params.shapley_permutations >= 1, "shapley_permutations", "at least 1"),
         (params.train_days >= 2, "train_days", "at least 2"),
         (1 <= params.holdout_days < params.train_days, "holdout_days", "in [1, train_days)"),
-        (params.max_sellers >= 0, "max_sellers", "non-negative"),
+        (0 <= params.max_sellers <= 62, "max_sellers", "in [0, 62]"),
         (params.own_lags >= 1, "own_lags", "at least 1"),
         (params.seller_lags >= 1, "seller_lags", "at least 1"),
         (params.ridge_alpha > 0, "ridge_alpha", "positive"),

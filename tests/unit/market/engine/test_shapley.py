@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from tests.unit.market.engine.synthetic import BUYER, market, params
 from tickhub.market.engine import shapley_exact, shapley_sampled
 from tickhub.market.engine._clear import Clearer, seed_of
-from tickhub.market.engine._model import Rows, ValueModel, build_design, select_sellers
+from tickhub.market.engine._fit import ValueModel
+from tickhub.market.engine._model import Rows, build_design, select_sellers
 
 
 def test_an_additive_game_pays_each_player_its_own_value() -> None:

@@ -77,19 +77,7 @@ class ValueModel:
         return np.diag(diag)
 
     def columns(self, masks: Sequence[int]) -> Ints:
-        """One row per mask, all of one size: the own columns, then each seller's in
-        order (bit i set: seller i)."""
-        d = self.design
-        width = d.x.shape[1] - d.n_own
-        per = len(d.groups[0]) if d.groups else 0
-        n = len(d.groups)
-        bits = (np.asarray(masks, dtype=np.int64)[:, None] >> np.arange(n)) & 1
-        k = int(bits[0].sum()) if n else 0
-        sellers = np.nonzero(bits)[1].reshape(len(masks), k)
-        own = np.broadcast_to(np.arange(d.n_own), (len(masks), d.n_own))
-        theirs = d.n_own + per * sellers[:, :, None] + np.arange(per)
-        assert width == per * n
-        return np.hstack([own, theirs.reshape(len(masks), k * per)]).astype(np.int64)
+        return columns(self.design, masks)
 
     def at(self, sigma: float) -> Valuer:
         if sigma not in self._valuers:
@@ -108,6 +96,22 @@ class ValueModel:
         return np.asarray(x[:, cols] @ beta + d.y_mean, dtype=np.float64)
 
 
+def columns(design: Design, masks: Sequence[int]) -> Ints:
+    """One row per mask, all of one size: the own columns, then each seller's in
+    order (bit i set: seller i)."""
+    d = design
+    width = d.x.shape[1] - d.n_own
+    per = len(d.groups[0]) if d.groups else 0
+    n = len(d.groups)
+    bits = (np.asarray(masks, dtype=np.int64)[:, None] >> np.arange(n)) & 1
+    k = int(bits[0].sum()) if n else 0
+    sellers = np.nonzero(bits)[1].reshape(len(masks), k)
+    own = np.broadcast_to(np.arange(d.n_own), (len(masks), d.n_own))
+    theirs = d.n_own + per * sellers[:, :, None] + np.arange(per)
+    assert width == per * n
+    return np.hstack([own, theirs.reshape(len(masks), k * per)]).astype(np.int64)
+
+
 def solve(a: Floats, b: Floats) -> Floats:
     """β for each stacked system a β = b (a: (g, p, p), b: (g, p))."""
     try:
@@ -123,9 +127,12 @@ class Valuer:
     """Losses of the coalitions at one noise level σ, memoised by mask."""
 
     def __init__(self, model: ValueModel, sigma: float) -> None:
-        self.model = model
+        # No reference back to the model: it holds its valuers, and a cycle would keep
+        # these arrays alive until the garbage collector happens to run.
         self.sigma = sigma
-        d = model.design
+        self._design = d = model.design
+        self._gain_func = model.gain_func
+        self._test_yy = model.test.yy
         gram, self._xy = model.train.at(sigma)
         self._gram = gram + model.penalty(d.n_train)
         self._t_gram, self._t_xy = model.test.at(sigma)
@@ -153,7 +160,7 @@ class Valuer:
         for mask in todo:
             by_size.setdefault(mask.bit_count(), []).append(mask)
         for group in by_size.values():
-            cols = self.model.columns(group)
+            cols = columns(self._design, group)
             p = self._xy.size
             per_mask = 8 * (2 * p * p + self._y_test.size)
             step = max(1, CHUNK_BYTES // per_mask)
@@ -167,10 +174,10 @@ class Valuer:
         beta = solve(self._gram[cols[:, :, None], cols[:, None, :]], self._xy[cols])
         full = np.zeros((cols.shape[0], self._xy.size))  # β over every column, 0 if out
         np.put_along_axis(full, cols, beta, axis=1)
-        if self.model.gain_func == "mae":
+        if self._gain_func == "mae":
             predictions = full @ self._x_test.T
             mae = np.mean(np.abs(self._y_test - predictions), axis=1)
             return [float(v) for v in mae]
-        sse = self.model.test.yy - 2 * full @ self._t_xy + np.sum((full @ self._t_gram) * full, 1)
+        sse = self._test_yy - 2 * full @ self._t_xy + np.sum((full @ self._t_gram) * full, 1)
         mse = np.maximum(sse, 0.0) / self._y_test.size
-        return [float(v) for v in (mse if self.model.gain_func == "mse" else np.sqrt(mse))]
+        return [float(v) for v in (mse if self._gain_func == "mse" else np.sqrt(mse))]

@@ -188,7 +188,7 @@ def main() -> None:
 
         def sampled_on_gram() -> list[float]:
             valuer = ValueModel(design, bid.gain_func, small.ridge_alpha).at(sigma)
-            seed = seed_of(small, bid.bid_id)
+            seed = seed_of(small, bid.bid_id, 1)
             permutations = small.shapley_permutations
             return shapley_sampled(valuer.gain, n, permutations, seed, values=valuer.gains)
 

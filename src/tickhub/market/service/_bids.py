@@ -57,7 +57,8 @@ async def place_bid(
     minimum = m.settings.minimum_payment
     if max_payment < minimum:
         raise Invalid(
-            f"Ensure this value is greater than or equal to {minimum}.", field="max_payment"
+            f"Ensure this value is greater than or equal to {format(minimum, 'f')}.",
+            field="max_payment",
         )
     if gain_func not in GAIN_FUNCS:
         raise Invalid(f'"{gain_func}" is not a valid choice.', field="gain_func")
@@ -225,7 +226,7 @@ async def validate_payment(m: Market, tangle_msg_id: str) -> Validation:
                 title="Bid confirmed",
                 description=(
                     f"Your bid for market session {bid.session_id} is confirmed: "
-                    f"{bid.max_payment} deposited."
+                    f"{format(bid.max_payment, 'f')} deposited."
                 ),
                 key=f"bid-confirmed:{bid.id}",
                 now=now,

@@ -38,6 +38,11 @@ SESSION_TOTAL = {
 }
 
 
+def plain(amount: Decimal) -> str:
+    """An amount as the seed printed it: plain digits, no exponent."""
+    return format(amount, "f")
+
+
 def duplicated(kind: str, user_id: str, resource_id: str | None, session_id: int | None) -> str:
     return (
         f"Transaction of type '{kind}' already exists for user '{user_id}', resource "
@@ -70,7 +75,9 @@ async def book(
     session; the others do. Raises `Conflict` for a wrong sign, a duplicate (the
     seed's unique (session, user, resource, type)) or a negative result."""
     if (kind in NEGATIVE and amount > 0) or (kind in POSITIVE and amount < 0):
-        raise Conflict(f"Bad operator signal for transaction {kind} - {amount}.", field="amount")
+        raise Conflict(
+            f"Bad operator signal for transaction {kind} - {plain(amount)}.", field="amount"
+        )
     if (
         session_id is not None
         and resource_id is not None
@@ -85,7 +92,8 @@ async def book(
     new = balance.balance + amount
     if new < 0:
         raise Conflict(
-            f"Final balance lower than zero. ({new} = {balance.balance} - {-amount}).",
+            f"Final balance lower than zero. ({plain(new)} = {plain(balance.balance)} - "
+            f"{plain(-amount)}).",
             field="amount",
         )
     total = getattr(balance, TOTAL[kind])

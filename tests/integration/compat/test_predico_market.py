@@ -197,7 +197,8 @@ async def test_the_seven_checks_of_a_bid(
             "quiet",
             "measurements",
             False,
-            "It is only possible to place bids for resources with 'to_forecast' field equal to True.",
+            "It is only possible to place bids for resources with 'to_forecast' field "
+            "equal to True.",
         ),
     ):
         r = await client.post(

@@ -1,0 +1,1 @@
+"""Seed 003's data-sharing market: sessions, bids, money, raw data, forecasts."""

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from tickhub.common.time import datetime_to_us
 from tickhub.market.errors import Unavailable
-from tickhub.market.events import SessionLaunched
-from tickhub.market.service import Announce, Market, build_market
-
-
-def announcer(bus: Any) -> Announce:
-    """Announce a launched session on `bus` (the market engine listens)."""
-
-    async def announce(session_id: int, now: datetime) -> None:
-        event = SessionLaunched(session_id, datetime_to_us(now))
-        await bus.publish(event.topic, event)
-
-    return announce
+from tickhub.market.service import Market, build_market
+from tickhub.market.worker import announcer
 
 
 def get_market(conn: HTTPConnection) -> Market:

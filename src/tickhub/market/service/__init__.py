@@ -11,6 +11,7 @@ from tickhub.market.service._bids import (
     place_bid,
     validate_payment,
 )
+from tickhub.market.service._clearing import Outcome, clear_session
 from tickhub.market.service._context import Announce, Caller, Clock, Market, build_market
 from tickhub.market.service._data import (
     ForecastPoint,
@@ -67,6 +68,7 @@ __all__ = [
     "ForecastPoint",
     "LedgerVerifier",
     "Market",
+    "Outcome",
     "PaymentVerifier",
     "PlacedBid",
     "Point",
@@ -83,6 +85,7 @@ __all__ = [
     "bids",
     "book",
     "build_market",
+    "clear_session",
     "create_session",
     "delete_resource",
     "fees",

@@ -77,8 +77,8 @@ class LedgerVerifier:
             )
         if paid < amount:
             raise Conflict(
-                f"Tangle Message ID {tangle_msg_id} pays {paid}, less than the bid's "
-                f"max_payment {amount}.",
+                f"Tangle Message ID {tangle_msg_id} pays {paid:f}, less than the bid's "
+                f"max_payment {amount:f}.",
                 field="tangle_msg_id",
             )
 

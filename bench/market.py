@@ -20,6 +20,7 @@ import resource
 import statistics
 import time
 import tracemalloc
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -89,6 +90,16 @@ def naive_exact_shapley(design: Design, sigma: float, gain_func: str, alpha: flo
 
     base = loss(0)
     return shapley_exact(lambda mask: (base - loss(mask)) / base, n)
+
+
+def timed(run: Callable[[], list[float]], repeat: int = 5) -> tuple[list[float], float]:
+    """The result and the median time of `repeat` runs (each from a fresh model)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - started)
+    return result, statistics.median(times)
 
 
 def bids_for(data: dict[int, Measurements], count: int) -> list[Bid]:
@@ -171,25 +182,26 @@ def main() -> None:
         naive = naive_exact_shapley(design, sigma, bid.gain_func, small.ridge_alpha)
         t_naive = time.perf_counter() - started
 
-        started = time.perf_counter()
-        valuer = ValueModel(design, bid.gain_func, small.ridge_alpha).at(sigma)
-        exact = shapley_exact(valuer.gain, n, values=valuer.gains)
-        t_exact = time.perf_counter() - started
+        def exact_on_gram() -> list[float]:
+            valuer = ValueModel(design, bid.gain_func, small.ridge_alpha).at(sigma)
+            return shapley_exact(valuer.gain, n, values=valuer.gains)
 
-        started = time.perf_counter()
-        valuer = ValueModel(design, bid.gain_func, small.ridge_alpha).at(sigma)
-        sampled = shapley_sampled(
-            valuer.gain, n, small.shapley_permutations, seed_of(small, 1), values=valuer.gains
-        )
-        t_sampled = time.perf_counter() - started
+        def sampled_on_gram() -> list[float]:
+            valuer = ValueModel(design, bid.gain_func, small.ridge_alpha).at(sigma)
+            seed = seed_of(small, bid.bid_id, 1)
+            permutations = small.shapley_permutations
+            return shapley_sampled(valuer.gain, n, permutations, seed, values=valuer.gains)
+
+        exact, t_exact = timed(exact_on_gram)
+        sampled, t_sampled = timed(sampled_on_gram)
 
     error = max(abs(a - b) for a, b in zip(exact, sampled, strict=True))
     agree = max(abs(a - b) for a, b in zip(exact, naive, strict=True))
     print(f"one bid, {n} candidate sellers ({1 << n:,} coalitions), {bid.gain_func}:")
     print(f"  naive (exact Shapley, every coalition refitted from its rows): {t_naive:.2f} s")
-    print(f"  exact Shapley on the Gram matrices:                          {t_exact:.2f} s")
+    print(f"  exact Shapley on the Gram matrices (median of 5):            {t_exact:.3f} s")
     print(
-        f"  engine (sampled, {small.shapley_permutations} permutations, Gram matrices):     "
+        f"  engine (sampled, {small.shapley_permutations} permutations, Gram, median of 5): "
         f"{t_sampled:.3f} s"
     )
     print(
@@ -198,10 +210,11 @@ def main() -> None:
         f"(values sum to {sum(exact):.3f}); naive and Gram exact agree to {agree:.1e}"
     )
     print(
-        f"  a session of {len(bids)} bids valued the naive way: about "
+        f"  {len(bids)} bids valued the naive way with {n} sellers each: about "
         f"{t_naive * len(bids):.0f} s (extrapolated), {t_naive * len(bids) / elapsed:.0f}x "
-        f"the engine's whole session; with all {args.users - 1} other resources as sellers "
-        f"the exact sum has 2^{args.users - 1} coalitions"
+        f"the engine's whole session ({params.max_sellers} sellers a bid); with all "
+        f"{args.users - 1} other resources as sellers the exact sum has 2^{args.users - 1} "
+        "coalitions"
     )
 
 

@@ -31,10 +31,10 @@ from tickhub.market.engine._validate import check_inputs
 _SEED_MASK = (1 << 63) - 1
 
 
-def seed_of(params: ClearingParams, bid_id: int) -> list[int]:
-    """The random stream of one bid: the session's seed and the bid, so that a bid's noise
-    and permutations do not depend on the other bids."""
-    return [params.seed & _SEED_MASK, bid_id & _SEED_MASK]
+def seed_of(params: ClearingParams, bid_id: int, use: int = 0) -> list[int]:
+    """A random stream of one bid (use 0: the noise, 1: the permutations), from the
+    session's seed and the bid, so that a bid's draws do not depend on the other bids."""
+    return [params.seed & _SEED_MASK, bid_id & _SEED_MASK, use]
 
 
 def noise_sigma(u: float, params: ClearingParams) -> float:
@@ -119,7 +119,8 @@ class Clearer:
         gains = np.array([model.at(noise_sigma(u, params)).gain(everyone) for u in us])
         gain, unit = unit_payment(u_bid, us, gains)
         if gain <= 0:
-            return BidOutcome(nothing, forecast(0, 0.0), [], us, gains)
+            note = "the other users' data does not improve this forecast: buyer-only, no payment"
+            return BidOutcome(replace(nothing, note=note), forecast(0, 0.0), [], us, gains)
         cap = floor_to(bid.max_payment, params.quantum)
         payment = min(floor_to(to_decimal(price * unit), params.quantum), cap)
         sigma = noise_sigma(u_bid, params)
@@ -128,7 +129,7 @@ class Clearer:
             valuer.gain,
             len(sellers),
             params.shapley_permutations,
-            seed_of(params, bid.bid_id),
+            seed_of(params, bid.bid_id, 1),
             values=valuer.gains,
         )
         fee, amounts = split(payment, params.fee, phi, params.quantum)

@@ -87,7 +87,7 @@ class BuyerResult:
     payment: Decimal  # Myerson payment, 0 <= payment <= max_payment, multiple of quantum
     fee: Decimal  # the market's part of payment
     sellers: tuple[int, ...]  # resource ids whose data the buyer's model used
-    note: str = ""  # why a bid got no model or no forecast (too little data), else ""
+    note: str = ""  # why a bid pays nothing (no data, too little, no gain), else ""
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ def test_the_informative_seller_earns_and_the_noise_seller_gets_next_to_nothing(
     (buyer,) = clearing.buyers
     assert buyer.gain > 0.5
     assert buyer.payment > 0
+    assert buyer.note == ""
     assert SELLER_A in buyer.sellers
     a, b = _amount(clearing, SELLER_A), _amount(clearing, SELLER_B)
     assert a > 0
@@ -112,6 +113,7 @@ def test_a_buyer_whose_data_nobody_improves_pays_nothing_and_still_gets_a_foreca
     (buyer,) = clearing.buyers
     assert (buyer.gain, buyer.payment, buyer.fee) == (0.0, Decimal(0), Decimal(0))
     assert buyer.sellers == ()
+    assert "does not improve" in buyer.note
     assert clearing.revenues == ()
     assert len(clearing.forecasts) == 1
 

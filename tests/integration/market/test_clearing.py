@@ -9,7 +9,7 @@ nothing new. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,24 +18,23 @@ import pytest
 
 from tests.fixtures.accounts import User, seed_error
 from tests.fixtures.market import (
+    DAYS,
     FORECASTS,
-    RAW,
     SESSION,
-    Member,
+    STEP,
     member,
     move,
     new_session,
     ok,
     paid_bid,
     root,
+    synthetic_series,
+    upload,
 )
 from tickhub.market import service
 from tickhub.market.events import SessionLaunched
 from tickhub.market.worker import ClearingWorker
 from tickhub.runtime import Runtime
-
-DAYS = 70
-STEP = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -45,38 +44,6 @@ async def worker(runtime: Runtime) -> AsyncIterator[ClearingWorker]:
     await clearing.start(runtime.bus)
     yield clearing
     await clearing.stop()
-
-
-def _series(end: datetime) -> tuple[list[datetime], dict[str, np.ndarray]]:
-    """Hourly values up to `end` (and a day past it: the truth the forecast is judged on)."""
-    rng = np.random.default_rng(7)
-    n = DAYS * 24 + 24
-    times = [end - STEP * (DAYS * 24 - 1 - i) for i in range(n)]
-    hours = np.array([t.hour for t in times])
-    driver = rng.normal(size=n + 24) + np.sin(2 * np.pi * np.arange(n + 24) / 37)
-    return times, {
-        "informative": driver[24:],
-        # the buyer follows the informative seller one day later, with a daily shape
-        "buyer": driver[:n] + 0.5 * np.sin(2 * np.pi * hours / 24) + 0.1 * rng.normal(size=n),
-        "noise": rng.normal(size=n),
-    }
-
-
-async def _upload(
-    client: httpx.AsyncClient, who: Member, times: list[datetime], values: Any
-) -> None:
-    body = {
-        "resource_name": "farm",
-        "time_interval": 60,
-        "aggregation_type": "avg",
-        "units": "kw",
-        "timeseries": [
-            {"datetime": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "value": float(v)}
-            for t, v in zip(times, values, strict=True)
-        ],
-    }
-    data = await ok(await client.post(RAW, json=body, headers=who.headers))
-    assert data == {"status": "ok", "message": f"Inserted or updated {len(times)} records."}
 
 
 async def _transactions(client: httpx.AsyncClient, boss: User, session_id: int) -> list[Any]:
@@ -94,10 +61,10 @@ async def test_a_session_is_cleared_once_and_pays_the_informative_seller(
     boss = await root(runtime, client)
     buyer, informative, noise = [await member(client, n) for n in (1, 2, 3)]
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - STEP
-    times, series = _series(end)
+    times, series = synthetic_series(end)
     known = DAYS * 24
     for who, name in ((buyer, "buyer"), (informative, "informative"), (noise, "noise")):
-        await _upload(client, who, times[:known], series[name][:known])
+        await upload(client, who, times[:known], series[name][:known])
 
     session_id = await new_session(client, boss)
     await move(client, boss, session_id, "open")

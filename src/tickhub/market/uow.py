@@ -24,6 +24,7 @@ from tickhub.market.repository import (
     ForecastRecord,
     HoldingsRepository,
     MarketWalletRecord,
+    MeasurementRow,
     MoneyRepository,
     NotificationRecord,
     PaymentRecord,
@@ -138,6 +139,7 @@ class MoneyStore(Protocol):
 class DataStore(Protocol):
     """See `DataRepository`."""
 
+    async def measurements(self, start: datetime, end: datetime) -> list[MeasurementRow]: ...
     async def upsert_raw(self, rows: Sequence[dict[str, Any]]) -> None: ...
     async def raw(
         self,

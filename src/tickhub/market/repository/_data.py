@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickhub.market.repository._records import (
     ClearingRecord,
     ForecastRecord,
+    MeasurementRow,
     NotificationRecord,
     RawDataRecord,
 )
@@ -26,9 +27,6 @@ from tickhub.market.repository._tables import (
     resources_t,
 )
 
-# PostgreSQL takes at most 32767 parameters in one statement.
-_CHUNK_PARAMS = 30000
-
 
 class DataRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -37,16 +35,16 @@ class DataRepository:
     async def _upsert(
         self, table: Table, rows: Sequence[dict[str, Any]], keys: list[str], change: list[str]
     ) -> None:
+        """One statement, executed for many rows (SQLAlchemy batches them into multi-row
+        VALUES within each backend's parameter limit)."""
         if not rows:
             return
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        per = max(1, _CHUNK_PARAMS // len(rows[0]))
-        for start in range(0, len(rows), per):
-            stmt = dialect.insert(table).values(list(rows[start : start + per]))
-            stmt = stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: stmt.excluded[c] for c in change}
-            )
-            await self.conn.execute(stmt)
+        stmt = dialect.insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in change}
+        )
+        await self.conn.execute(stmt, list(rows))
 
     # ------------------------------------------------------------ raw data
 
@@ -105,6 +103,20 @@ class DataRepository:
             )
             for r in await self.conn.execute(stmt)
         ]
+
+    async def measurements(self, start: datetime, end: datetime) -> list[MeasurementRow]:
+        """Every measurements resource's values in [start, end], by resource and time: what
+        a clearing reads (lean rows, no join)."""
+        t = raw_t
+        stmt = (
+            select(
+                t.c.resource_id, t.c.user_id, t.c.time_interval, t.c.units, t.c.datetime, t.c.value
+            )
+            .where(t.c.resource_type == "measurements", t.c.datetime >= start, t.c.datetime <= end)
+            .order_by(t.c.resource_id, t.c.datetime)
+        )
+        result = await self.conn.execute(stmt)
+        return [MeasurementRow(*row) for row in result.all()]
 
     # ------------------------------------------------------------ forecasts
 

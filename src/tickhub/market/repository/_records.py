@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,15 @@ class RawDataRecord:
     time_interval: int
     aggregation_type: str
     registered_at: dt.datetime
+
+
+class MeasurementRow(NamedTuple):
+    resource_id: str
+    user_id: str
+    time_interval: int
+    units: str
+    datetime: dt.datetime
+    value: float
 
 
 @dataclass(frozen=True, slots=True)

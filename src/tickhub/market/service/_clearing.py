@@ -25,7 +25,7 @@ from decimal import Decimal
 import numpy as np
 
 from tickhub.market import engine
-from tickhub.market.repository import BidRecord, RawDataRecord, SessionRecord
+from tickhub.market.repository import BidRecord, MeasurementRow, SessionRecord
 from tickhub.market.service._context import Market
 from tickhub.market.service._money import book
 from tickhub.market.service._notify import notify
@@ -54,7 +54,7 @@ class Outcome:
 class _Inputs:
     session: SessionRecord
     bids: list[BidRecord]
-    raw: list[RawDataRecord]
+    raw: list[MeasurementRow]
     weights: tuple[float, ...] | None
 
 
@@ -83,7 +83,7 @@ async def clear_session(m: Market, session_id: int) -> Outcome:
     assert session.launch_ts is not None
     users, resources, bid_ids = _Ids(), _Ids(), _Ids()
     units: dict[str, str] = {}
-    by_resource: dict[str, list[RawDataRecord]] = defaultdict(list)
+    by_resource: dict[str, list[MeasurementRow]] = defaultdict(list)
     for r in inputs.raw:
         by_resource[r.resource_id].append(r)
         units[r.resource_id] = r.units
@@ -140,12 +140,7 @@ async def _load(m: Market, session_id: int) -> _Inputs | Outcome:
             return Outcome(session_id, booked=False, reason=f"the session is {session.status}")
         await tx.data.start_clearing(session_id, now)
         bids = await tx.sessions.bids(None, session_id=session_id, confirmed=True)
-        raw = await tx.data.raw(
-            None,
-            start=session.launch_ts - HISTORY,
-            end=session.launch_ts,
-            measurements_only=True,
-        )
+        raw = await tx.data.measurements(session.launch_ts - HISTORY, session.launch_ts)
         weights = await _previous_weights(tx, session)
         await tx.commit()
     return _Inputs(session, bids, raw, weights)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import BigInteger, Table, cast, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -106,12 +106,15 @@ class DataRepository:
 
     async def measurements(self, start: datetime, end: datetime) -> list[MeasurementRow]:
         """Every measurements resource's values in [start, end], by resource and time: what
-        a clearing reads (lean rows, no join)."""
+        a clearing reads. Lean rows, no join, and the time as unix seconds computed by the
+        database (a clearing reads hundreds of thousands of rows)."""
         t = raw_t
+        if self.conn.dialect.name == "postgresql":
+            epoch: Any = cast(func.extract("epoch", t.c.datetime), BigInteger)
+        else:
+            epoch = cast(func.strftime("%s", t.c.datetime), BigInteger)
         stmt = (
-            select(
-                t.c.resource_id, t.c.user_id, t.c.time_interval, t.c.units, t.c.datetime, t.c.value
-            )
+            select(t.c.resource_id, t.c.user_id, t.c.time_interval, t.c.units, epoch, t.c.value)
             .where(t.c.resource_type == "measurements", t.c.datetime >= start, t.c.datetime <= end)
             .order_by(t.c.resource_id, t.c.datetime)
         )

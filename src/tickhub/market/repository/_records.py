@@ -152,7 +152,7 @@ class MeasurementRow(NamedTuple):
     user_id: str
     time_interval: int
     units: str
-    datetime: dt.datetime
+    epoch: int  # unix seconds
     value: float
 
 

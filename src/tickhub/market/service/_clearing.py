@@ -94,8 +94,8 @@ async def clear_session(m: Market, session_id: int) -> Outcome:
             resource_id=rid,
             user_id=users(rows[0].user_id),
             interval_min=rows[-1].time_interval,
-            times=np.array([int(r.datetime.timestamp()) for r in rows], dtype=np.int64),
-            values=np.array([r.value for r in rows], dtype=np.float64),
+            times=np.fromiter((r.epoch for r in rows), dtype=np.int64, count=len(rows)),
+            values=np.fromiter((r.value for r in rows), dtype=np.float64, count=len(rows)),
         )
     bids = [
         engine.Bid(

@@ -157,6 +157,10 @@ class TransferOutIn(SeedIn):
     is_solid: bool = False
 
 
+class NotificationStateIn(SeedIn):
+    state: bool
+
+
 class PointIn(BaseModel):
     datetime: dt.datetime
     value: float

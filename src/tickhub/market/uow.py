@@ -139,6 +139,9 @@ class MoneyStore(Protocol):
 class DataStore(Protocol):
     """See `DataRepository`."""
 
+    async def set_notification_state(
+        self, user_id: str, notification_id: int, state: bool
+    ) -> bool: ...
     async def measurements(self, start: datetime, end: datetime) -> list[MeasurementRow]: ...
     async def upsert_raw(self, rows: Sequence[dict[str, Any]]) -> None: ...
     async def raw(

@@ -309,6 +309,16 @@ async def test_pay_and_validate_a_bid(client: httpx.AsyncClient, boss: User, ada
     ] == one
     r = await client.get(f"/api/user/notification/{one}", headers=bob.headers)
     assert r.status_code == 404
+    r = await client.patch(
+        f"/api/user/notification/{one}/", json={"state": False}, headers=bob.headers
+    )
+    assert r.json() == seed_error(404, "UserNotification matching query not found")
+    r = await client.patch(
+        f"/api/user/notification/{one}", json={"state": False}, headers=ada.headers
+    )
+    assert await ok(r) == {"state": False}
+    notes = await ok(await client.get("/api/user/notification", headers=ada.headers))
+    assert notes["bid_confirmed"][0]["state"] is False
 
 
 async def test_money_paths_are_scoped_and_admin_only_where_the_seed_says(

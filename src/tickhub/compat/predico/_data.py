@@ -21,6 +21,7 @@ from tickhub.market.deps import MarketDep
 from tickhub.market.errors import NotFound
 from tickhub.market.schemas import (
     ForecastsIn,
+    NotificationStateIn,
     RawDataIn,
     seed_forecast,
     seed_notification,
@@ -149,3 +150,24 @@ async def notification(notification_id: int, principal: CurrentUser, market: Mar
     data = seed_notification(found)
     data["notification_type"] = found.notification_type
     return seed_ok(data)
+
+
+@router.patch(
+    "/api/user/notification/{notification_id}",
+    summary="Mark one of the caller's notifications read (state false) or unread",
+    openapi_extra=body_doc(NotificationStateIn),
+)
+@router.put(
+    "/api/user/notification/{notification_id}",
+    summary="Same as PATCH (the seed's update view takes both)",
+    openapi_extra=body_doc(NotificationStateIn),
+)
+async def notification_state(
+    notification_id: int, request: Request, principal: CurrentUser, market: MarketDep
+) -> Response:
+    body = await read(request, NotificationStateIn)
+    try:
+        found = await service.set_notification_state(market, principal, notification_id, body.state)
+    except NotFound as exc:
+        return seed_error(404, message=exc.message)
+    return seed_ok({"state": found.state})

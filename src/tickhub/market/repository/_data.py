@@ -204,6 +204,13 @@ class DataRepository:
             for r in await self.conn.execute(stmt)
         ]
 
+    async def set_notification_state(self, user_id: str, notification_id: int, state: bool) -> bool:
+        t = notifications_t
+        result = await self.conn.execute(
+            update(t).where(t.c.id == notification_id, t.c.user_id == user_id).values(state=state)
+        )
+        return bool(result.rowcount == 1)
+
     # ------------------------------------------------------------ clearings
 
     async def clearing(self, session_id: int) -> ClearingRecord | None:

@@ -48,7 +48,7 @@ from tickhub.market.service._money import (
     transfers,
     weights,
 )
-from tickhub.market.service._notify import notification, notifications
+from tickhub.market.service._notify import notification, notifications, set_notification_state
 from tickhub.market.service._sessions import (
     NEXT,
     SessionFilter,
@@ -104,6 +104,7 @@ __all__ = [
     "session_balances",
     "sessions",
     "set_market_wallet",
+    "set_notification_state",
     "transactions",
     "transfer_out",
     "transfers",

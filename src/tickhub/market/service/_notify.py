@@ -58,9 +58,24 @@ async def notifications(m: Market, caller: Caller) -> dict[str, list[Notificatio
     return grouped
 
 
+NOT_FOUND = "UserNotification matching query not found"
+
+
+async def set_notification_state(
+    m: Market, caller: Caller, notification_id: int, state: bool
+) -> NotificationRecord:
+    """Mark one of the caller's notifications read (`state` false) or unread."""
+    async with m.uow() as tx:
+        if not await tx.data.set_notification_state(caller.id, notification_id, state):
+            raise NotFound(NOT_FOUND, field="notification_id")
+        (found,) = await tx.data.notifications(caller.id, notification_id)
+        await tx.commit()
+    return found
+
+
 async def notification(m: Market, caller: Caller, notification_id: int) -> NotificationRecord:
     async with m.uow() as tx:
         found = await tx.data.notifications(caller.id, notification_id)
     if not found:
-        raise NotFound("UserNotification matching query not found", field="notification_id")
+        raise NotFound(NOT_FOUND, field="notification_id")
     return found[0]

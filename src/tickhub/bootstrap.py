@@ -5,6 +5,7 @@ the writer and the tracker and wires them together. `cli.py` is a thin layer ove
     tickhub tracker   sources → bus              (distributed mode)
     tickhub writer    bus → database             (distributed mode; start as many as needed)
     tickhub scanner   strategies → alerts        (distributed mode; start as many as needed)
+    tickhub market-engine  launched sessions → clearings (distributed mode; as many as needed)
     tickhub api       database + bus → HTTP/WebSocket
     tickhub import    trade file → writer → database
 
@@ -31,6 +32,8 @@ from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
+from tickhub.market.service import Market, build_market
+from tickhub.market.worker import ClearingWorker, announcer
 from tickhub.marketdata.ingest.sim import SimSource
 from tickhub.marketdata.ingest.source import Source
 from tickhub.marketdata.ingest.tracker import Tracker
@@ -316,8 +319,33 @@ async def run_scanner(settings: Settings) -> None:
         log.info("scanner stopped")
 
 
+@contextlib.asynccontextmanager
+async def clearing(settings: Settings, engine: AsyncEngine, bus: Bus) -> AsyncIterator[Market]:
+    """The market engine's worker, clearing the sessions launched on `bus` until the
+    block ends."""
+    market = build_market(settings.market, engine, announce=announcer(bus))
+    worker = ClearingWorker(market)
+    await worker.start(bus)
+    try:
+        yield market
+    finally:
+        await worker.stop()
+
+
+async def run_market_engine(settings: Settings) -> None:
+    """Launched market sessions → clearings, until stopped. Competing consumers: start
+    as many as needed (on PostgreSQL and RabbitMQ)."""
+    require_shared_bus(settings, "market-engine")
+    async with engine_and_bus(settings, migrate=True) as (engine, bus):
+        async with clearing(settings, engine, bus):
+            log.info("market engine: clearing the sessions launched on the bus")
+            await wait_for_stop_signal()
+        log.info("market engine stopped")
+
+
 async def run_up(settings: Settings) -> None:
-    """Tracker, writer, scanner and API in one process; Ctrl-C flushes what is buffered."""
+    """Tracker, writer, scanner, market engine and API in one process; Ctrl-C flushes what
+    is buffered."""
     from tickhub.app import create_app
 
     async with engine_and_bus(settings, migrate=True) as (engine, bus):
@@ -352,7 +380,10 @@ async def run_up(settings: Settings) -> None:
             settings.port,
         )
         try:
-            async with scanning(settings, engine, bus):  # on exit the scan in progress ends
+            async with (
+                scanning(settings, engine, bus),  # on exit the scan in progress ends
+                clearing(settings, engine, bus),
+            ):
                 serving = asyncio.create_task(server.serve())
                 stop = asyncio.create_task(wait_for_stop_signal())
                 await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)

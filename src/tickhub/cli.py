@@ -94,6 +94,14 @@ def scanner() -> None:
     _run(bootstrap.run_scanner(settings))
 
 
+@app.command("market-engine")
+def market_engine() -> None:
+    """Clear the market sessions launched on the bus (distributed mode; run several)."""
+    settings = Settings()
+    _setup_logging(settings)
+    _run(bootstrap.run_market_engine(settings))
+
+
 @app.command()
 def api() -> None:
     """Serve the HTTP API alone, over the configured database."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from tickhub.alerts import events as alerts
 from tickhub.bus.codec import Codec
+from tickhub.market import events as market
 from tickhub.marketdata import events as marketdata
 
 
 def message_codec() -> Codec:
     """The codec of every tickhub message."""
-    return Codec(*marketdata.MESSAGES, *alerts.MESSAGES)
+    return Codec(*marketdata.MESSAGES, *alerts.MESSAGES, *market.MESSAGES)

@@ -6,6 +6,7 @@ else in tickhub reads `os.environ`; callers receive a `Settings` object.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -63,6 +64,8 @@ class GatewaySettings(BaseSettings):
 
     # A larger request body is refused with 413, by Content-Length or while it streams in.
     max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Seed 003's bulk uploads (raw data, forecasts): a year of 15-minute values is ~2 MB.
+    max_bulk_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
     # Rate limits per client address, moving window, in the `limits` notation
     # ("10/minute", "100/hour;1000/day"); empty = unlimited. Which paths fall in which
     # class is listed once, in `tickhub.gateway.paths`.
@@ -226,6 +229,32 @@ class NotifySettings(BaseSettings):
 # --- end alerts ---
 
 
+# --- market ---
+
+
+class MarketSettings(BaseSettings):
+    """`TICKHUB_MARKET_*`: the data-sharing market (seed 003) and its engine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_MARKET_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    # The smallest `max_payment` of a bid (the seed's MINIMUM_PAYMENT_AMOUNT).
+    minimum_payment: Decimal = Field(default=Decimal(1_000_000), ge=0)
+    # Forecast horizon of a clearing, hours.
+    horizon_h: int = Field(default=24, ge=1, le=24 * 14)
+    # The market's share of every payment, 0 <= fee < 1.
+    fee: Decimal = Field(default=Decimal("0.05"), ge=0, lt=1)
+    # After a clearing, stage the next session with the engine's next market price.
+    auto_stage: bool = True
+    # A ledger node's API checked by payment validation; unset: trust the admin.
+    ledger_url: str = ""
+    ledger_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+# --- end market ---
+
+
 class Settings(BaseSettings):
     """`TICKHUB_*`: the root settings. The fixed names are in DESIGN.md."""
 
@@ -277,6 +306,7 @@ class Settings(BaseSettings):
     cmc: CoinMarketCapSettings = Field(default_factory=CoinMarketCapSettings)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    market: MarketSettings = Field(default_factory=MarketSettings)
 
     @field_validator("sources", "symbols", mode="before")
     @classmethod

@@ -32,7 +32,7 @@ TABLES = {
         "training_datasets",
         "training_dataset_rows",
     },
-    "accounts (0002)": {
+    "accounts and the market's holdings (0002)": {
         "users",
         "refresh_tokens",
         "api_keys",
@@ -43,6 +43,21 @@ TABLES = {
     },
     "alerts (0006)": {"strategies", "strategy_marks", "alerts", "alert_deliveries"},
     "coinmarketcap (0007)": {"cmc_listings", "cmc_global_metrics"},
+    "market (0008)": {
+        "market_sessions",
+        "market_bids",
+        "market_bid_payments",
+        "market_transactions",
+        "market_balances",
+        "market_session_balances",
+        "market_session_fees",
+        "market_price_weights",
+        "market_transfers_out",
+        "raw_data",
+        "market_forecasts",
+        "market_notifications",
+        "market_clearings",
+    },
 }
 
 

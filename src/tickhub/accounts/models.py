@@ -1,4 +1,5 @@
-"""Accounts tables: users, refresh tokens, API keys, settings, wallets and resources.
+"""Accounts tables: users, refresh tokens, API keys and settings (the wallets and
+resources are the market's: `tickhub.market.models`).
 
 Ids are UUID strings. Times are aware UTC datetimes (`UtcDateTime`).
 """
@@ -11,12 +12,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,44 +86,3 @@ class UserSettings(Base):
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class UserWallet(Base):
-    """Seed 003 `user_wallet_address`: one address per user, unique across users."""
-
-    __tablename__ = "user_wallets"
-
-    user_id: Mapped[str] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    wallet_address: Mapped[str] = mapped_column(String(128), unique=True)
-    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class MarketWallet(Base):
-    """Seed 003 `market_wallet_address`: the market's one address (the row with id 1)."""
-
-    __tablename__ = "market_wallet"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    wallet_address: Mapped[str] = mapped_column(String(128), unique=True)
-    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class Resource(Base):
-    """Seed 003 `user_resources`: a user's bidding unit (e.g. a wind farm)."""
-
-    __tablename__ = "resources"
-    __table_args__ = (
-        UniqueConstraint("user_id", "name", "type"),
-        CheckConstraint("type IN ('forecasts', 'measurements')", name="type"),
-        CheckConstraint("NOT (type = 'forecasts' AND to_forecast)", name="to_forecast"),
-    )
-
-    id: Mapped[str] = mapped_column(ID, primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
-    type: Mapped[str] = mapped_column(String(12))
-    to_forecast: Mapped[bool] = mapped_column(Boolean, default=False)
-    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -10,28 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, Table, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickhub.accounts.models import (
     ApiKey,
-    MarketWallet,
     RefreshToken,
-    Resource,
     User,
     UserSettings,
-    UserWallet,
 )
 
 users_t = cast(Table, User.__table__)
 refresh_t = cast(Table, RefreshToken.__table__)
 keys_t = cast(Table, ApiKey.__table__)
 settings_t = cast(Table, UserSettings.__table__)
-wallets_t = cast(Table, UserWallet.__table__)
-market_wallet_t = cast(Table, MarketWallet.__table__)
-resources_t = cast(Table, Resource.__table__)
-
-MARKET_WALLET_ID = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,29 +61,6 @@ class ApiKeyRecord:
     revoked_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class WalletRecord:
-    user_id: str
-    wallet_address: str
-    registered_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MarketWalletRecord:
-    wallet_address: str
-    registered_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceRecord:
-    id: str
-    user_id: str
-    name: str
-    type: str
-    to_forecast: bool
-    registered_at: datetime
-
-
 def _user(row: Row[Any]) -> UserRecord:
     return UserRecord(
         row.id,
@@ -116,12 +85,6 @@ def _key(row: Row[Any]) -> ApiKeyRecord:
         row.created_at,
         row.last_used_at,
         row.revoked_at,
-    )
-
-
-def _resource(row: Row[Any]) -> ResourceRecord:
-    return ResourceRecord(
-        row.id, row.user_id, row.name, row.type, bool(row.to_forecast), row.registered_at
     )
 
 
@@ -259,93 +222,6 @@ class AccountsRepository:
             await self.conn.execute(
                 insert(settings_t).values(user_id=user_id, data=data, updated_at=now)
             )
-
-    # ------------------------------------------------------------ wallets
-
-    async def wallets(self, user_id: str | None) -> list[WalletRecord]:
-        stmt = _owned(select(wallets_t), wallets_t, user_id).order_by(wallets_t.c.registered_at)
-        return [
-            WalletRecord(r.user_id, r.wallet_address, r.registered_at)
-            for r in await self.conn.execute(stmt)
-        ]
-
-    async def wallet_owner(self, address: str) -> str | None:
-        stmt = select(wallets_t.c.user_id).where(wallets_t.c.wallet_address == address)
-        owner = await self.conn.scalar(stmt)
-        return str(owner) if owner is not None else None
-
-    async def add_wallet(self, user_id: str, address: str, now: datetime) -> None:
-        await self.conn.execute(
-            insert(wallets_t).values(user_id=user_id, wallet_address=address, registered_at=now)
-        )
-
-    async def update_wallet(self, user_id: str, address: str, now: datetime) -> bool:
-        result = await self.conn.execute(
-            update(wallets_t)
-            .where(wallets_t.c.user_id == user_id)
-            .values(wallet_address=address, registered_at=now)
-        )
-        return bool(result.rowcount == 1)
-
-    async def market_wallet(self) -> MarketWalletRecord | None:
-        row = (await self.conn.execute(select(market_wallet_t))).first()
-        return MarketWalletRecord(row.wallet_address, row.registered_at) if row else None
-
-    async def set_market_wallet(self, address: str, now: datetime, *, create: bool) -> None:
-        if create:
-            stmt: Any = insert(market_wallet_t).values(
-                id=MARKET_WALLET_ID, wallet_address=address, registered_at=now
-            )
-        else:
-            stmt = (
-                update(market_wallet_t)
-                .where(market_wallet_t.c.id == MARKET_WALLET_ID)
-                .values(wallet_address=address, registered_at=now)
-            )
-        await self.conn.execute(stmt)
-
-    # ------------------------------------------------------------ resources
-
-    async def resources(
-        self,
-        user_id: str | None,
-        *,
-        resource_id: str | None = None,
-        name: str | None = None,
-        to_forecast: bool | None = None,
-    ) -> list[ResourceRecord]:
-        stmt = _owned(select(resources_t), resources_t, user_id)
-        if resource_id is not None:
-            stmt = stmt.where(resources_t.c.id == resource_id)
-        if name is not None:
-            stmt = stmt.where(resources_t.c.name == name)
-        if to_forecast is not None:
-            stmt = stmt.where(resources_t.c.to_forecast == to_forecast)
-        stmt = stmt.order_by(resources_t.c.registered_at, resources_t.c.id)
-        return [_resource(r) for r in await self.conn.execute(stmt)]
-
-    async def resource_exists(
-        self, user_id: str, name: str, type: str, *, other_than: str | None = None
-    ) -> bool:
-        stmt = select(func.count()).where(
-            resources_t.c.user_id == user_id,
-            resources_t.c.name == name,
-            resources_t.c.type == type,
-        )
-        if other_than is not None:
-            stmt = stmt.where(resources_t.c.id != other_than)
-        return bool(await self.conn.scalar(stmt))
-
-    async def add_resource(self, **values: Any) -> None:
-        await self.conn.execute(insert(resources_t).values(**values))
-
-    async def update_resource(self, resource_id: str, **values: Any) -> None:
-        await self.conn.execute(
-            update(resources_t).where(resources_t.c.id == resource_id).values(**values)
-        )
-
-    async def delete_resource(self, resource_id: str) -> None:
-        await self.conn.execute(delete(resources_t).where(resources_t.c.id == resource_id))
 
 
 def _owned(stmt: Select[Any], table: Table, user_id: str | None) -> Select[Any]:

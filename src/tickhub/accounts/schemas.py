@@ -3,28 +3,16 @@ seed's Django REST framework words them) and tickhub's own `/v1` resources."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from tickhub.accounts.repository import (
-    ApiKeyRecord,
-    MarketWalletRecord,
-    ResourceRecord,
-    UserRecord,
-    WalletRecord,
-)
+from tickhub.accounts.repository import ApiKeyRecord, UserRecord
 from tickhub.common.schemas import Schema, UtcTime
 
-RESOURCE_NAME_PATTERN = r"^[a-z0-9_-]*$"
-RESOURCE_NAME_MESSAGE = (
-    "Resource name cannot contain any upper-case characters, spaces or any special "
-    "characters besides '-' or '_'."
-)
 INVALID_EMAIL = "Enter a valid email address."
 
 
@@ -90,36 +78,6 @@ class ResetCompleteIn(SeedIn):
     token: Required
 
 
-class WalletIn(SeedIn):
-    wallet_address: Annotated[Text, Field(min_length=1, max_length=256)]
-
-
-def check_resource_name(value: str) -> str:
-    if not re.fullmatch(RESOURCE_NAME_PATTERN[1:-1], value):
-        raise PydanticCustomError("drf", RESOURCE_NAME_MESSAGE)
-    return value
-
-
-ResourceName = Annotated[
-    Text, Field(min_length=1, max_length=64), AfterValidator(check_resource_name)
-]
-ResourceType = Literal["forecasts", "measurements"]
-
-
-class ResourceIn(SeedIn):
-    name: ResourceName
-    type: ResourceType
-    to_forecast: bool
-
-
-class ResourcePatchIn(SeedIn):
-    """A partial update: the fields left out keep their values."""
-
-    name: ResourceName | None = None
-    type: ResourceType | None = None
-    to_forecast: bool | None = None
-
-
 # ---------------------------------------------------------------- seed 003 outputs
 
 
@@ -138,27 +96,6 @@ def seed_user(u: UserRecord) -> dict[str, Any]:
         "is_superuser": u.is_admin,
         "is_staff": u.is_admin,
         "date_joined": drf_time(u.created_at),
-    }
-
-
-def seed_wallet(w: WalletRecord, *, with_user: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"user": w.user_id} if with_user else {}
-    out.update(wallet_address=w.wallet_address, registered_at=drf_time(w.registered_at))
-    return out
-
-
-def seed_market_wallet(w: MarketWalletRecord) -> dict[str, Any]:
-    return {"wallet_address": w.wallet_address, "registered_at": drf_time(w.registered_at)}
-
-
-def seed_resource(r: ResourceRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "name": r.name,
-        "type": r.type,
-        "to_forecast": r.to_forecast,
-        "registered_at": drf_time(r.registered_at),
-        "user": r.user_id,
     }
 
 

@@ -67,7 +67,12 @@ def install_gateway(app: FastAPI, settings: Settings, envelopes: Envelopes | Non
 
     # add_middleware puts each new layer outside the previous ones: innermost first.
     app.user_middleware.append(Middleware(RouteCaptureMiddleware))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=gw.max_body_bytes, envelopes=envelopes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=gw.max_body_bytes,
+        bulk_max_bytes=gw.max_bulk_body_bytes,
+        envelopes=envelopes,
+    )
     app.add_middleware(RateLimitMiddleware, limits=rate_limits(gw), envelopes=envelopes)
     if gw.cors_origins:
         app.add_middleware(

@@ -11,7 +11,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tickhub.gateway.paths import RouteClass, classify
+from tickhub.gateway.paths import RouteClass, classify, is_bulk_path
 from tickhub.problems import Envelopes
 from tickhub.settings import GatewaySettings
 
@@ -26,10 +26,17 @@ class BodyLimitMiddleware:
     (chunked bodies). Whatever the route made of the interrupted read, the client gets
     the 413."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, envelopes: Envelopes) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, envelopes: Envelopes, bulk_max_bytes: int = 0
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Bulk uploads (`paths.BULK_PATHS`) may be larger.
+        self.bulk_max_bytes = max(max_bytes, bulk_max_bytes)
         self.envelopes = envelopes
+
+    def _limit(self, scope: Scope) -> int:
+        return self.bulk_max_bytes if is_bulk_path(scope.get("path", "")) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +46,8 @@ class BodyLimitMiddleware:
         if declared == -1:
             await self._reply(scope, receive, send, 400, "Bad Request", "invalid Content-Length")
             return
-        if declared is not None and declared > self.max_bytes:
+        limit = self._limit(scope)
+        if declared is not None and declared > limit:
             await self._too_large(scope, receive, send)
             return
 
@@ -52,7 +60,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -74,7 +82,7 @@ class BodyLimitMiddleware:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"the request body is larger than the limit of {self.max_bytes} bytes"
+        detail = f"the request body is larger than the limit of {self._limit(scope)} bytes"
         await self._reply(scope, receive, send, 413, "Content Too Large", detail)
 
     async def _reply(

@@ -11,6 +11,8 @@ from starlette.types import Scope
 # Seed 003's login and token refresh, and its registration.
 LOGIN_PATHS = frozenset({"/api/token", "/api/token/refresh"})
 REGISTRATION_PATHS = frozenset({"/api/user/register"})
+# Seed 003's bulk uploads: their body limit is `TICKHUB_GATEWAY_MAX_BULK_BODY_BYTES`.
+BULK_PATHS = frozenset({"/api/data/raw-data", "/api/data/market-forecasts"})
 # Probes and scrapes are never limited, whatever the read limit says.
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -47,6 +49,10 @@ def classify(method: str, path: str) -> RouteClass:
 def is_auth_path(path: str) -> bool:
     path = normalize(path)
     return path in LOGIN_PATHS or path in REGISTRATION_PATHS
+
+
+def is_bulk_path(path: str) -> bool:
+    return normalize(path) in BULK_PATHS
 
 
 def carries_credentials(scope: Scope) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, pool
 # Importing the model modules registers their tables.
 import tickhub.accounts.models
 import tickhub.alerts.models
+import tickhub.market.models
 import tickhub.marketdata.coinmarketcap.models
 import tickhub.marketdata.store.models
 import tickhub.sessions.datasets._models

@@ -289,15 +289,19 @@ async def test_keys_belong_to_their_owner(client: httpx.AsyncClient, runtime: Ru
 # ---------------------------------------------------------------- users
 
 
-async def test_user_list_admin_sees_all_user_sees_self(
-    client: httpx.AsyncClient, runtime: Runtime
-) -> None:
+async def test_user_list_is_for_admins_only(client: httpx.AsyncClient, runtime: Runtime) -> None:
     a = await signup(client, "ada@example.com")
     await signup(client, "bob@example.com")
     root = await admin(runtime, client)
     r = await client.get("/api/user/list", headers=a.headers)
-    assert r.status_code == 200
-    assert [u["email"] for u in r.json()["data"]] == ["ada@example.com"]
+    assert r.status_code == 403
+    assert r.json() == {
+        "code": 403,
+        "data": None,
+        "status": "error",
+        "message": "You do not have permission to perform this action.",
+    }
+    r = await client.get("/api/user/list", headers=root.headers)
     assert set(r.json()["data"][0]) == {
         "id",
         "email",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tickhub.accounts.schemas import RegisterIn, ResourceIn
+from tickhub.accounts.schemas import RegisterIn
 from tickhub.accounts.service import merge_patch
 from tickhub.compat.predico import drf_errors
+from tickhub.market.schemas import ResourceIn
 from tickhub.public import is_public, redact_path
 
 

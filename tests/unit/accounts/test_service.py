@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.accounts import PASSWORD, iota_address
+from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.clocks import FakeClock
 from tests.fixtures.fake_accounts import FakeAccountsStore, FakeAccountsUow, fake_accounts
 from tickhub.accounts import service
@@ -189,62 +189,6 @@ async def test_settings_merge_and_a_refused_patch_keeps_them(
         await service.patch_settings(accounts, ada, {"x": float("nan")})
     assert uow.commits == commits
     assert await service.user_settings(accounts, ada) == merged
-
-
-async def test_one_wallet_per_user_and_address(accounts: Accounts, uow: FakeAccountsUow) -> None:
-    ada, bob = await _signed_up(accounts), await _signed_up(accounts, "bob@example.com")
-    mine, other = iota_address(1), iota_address(2)
-    with pytest.raises(NotFound):
-        await service.replace_wallet(accounts, ada, address=mine)
-    wallet = await service.add_wallet(accounts, ada, address=mine)
-    assert wallet.user_id == ada.id
-    commits = uow.commits
-    with pytest.raises(Conflict):
-        await service.add_wallet(accounts, ada, address=other)
-    with pytest.raises(Invalid) as caught:
-        await service.add_wallet(accounts, bob, address=mine)
-    assert caught.value.field == "wallet_address"
-    assert uow.commits == commits
-    moved = await service.replace_wallet(accounts, ada, address=other)
-    assert moved.wallet_address == other
-    assert [w.wallet_address for w in await service.wallets(accounts, ada)] == [other]
-    assert await service.wallets(accounts, bob) == []
-
-
-async def test_the_market_wallet_is_created_once_then_replaced(
-    accounts: Accounts, uow: FakeAccountsUow
-) -> None:
-    with pytest.raises(NotFound):
-        await service.set_market_wallet(accounts, address=iota_address(1), create=False)
-    await service.set_market_wallet(accounts, address=iota_address(1), create=True)
-    with pytest.raises(Conflict, match="already registered"):
-        await service.set_market_wallet(accounts, address=iota_address(2), create=True)
-    await service.set_market_wallet(accounts, address=iota_address(3), create=False)
-    assert (await service.market_wallet(accounts)).wallet_address == iota_address(3)
-    assert uow.commits == 2
-
-
-async def test_resources_of_others_are_not_found_and_names_stay_unique(
-    accounts: Accounts, uow: FakeAccountsUow
-) -> None:
-    ada, bob = await _signed_up(accounts), await _signed_up(accounts, "bob@example.com")
-    farm = await service.add_resource(
-        accounts, ada, name="farm", type="measurements", to_forecast=True
-    )
-    await service.add_resource(accounts, ada, name="farm", type="forecasts", to_forecast=False)
-    commits = uow.commits
-    with pytest.raises(NotFound):
-        await service.delete_resource(accounts, bob, farm.id)
-    with pytest.raises(Invalid, match="unique set"):
-        await service.update_resource(accounts, ada, farm.id, type="forecasts", to_forecast=False)
-    assert uow.commits == commits
-    await service.update_resource(accounts, ada, farm.id, name="windfarm")
-    assert (await service.resource(accounts, ada, farm.id)).name == "windfarm"
-    await service.delete_resource(accounts, ada, farm.id)
-    assert uow.commits == commits + 2
-    assert [r.type for r in await service.resources(accounts, ada, service.ResourceFilter())] == [
-        "forecasts"
-    ]
 
 
 async def test_create_admin_promotes_an_existing_account(

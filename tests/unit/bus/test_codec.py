@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tickhub.alerts.events import AlertRaised
 from tickhub.bus.codec import CODEC_VERSION, Codec, CodecError, message_spec
+from tickhub.market.events import SessionLaunched
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -345,6 +346,10 @@ BODIES = [
         b'"close":0.30000000000000004,"raised_at":3,"values":{"rsi(14)":28.5,"x":null,'
         b'"y":null}}',
     ),
+    (
+        SessionLaunched(3, 1_700_000_000_000_000),
+        b'{"v":1,"type":"market_session_launched","session_id":3,"launched_at":1700000000000000}',
+    ),
 ]  # fmt: skip
 
 
@@ -387,4 +392,5 @@ def test_the_codec_of_tickhub_knows_every_context_message() -> None:
         "cmc_global_metrics",
         "cmc_stored",
         "alert_raised",
+        "market_session_launched",
     )

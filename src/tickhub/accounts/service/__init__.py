@@ -1,25 +1,11 @@
-"""Accounts use cases: users, sign-in and tokens, passwords, API keys, settings, wallets
-and resources. Each opens one transaction; errors are `tickhub.accounts.errors`."""
+"""Accounts use cases: users, sign-in and tokens, passwords, API keys and settings. Each
+opens one transaction; errors are `tickhub.accounts.errors`."""
 
 from tickhub.accounts.service._context import (
     Accounts,
     Clock,
     Principal,
     build_accounts,
-)
-from tickhub.accounts.service._holdings import (
-    RESOURCE_TYPES,
-    ResourceFilter,
-    add_resource,
-    add_wallet,
-    delete_resource,
-    market_wallet,
-    replace_wallet,
-    resource,
-    resources,
-    set_market_wallet,
-    update_resource,
-    wallets,
 )
 from tickhub.accounts.service._identity import (
     Registration,
@@ -52,17 +38,13 @@ from tickhub.accounts.service._keys import (
 from tickhub.accounts.service._profile import create_admin, profile, update_profile, users
 
 __all__ = [
-    "RESOURCE_TYPES",
     "Accounts",
     "Clock",
     "Principal",
     "Registration",
     "ResetLinkInvalid",
-    "ResourceFilter",
     "TokenPair",
     "VerificationFailed",
-    "add_resource",
-    "add_wallet",
     "api_key",
     "api_keys",
     "authenticate_api_key",
@@ -73,27 +55,19 @@ __all__ = [
     "complete_reset",
     "create_admin",
     "create_api_key",
-    "delete_resource",
     "login",
-    "market_wallet",
     "merge_patch",
     "patch_settings",
     "profile",
     "refresh",
     "register",
     "replace_settings",
-    "replace_wallet",
     "request_password_reset",
     "resend_verification",
-    "resource",
-    "resources",
     "revoke_api_key",
-    "set_market_wallet",
     "update_profile",
-    "update_resource",
     "user_settings",
     "users",
     "verification_link",
     "verify_email",
-    "wallets",
 ]

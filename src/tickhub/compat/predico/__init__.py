@@ -1,4 +1,4 @@
-"""Seed 003 (Predico, Django REST framework) account paths, with the seed's shapes, so
+"""Seed 003 (Predico, Django REST framework) account and market paths, with the seed's shapes, so
 that its clients work unchanged.
 
 Most answers are the seed's envelope: `{"code", "data"}`, or on error
@@ -10,17 +10,24 @@ are ignored, as DRF does.
 - `_envelope`: the envelope, and the route class that answers in it;
 - `_bodies`: request bodies read and checked as DRF does, with its messages;
 - `_identity`: sign-up, e-mail verification, tokens and password reset;
-- `_holdings`: users, wallet addresses and resources.
+- `_query`: the seed's query-parameter checks;
+- `_holdings`: users, wallet addresses and resources;
+- `_sessions`: market sessions, bids and payment validation;
+- `_money`: balances, transactions, fees, price weights, transfers out;
+- `_data`: raw data, market forecasts and notifications.
 """
 
 from fastapi import APIRouter
 
-from tickhub.compat.predico import _holdings, _identity
+from tickhub.compat.predico import _data, _holdings, _identity, _money, _sessions
 from tickhub.compat.predico._bodies import drf_errors
 from tickhub.compat.predico._envelope import ENVELOPE
 
 router = APIRouter()
 router.include_router(_identity.router)
 router.include_router(_holdings.router)
+router.include_router(_sessions.router)
+router.include_router(_money.router)
+router.include_router(_data.router)
 
 __all__ = ["ENVELOPE", "drf_errors", "router"]

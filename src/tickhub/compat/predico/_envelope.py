@@ -1,4 +1,4 @@
-"""Seed 003's envelope, and the route class of its account paths."""
+"""Seed 003's envelope, and the route class of its paths."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from fastapi.responses import Response
 from tickhub.accounts.errors import AccountsError
 from tickhub.common.errors import DomainError, NotFound
 from tickhub.compat._envelopes import SeedEnvelope, seed_error, seed_error_body
+from tickhub.market.errors import MarketError
 from tickhub.problems import challenge, status_of
 
 
 def _seed_data(exc: DomainError) -> object:
     """What the seed puts in `data` for a 400: the field errors (or the seed's own)."""
-    if isinstance(exc, AccountsError):
+    if isinstance(exc, AccountsError | MarketError):
         return exc.seed_data
     return {exc.field: [exc.message]} if exc.field else {}
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from tickhub.accounts import service
+from tickhub.accounts import service as accounts_service
 from tickhub.accounts.deps import AccountsDep, AdminUser, CurrentUser
-from tickhub.accounts.errors import Invalid
-from tickhub.accounts.schemas import (
+from tickhub.accounts.schemas import seed_user
+from tickhub.compat._envelopes import seed_ok
+from tickhub.compat.predico._bodies import body_doc, read
+from tickhub.compat.predico._envelope import TAGS, SeedRoute
+from tickhub.compat.predico._query import is_uuid as _is_uuid
+from tickhub.compat.predico._query import query_error as _query_error
+from tickhub.market import service
+from tickhub.market.deps import MarketDep
+from tickhub.market.schemas import (
     RESOURCE_NAME_MESSAGE,
     ResourceIn,
     ResourcePatchIn,
@@ -18,12 +23,8 @@ from tickhub.accounts.schemas import (
     check_resource_name,
     seed_market_wallet,
     seed_resource,
-    seed_user,
     seed_wallet,
 )
-from tickhub.compat._envelopes import seed_ok
-from tickhub.compat.predico._bodies import body_doc, read
-from tickhub.compat.predico._envelope import TAGS, SeedRoute
 
 router = APIRouter(tags=TAGS, route_class=SeedRoute)
 
@@ -31,9 +32,9 @@ router = APIRouter(tags=TAGS, route_class=SeedRoute)
 # ---------------------------------------------------------------- users
 
 
-@router.get("/api/user/list", summary="Users (admins: all; others: themselves)")
-async def list_users(principal: CurrentUser, accounts: AccountsDep) -> Response:
-    return seed_ok([seed_user(u) for u in await service.users(accounts, principal)])
+@router.get("/api/user/list", summary="Every user (admins; 403 for others, as the seed)")
+async def list_users(admin: AdminUser, accounts: AccountsDep) -> Response:
+    return seed_ok([seed_user(u) for u in await accounts_service.users(accounts, admin)])
 
 
 # ---------------------------------------------------------------- wallet addresses
@@ -42,12 +43,12 @@ async def list_users(principal: CurrentUser, accounts: AccountsDep) -> Response:
 @router.get("/api/user/wallet-address", summary="The caller's wallet address (admins: all)")
 async def get_wallet(
     principal: CurrentUser,
-    accounts: AccountsDep,
+    market: MarketDep,
     user: str | None = Query(default=None, description="Admins: one user's"),
 ) -> Response:
     if user is not None and principal.is_admin and not _is_uuid(user):
         raise _query_error("Query param 'user' must be a valid uuid.", "user")
-    found = await service.wallets(accounts, principal, user_id=user)
+    found = await service.wallets(market, principal, user_id=user)
     return seed_ok([seed_wallet(w) for w in found])
 
 
@@ -56,11 +57,11 @@ async def get_wallet(
     summary="Register the caller's IOTA wallet address",
     openapi_extra=body_doc(WalletIn),
 )
-async def post_wallet(request: Request, principal: CurrentUser, accounts: AccountsDep) -> Response:
+async def post_wallet(request: Request, principal: CurrentUser, market: MarketDep) -> Response:
     """400 when the address is not a valid IOTA address (Bech32: iota, atoi, smr, rms)
     or is another user's; 409 when the caller has one already (use PUT)."""
     body = await read(request, WalletIn)
-    wallet = await service.add_wallet(accounts, principal, address=body.wallet_address)
+    wallet = await service.add_wallet(market, principal, address=body.wallet_address)
     return seed_ok(seed_wallet(wallet, with_user=False))
 
 
@@ -69,16 +70,16 @@ async def post_wallet(request: Request, principal: CurrentUser, accounts: Accoun
     summary="Change the caller's wallet address",
     openapi_extra=body_doc(WalletIn),
 )
-async def put_wallet(request: Request, principal: CurrentUser, accounts: AccountsDep) -> Response:
+async def put_wallet(request: Request, principal: CurrentUser, market: MarketDep) -> Response:
     body = await read(request, WalletIn)
-    wallet = await service.replace_wallet(accounts, principal, address=body.wallet_address)
+    wallet = await service.replace_wallet(market, principal, address=body.wallet_address)
     return seed_ok(seed_wallet(wallet, with_user=False))
 
 
 @router.get("/api/market/wallet-address", summary="The market's wallet address")
-async def get_market_wallet(_principal: CurrentUser, accounts: AccountsDep) -> Response:
+async def get_market_wallet(_principal: CurrentUser, market: MarketDep) -> Response:
     """Any signed-in user may read it: bids are paid to it. 409 when none is set."""
-    return seed_ok(seed_market_wallet(await service.market_wallet(accounts)))
+    return seed_ok(seed_market_wallet(await service.market_wallet(market)))
 
 
 @router.post(
@@ -86,11 +87,9 @@ async def get_market_wallet(_principal: CurrentUser, accounts: AccountsDep) -> R
     summary="Register the market's wallet address (admins)",
     openapi_extra=body_doc(WalletIn),
 )
-async def post_market_wallet(
-    request: Request, _admin: AdminUser, accounts: AccountsDep
-) -> Response:
+async def post_market_wallet(request: Request, _admin: AdminUser, market: MarketDep) -> Response:
     body = await read(request, WalletIn)
-    wallet = await service.set_market_wallet(accounts, address=body.wallet_address, create=True)
+    wallet = await service.set_market_wallet(market, address=body.wallet_address, create=True)
     return seed_ok(seed_market_wallet(wallet))
 
 
@@ -99,9 +98,9 @@ async def post_market_wallet(
     summary="Change the market's wallet address (admins)",
     openapi_extra=body_doc(WalletIn),
 )
-async def put_market_wallet(request: Request, _admin: AdminUser, accounts: AccountsDep) -> Response:
+async def put_market_wallet(request: Request, _admin: AdminUser, market: MarketDep) -> Response:
     body = await read(request, WalletIn)
-    wallet = await service.set_market_wallet(accounts, address=body.wallet_address, create=False)
+    wallet = await service.set_market_wallet(market, address=body.wallet_address, create=False)
     return seed_ok(seed_market_wallet(wallet))
 
 
@@ -111,7 +110,7 @@ async def put_market_wallet(request: Request, _admin: AdminUser, accounts: Accou
 @router.get("/api/user/resource", summary="The caller's resources (admins: all)")
 async def list_resources(
     principal: CurrentUser,
-    accounts: AccountsDep,
+    market: MarketDep,
     resource: str | None = Query(default=None, description="A resource id"),
     name: str | None = Query(default=None),
     resource_name: str | None = Query(default=None, description="Same as name"),
@@ -135,7 +134,7 @@ async def list_resources(
     if user is not None and principal.is_admin and not _is_uuid(user):
         raise _query_error("Query param 'user' must be a valid uuid.", "user")
     found = await service.resources(
-        accounts,
+        market,
         principal,
         service.ResourceFilter(resource_id=resource, name=name, to_forecast=flag, user_id=user),
     )
@@ -148,23 +147,21 @@ async def list_resources(
     summary="Register a resource",
     openapi_extra=body_doc(ResourceIn),
 )
-async def post_resource(
-    request: Request, principal: CurrentUser, accounts: AccountsDep
-) -> Response:
+async def post_resource(request: Request, principal: CurrentUser, market: MarketDep) -> Response:
     """`name` ≤ 64 of `[a-z0-9_-]`; `type` forecasts or measurements; `to_forecast` only
     with measurements; (user, name, type) unique. 201 with the resource."""
     body = await read(request, ResourceIn)
     created = await service.add_resource(
-        accounts, principal, name=body.name, type=body.type, to_forecast=body.to_forecast
+        market, principal, name=body.name, type=body.type, to_forecast=body.to_forecast
     )
     return seed_ok(seed_resource(created), 201)
 
 
 @router.get("/api/user/resource/{resource_id}", summary="One resource")
-async def get_resource(resource_id: str, principal: CurrentUser, accounts: AccountsDep) -> Response:
+async def get_resource(resource_id: str, principal: CurrentUser, market: MarketDep) -> Response:
     """Another user's resource is not found (409, as the seed answers for its other
     methods on this path), unless the caller is an admin."""
-    return seed_ok(seed_resource(await service.resource(accounts, principal, resource_id)))
+    return seed_ok(seed_resource(await service.resource(market, principal, resource_id)))
 
 
 @router.patch(
@@ -173,11 +170,11 @@ async def get_resource(resource_id: str, principal: CurrentUser, accounts: Accou
     openapi_extra=body_doc(ResourcePatchIn),
 )
 async def patch_resource(
-    resource_id: str, request: Request, principal: CurrentUser, accounts: AccountsDep
+    resource_id: str, request: Request, principal: CurrentUser, market: MarketDep
 ) -> Response:
     body = await read(request, ResourcePatchIn)
     updated = await service.update_resource(
-        accounts,
+        market,
         principal,
         resource_id,
         name=body.name,
@@ -188,21 +185,6 @@ async def patch_resource(
 
 
 @router.delete("/api/user/resource/{resource_id}", summary="Delete a resource")
-async def delete_resource(
-    resource_id: str, principal: CurrentUser, accounts: AccountsDep
-) -> Response:
-    deleted = await service.delete_resource(accounts, principal, resource_id)
+async def delete_resource(resource_id: str, principal: CurrentUser, market: MarketDep) -> Response:
+    deleted = await service.delete_resource(market, principal, resource_id)
     return seed_ok(f"Resource ID {deleted.id} deleted for user {principal.user.email}.")
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _query_error(message: str, field: str) -> Invalid:
-    """The seed raises these with a bare message: `data` is a list."""
-    return Invalid(message, field=field, seed_data=[message])

@@ -22,6 +22,8 @@ from tickhub.accounts.schemas import (
 from tickhub.compat._envelopes import seed_ok
 from tickhub.compat.predico._bodies import UnsupportedMediaType, body_doc, plain_error, read
 from tickhub.compat.predico._envelope import TAGS, SeedRoute
+from tickhub.market import service as market_service
+from tickhub.market.deps import MarketDep
 
 RESET_REQUESTED = "If your email exists on the system an email has been sent to you"
 
@@ -37,7 +39,7 @@ router = APIRouter(tags=TAGS, route_class=SeedRoute)
     summary="Register (public)",
     openapi_extra=body_doc(RegisterIn),
 )
-async def register(request: Request, accounts: AccountsDep) -> Response:
+async def register(request: Request, accounts: AccountsDep, market: MarketDep) -> Response:
     """201 with `{email, verification_link}` when verification is required and no SMTP is
     configured (with SMTP the link is mailed and `verification_link` is null), or
     `{message}` when verification is off. 409 when the e-mail is taken; 400 naming the
@@ -50,6 +52,7 @@ async def register(request: Request, accounts: AccountsDep) -> Response:
         first_name=body.first_name,
         last_name=body.last_name,
     )
+    await market_service.open_balance(market, done.user.id)
     if not accounts.settings.require_verification:
         return seed_ok({"message": "User registered successfully."}, 201)
     return seed_ok(_link_data(done), 201)

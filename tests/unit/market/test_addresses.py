@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.accounts import SEED_ATOI, SEED_RMS_1, SEED_RMS_2, SEED_RMS_3, iota_address
-from tickhub.accounts.addresses import InvalidAddress, check_address, is_valid_address
+from tickhub.market.addresses import InvalidAddress, check_address, is_valid_address
 
 
 @pytest.mark.parametrize("address", [SEED_ATOI, SEED_RMS_1, SEED_RMS_2, SEED_RMS_3])

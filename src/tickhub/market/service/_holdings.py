@@ -6,16 +6,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from tickhub.accounts.addresses import InvalidAddress, check_address
-from tickhub.accounts.errors import Conflict, Invalid, NotFound
-from tickhub.accounts.repository import (
-    MarketWalletRecord,
-    ResourceRecord,
-    WalletRecord,
-)
-from tickhub.accounts.service._context import Accounts, Principal
-from tickhub.accounts.uow import AccountsStore
 from tickhub.common.uow import ConstraintViolation
+from tickhub.market.addresses import InvalidAddress, check_address
+from tickhub.market.errors import Conflict, Invalid, NotFound
+from tickhub.market.repository import MarketWalletRecord, ResourceRecord, WalletRecord
+from tickhub.market.service._context import Caller, Market
+from tickhub.market.uow import HoldingsStore
 
 RESOURCE_TYPES = ("forecasts", "measurements")
 # Seed 003's messages.
@@ -39,19 +35,19 @@ def _address(address: str) -> str:
 
 
 async def wallets(
-    a: Accounts, principal: Principal, *, user_id: str | None = None
+    a: Market, principal: Caller, *, user_id: str | None = None
 ) -> list[WalletRecord]:
     """The caller's wallet (a list of at most one); an admin sees everyone's, or
     `user_id`'s."""
     async with a.uow() as tx:
-        return await tx.accounts.wallets(principal.scope(user_id))
+        return await tx.holdings.wallets(principal.scope(user_id))
 
 
-async def add_wallet(a: Accounts, principal: Principal, *, address: str) -> WalletRecord:
+async def add_wallet(a: Market, principal: Caller, *, address: str) -> WalletRecord:
     address = _address(address)
     try:
         async with a.uow() as tx:
-            repo = tx.accounts
+            repo = tx.holdings
             if await repo.wallet_owner(address) is not None:
                 raise Invalid(USER_ADDRESS_TAKEN, field="wallet_address")
             if await repo.wallets(principal.id):
@@ -67,11 +63,11 @@ async def add_wallet(a: Accounts, principal: Principal, *, address: str) -> Wall
     return wallet
 
 
-async def replace_wallet(a: Accounts, principal: Principal, *, address: str) -> WalletRecord:
+async def replace_wallet(a: Market, principal: Caller, *, address: str) -> WalletRecord:
     address = _address(address)
     try:
         async with a.uow() as tx:
-            repo = tx.accounts
+            repo = tx.holdings
             owner = await repo.wallet_owner(address)
             if owner is not None and owner != principal.id:
                 raise Invalid(USER_ADDRESS_TAKEN, field="wallet_address")
@@ -91,20 +87,20 @@ async def replace_wallet(a: Accounts, principal: Principal, *, address: str) -> 
 NO_MARKET_ADDRESS = "Market wallet address not found. Register an address first."
 
 
-async def market_wallet(a: Accounts) -> MarketWalletRecord:
+async def market_wallet(a: Market) -> MarketWalletRecord:
     async with a.uow() as tx:
-        wallet = await tx.accounts.market_wallet()
+        wallet = await tx.holdings.market_wallet()
     if wallet is None:
         raise NotFound(NO_MARKET_ADDRESS, field="wallet_address")
     return wallet
 
 
-async def set_market_wallet(a: Accounts, *, address: str, create: bool) -> MarketWalletRecord:
+async def set_market_wallet(a: Market, *, address: str, create: bool) -> MarketWalletRecord:
     """Admin only (the router checks). `create`: POST, refused when one exists (409);
     otherwise PUT, refused when none exists (409 in the seed)."""
     try:
         async with a.uow() as tx:
-            repo = tx.accounts
+            repo = tx.holdings
             current = await repo.market_wallet()
             if create:
                 if current is not None and current.wallet_address == address.strip().lower():
@@ -140,10 +136,10 @@ class ResourceFilter:
     user_id: str | None = None  # admins only
 
 
-async def resources(a: Accounts, principal: Principal, f: ResourceFilter) -> list[ResourceRecord]:
+async def resources(a: Market, principal: Caller, f: ResourceFilter) -> list[ResourceRecord]:
     """The caller's resources; an admin sees everyone's, or `user_id`'s."""
     async with a.uow() as tx:
-        return await tx.accounts.resources(
+        return await tx.holdings.resources(
             principal.scope(f.user_id),
             resource_id=f.resource_id,
             name=f.name,
@@ -160,12 +156,12 @@ def _check_resource(type: str, to_forecast: bool) -> None:
 
 
 async def add_resource(
-    a: Accounts, principal: Principal, *, name: str, type: str, to_forecast: bool
+    a: Market, principal: Caller, *, name: str, type: str, to_forecast: bool
 ) -> ResourceRecord:
     resource_id = str(uuid.uuid4())
     try:
         async with a.uow() as tx:
-            repo = tx.accounts
+            repo = tx.holdings
             if await repo.resource_exists(principal.id, name, type):
                 raise Invalid(RESOURCE_TAKEN, errors={"non_field_errors": [RESOURCE_TAKEN]})
             _check_resource(type, to_forecast)
@@ -185,7 +181,7 @@ async def add_resource(
 
 
 async def _owned_resource(
-    repo: AccountsStore, principal: Principal, resource_id: str
+    repo: HoldingsStore, principal: Caller, resource_id: str
 ) -> ResourceRecord:
     found = await repo.resources(principal.scope(), resource_id=resource_id)
     if not found:
@@ -195,8 +191,8 @@ async def _owned_resource(
 
 
 async def update_resource(
-    a: Accounts,
-    principal: Principal,
+    a: Market,
+    principal: Caller,
     resource_id: str,
     *,
     name: str | None = None,
@@ -206,7 +202,7 @@ async def update_resource(
     """Change the fields given; the owner stays the owner (also when an admin edits)."""
     try:
         async with a.uow() as tx:
-            repo = tx.accounts
+            repo = tx.holdings
             current = await _owned_resource(repo, principal, resource_id)
             name = current.name if name is None else name
             type = current.type if type is None else type
@@ -224,15 +220,15 @@ async def update_resource(
     return resource
 
 
-async def delete_resource(a: Accounts, principal: Principal, resource_id: str) -> ResourceRecord:
+async def delete_resource(a: Market, principal: Caller, resource_id: str) -> ResourceRecord:
     async with a.uow() as tx:
-        repo = tx.accounts
+        repo = tx.holdings
         resource = await _owned_resource(repo, principal, resource_id)
         await repo.delete_resource(resource.id)
         await tx.commit()
     return resource
 
 
-async def resource(a: Accounts, principal: Principal, resource_id: str) -> ResourceRecord:
+async def resource(a: Market, principal: Caller, resource_id: str) -> ResourceRecord:
     async with a.uow() as tx:
-        return await _owned_resource(tx.accounts, principal, resource_id)
+        return await _owned_resource(tx.holdings, principal, resource_id)

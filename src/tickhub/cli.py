@@ -157,11 +157,20 @@ def import_trades(
 def admin_create(
     email: Annotated[str, typer.Option(help="the admin's e-mail address (the login)")],
     password: Annotated[
-        str, typer.Option(help="the password for a new account", prompt=True, hide_input=True)
+        str, typer.Option(help="the admin's password", prompt=True, hide_input=True)
     ],
+    promote_existing: Annotated[
+        bool,
+        typer.Option(
+            "--promote-existing",
+            help="make an existing account with this e-mail admin: its password is reset "
+            "to the one given, its sign-ins and API keys are revoked",
+        ),
+    ] = False,
 ) -> None:
-    """Create a verified admin. An existing account with this e-mail is made admin and
-    verified instead (its password stays as it is)."""
+    """Create a verified admin. An existing account with this e-mail is refused unless
+    `--promote-existing` is given: it is then made admin and verified, its password is
+    reset to the one given, and its sign-ins and API keys are revoked."""
     from tickhub.accounts import service
     from tickhub.accounts.errors import AccountsError
     from tickhub.accounts.schemas import normalize_email
@@ -179,7 +188,9 @@ def admin_create(
         try:
             await upgrade(engine)
             accounts = service.build_accounts(settings, engine)
-            user, created = await service.create_admin(accounts, email=address, password=password)
+            user, created = await service.create_admin(
+                accounts, email=address, password=password, promote_existing=promote_existing
+            )
             return user.email, created
         finally:
             await engine.dispose()
@@ -194,5 +205,6 @@ def admin_create(
         typer.echo(f"admin {who} created (verified)")
     else:
         typer.echo(
-            f"{who} already had an account: it is now an admin, verified; password unchanged"
+            f"{who} already had an account: it is now an admin, verified; its password is "
+            "reset, its sign-ins and API keys are revoked"
         )

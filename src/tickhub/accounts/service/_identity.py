@@ -222,16 +222,27 @@ async def login(a: Accounts, *, email: str, password: str) -> TokenPair:
         if new_hash is not None:
             await repo.update_user(user.id, password_hash=new_hash)
         await repo.purge_refresh(user.id, before=now - PURGE_AFTER)
-        pair = await _issue_pair(a, repo, user, now, family=uuid.uuid4().hex)
+        pair = await _issue_pair(
+            a, repo, user, now, family=uuid.uuid4().hex, password_hash=new_hash
+        )
         await tx.commit()
     log.info("user %s signed in", user.id)
     return pair
 
 
 async def _issue_pair(
-    a: Accounts, repo: AccountsStore, user: UserRecord, now: datetime, *, family: str
+    a: Accounts,
+    repo: AccountsStore,
+    user: UserRecord,
+    now: datetime,
+    *,
+    family: str,
+    password_hash: str | None = None,
 ) -> TokenPair:
+    """`pwd` ties the access token to the password it was signed in with (the hash as it
+    is after this sign-in: `password_hash` when it was just rehashed)."""
     access, _ = a.tokens.issue(
+        pwd=password_fingerprint(password_hash or user.password_hash),
         sub=user.id,
         type="access",
         now=now,
@@ -289,7 +300,8 @@ async def refresh(a: Accounts, *, token: str) -> TokenPair:
 
 async def authenticate_token(a: Accounts, token: str) -> Principal:
     """The caller of a valid access token. Tokens issued before the last password change
-    are refused."""
+    are refused, and so are those signed in with another password (a change in the same
+    second as the sign-in)."""
     try:
         claims = a.tokens.check(token, type="access", now=a.clock())
     except TokenError as exc:
@@ -297,6 +309,9 @@ async def authenticate_token(a: Accounts, token: str) -> Principal:
     async with a.uow() as tx:
         user = await tx.accounts.user_by_id(claims.sub)
     if user is None or claims.iat < int(user.password_changed_at.timestamp()):
+        raise InvalidCredentials(ACCESS_INVALID)
+    pwd = claims.extra.get("pwd")
+    if pwd is not None and pwd != password_fingerprint(user.password_hash):
         raise InvalidCredentials(ACCESS_INVALID)
     return Principal(user, via="token")
 

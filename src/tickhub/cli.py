@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tickhub import bootstrap
 from tickhub.app import create_app
-from tickhub.db import create_engine
+from tickhub.db import create_engine, masked_url
 from tickhub.gateway import logging_config
 from tickhub.migrate import upgrade
 from tickhub.settings import Settings
@@ -123,7 +123,7 @@ def db_upgrade(revision: str = "head") -> None:
             await engine.dispose()
 
     asyncio.run(run())
-    typer.echo(f"database at {revision}: {settings.resolved_database_url}")
+    typer.echo(f"database at {revision}: {masked_url(settings.resolved_database_url)}")
 
 
 @app.command("import")

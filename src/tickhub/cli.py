@@ -99,14 +99,7 @@ def api() -> None:
     """Serve the HTTP API alone, over the configured database."""
     settings = Settings()
     _setup_logging(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=logging_config(settings.log_level),
-        access_log=False,
-    )
+    uvicorn.Server(bootstrap.server_config(create_app(settings), settings)).run()
 
 
 @db_app.command("upgrade")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from tests.conftest import service_unavailable
 from tests.fixtures.accounts import PASSWORD, signup
+from tests.fixtures.served import served
 from tickhub.app import create_app
-from tickhub.bootstrap import server_config
 from tickhub.runtime import Runtime
 from tickhub.settings import GatewaySettings, Settings
 
@@ -48,20 +46,8 @@ def _client(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
 
 @contextlib.asynccontextmanager
 async def _served(settings: Settings) -> AsyncIterator[str]:
-    """The app served as `tickhub api` serves it, on a loopback socket bound before the
-    server starts (connections wait in its backlog until the server takes them)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(create_app(settings), settings))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
+    async with served(settings) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def test_a_client_cannot_choose_its_address(

@@ -60,6 +60,7 @@ def server_config(app: Callable[..., Any], settings: Settings) -> uvicorn.Config
         # Forwarded headers are believed from TICKHUB_GATEWAY_TRUSTED_PROXIES alone (the
         # gateway), never from uvicorn's FORWARDED_ALLOW_IPS.
         proxy_headers=False,
+        ws_max_size=settings.gateway.ws_max_bytes,
     )
 
 

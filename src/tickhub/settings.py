@@ -82,6 +82,10 @@ class GatewaySettings(BaseSettings):
     # networks, comma list; `*` = any): the reverse proxy's. Empty = none: the client's
     # address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The largest WebSocket message a client may send (the server closes with 1009).
+    ws_max_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Open `/v1/stream` connections per client address; more are closed with 1008.
+    stream_max_per_address: int = Field(default=20, ge=1)
     # Prefix of the rate-limit keys in Redis (deployments sharing one Redis differ here).
     rate_limit_key_prefix: str = Field(default="tickhub", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     # Origins allowed to call the API from a browser (comma list); empty = no CORS headers.

@@ -86,6 +86,9 @@ class GatewaySettings(BaseSettings):
     ws_max_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     # Open `/v1/stream` connections per client address; more are closed with 1008.
     stream_max_per_address: int = Field(default=20, ge=1)
+    # How often an open alert stream checks its credentials again (an expired token or
+    # a revoked key ends it).
+    stream_recheck_s: float = Field(default=30.0, gt=0, le=3600)
     # Prefix of the rate-limit keys in Redis (deployments sharing one Redis differ here).
     rate_limit_key_prefix: str = Field(default="tickhub", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     # Origins allowed to call the API from a browser (comma list); empty = no CORS headers.

@@ -83,8 +83,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(StripTrailingSlash)
     _install_error_handlers(app)
     app.state.envelopes = _mount_routers(app)
-    install_gateway(app, settings, app.state.envelopes)
+    install_gateway(app, settings, app.state.envelopes, identify=_principal_key)
     return app
+
+
+async def _principal_key(scope: Scope) -> str | None:
+    """Whom a request counts against for the gateway's per-principal limits: its API key,
+    or the user of its bearer token; None without credentials that hold. Resolved once
+    per request: the routes reuse it."""
+    from starlette.requests import HTTPConnection
+
+    from tickhub.accounts.deps import authenticate
+
+    principal = await authenticate(HTTPConnection(scope))
+    if principal is None:
+        return None
+    if principal.api_key_id is not None:
+        return f"key:{principal.api_key_id}"
+    return f"user:{principal.id}"
 
 
 def _expose(app: FastAPI, runtime: Runtime) -> None:

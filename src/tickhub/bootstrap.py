@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,6 +49,22 @@ from tickhub.settings import Settings
 PARTITION_MAINTENANCE_EVERY_S = 3600.0
 
 log = logging.getLogger("tickhub")
+
+
+def server_config(app: Callable[..., Any], settings: Settings) -> uvicorn.Config:
+    """How `tickhub up` and `tickhub api` serve the web app."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # the gateway writes the access log
+        # Forwarded headers are believed from TICKHUB_GATEWAY_TRUSTED_PROXIES alone (the
+        # gateway), never from uvicorn's FORWARDED_ALLOW_IPS.
+        proxy_headers=False,
+        ws_max_size=settings.gateway.ws_max_bytes,
+    )
 
 
 class QuietServer(uvicorn.Server):
@@ -361,16 +378,7 @@ async def run_up(settings: Settings) -> None:
         if settings.sim_fallback and any(not s.simulated for s in sources):
             background.append(asyncio.create_task(offline_fallback(settings, engine, tracker)))
         runtime = Runtime(settings=settings, engine=engine, bus=bus, tracker=tracker, writer=writer)
-        server = QuietServer(
-            uvicorn.Config(
-                create_app(runtime=runtime),
-                host=settings.host,
-                port=settings.port,
-                log_level=settings.log_level.lower(),
-                log_config=logging_config(settings.log_level),
-                access_log=False,
-            )
-        )
+        server = QuietServer(server_config(create_app(runtime=runtime), settings))
         log.info(
             "tickhub up: sources=%s symbols=%s database=%s; API on http://%s:%d (docs at /docs)",
             ",".join(settings.sources) or "none",

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tickhub import bootstrap
 from tickhub.app import create_app
-from tickhub.db import create_engine
+from tickhub.db import create_engine, masked_url
 from tickhub.gateway import logging_config
 from tickhub.migrate import upgrade
 from tickhub.settings import Settings
@@ -107,14 +107,7 @@ def api() -> None:
     """Serve the HTTP API alone, over the configured database."""
     settings = Settings()
     _setup_logging(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=logging_config(settings.log_level),
-        access_log=False,
-    )
+    uvicorn.Server(bootstrap.server_config(create_app(settings), settings)).run()
 
 
 @db_app.command("upgrade")
@@ -131,7 +124,7 @@ def db_upgrade(revision: str = "head") -> None:
             await engine.dispose()
 
     asyncio.run(run())
-    typer.echo(f"database at {revision}: {settings.resolved_database_url}")
+    typer.echo(f"database at {revision}: {masked_url(settings.resolved_database_url)}")
 
 
 @app.command("import")
@@ -165,11 +158,20 @@ def import_trades(
 def admin_create(
     email: Annotated[str, typer.Option(help="the admin's e-mail address (the login)")],
     password: Annotated[
-        str, typer.Option(help="the password for a new account", prompt=True, hide_input=True)
+        str, typer.Option(help="the admin's password", prompt=True, hide_input=True)
     ],
+    promote_existing: Annotated[
+        bool,
+        typer.Option(
+            "--promote-existing",
+            help="make an existing account with this e-mail admin: its password is reset "
+            "to the one given, its sign-ins and API keys are revoked",
+        ),
+    ] = False,
 ) -> None:
-    """Create a verified admin. An existing account with this e-mail is made admin and
-    verified instead (its password stays as it is)."""
+    """Create a verified admin. An existing account with this e-mail is refused unless
+    `--promote-existing` is given: it is then made admin and verified, its password is
+    reset to the one given, and its sign-ins and API keys are revoked."""
     from tickhub.accounts import service
     from tickhub.accounts.errors import AccountsError
     from tickhub.accounts.schemas import normalize_email
@@ -187,7 +189,9 @@ def admin_create(
         try:
             await upgrade(engine)
             accounts = service.build_accounts(settings, engine)
-            user, created = await service.create_admin(accounts, email=address, password=password)
+            user, created = await service.create_admin(
+                accounts, email=address, password=password, promote_existing=promote_existing
+            )
             return user.email, created
         finally:
             await engine.dispose()
@@ -202,5 +206,6 @@ def admin_create(
         typer.echo(f"admin {who} created (verified)")
     else:
         typer.echo(
-            f"{who} already had an account: it is now an admin, verified; password unchanged"
+            f"{who} already had an account: it is now an admin, verified; its password is "
+            "reset, its sign-ins and API keys are revoked"
         )

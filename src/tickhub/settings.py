@@ -6,6 +6,7 @@ else in tickhub reads `os.environ`; callers receive a `Settings` object.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -66,13 +67,33 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=0)
     # Seed 003's bulk uploads (raw data, forecasts): a year of 15-minute values is ~2 MB.
     max_bulk_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
-    # Rate limits per client address, moving window, in the `limits` notation
-    # ("10/minute", "100/hour;1000/day"); empty = unlimited. Which paths fall in which
-    # class is listed once, in `tickhub.gateway.paths`.
+    # Rate limits, moving window, in the `limits` notation ("10/minute",
+    # "100/hour;1000/day"); empty = unlimited. Which paths fall in which class is listed
+    # once, in `tickhub.gateway.paths`. Per client address: the strict classes, and
+    # writes and reads without credentials that hold.
     rate_limit_login: str = "10/minute"
     rate_limit_registration: str = "5/minute"
     rate_limit_writes: str = "120/minute"
     rate_limit_reads: str = ""
+    # Writes per principal (a user's token, or one API key): a bot posting a transaction
+    # per trade stays well under 20 a second.
+    rate_limit_principal_writes: str = "1200/minute"
+    # Per account named in a strict-class body (sign-in, registration, verification link,
+    # reset mail), from every address together.
+    rate_limit_account: str = "10/minute;50/hour"
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, comma list; `*` = any): the reverse proxy's. Empty = none: the client's
+    # address is the peer's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The largest WebSocket message a client may send (the server closes with 1009).
+    ws_max_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Open `/v1/stream` connections per client address; more are closed with 1008.
+    stream_max_per_address: int = Field(default=20, ge=1)
+    # How often an open alert stream checks its credentials again (an expired token or
+    # a revoked key ends it).
+    stream_recheck_s: float = Field(default=30.0, gt=0, le=3600)
+    # Prefix of the rate-limit keys in Redis (deployments sharing one Redis differ here).
+    rate_limit_key_prefix: str = Field(default="tickhub", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     # Origins allowed to call the API from a browser (comma list); empty = no CORS headers.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
@@ -86,13 +107,26 @@ class GatewaySettings(BaseSettings):
     # Strict-Transport-Security max-age, sent on https requests only; 0 = never.
     hsts_max_age_s: int = Field(default=31_536_000, ge=0)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_list(value)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)  # ValueError names the entry
+        return value
+
     @field_validator(
-        "rate_limit_login", "rate_limit_registration", "rate_limit_writes", "rate_limit_reads"
+        "rate_limit_login",
+        "rate_limit_registration",
+        "rate_limit_writes",
+        "rate_limit_reads",
+        "rate_limit_principal_writes",
+        "rate_limit_account",
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -264,6 +298,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     bus_url: str = "memory://"
+    # Where the API processes share their rate-limit counts (redis://host:6379/0); unset =
+    # each process counts in memory.
+    redis_url: str = ""
 
     # Seed 001's variable names, used when TICKHUB_DATABASE_URL / TICKHUB_BUS_URL are unset.
     postgres_host: str = Field(default="", validation_alias="POSTGRES_HOST")

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from tickhub.settings import Settings
+from tickhub.settings import GatewaySettings, Settings
 
 
 def fresh() -> Settings:
@@ -41,3 +42,11 @@ def test_without_either_the_embedded_defaults_apply(monkeypatch: pytest.MonkeyPa
     s = fresh()
     assert s.resolved_database_url.endswith("tickhub.db")
     assert s.bus_url == "memory://"
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    gw = GatewaySettings(_env_file=None, trusted_proxies="172.31.250.10, 10.0.0.0/8,::1")
+    assert gw.trusted_proxies == ["172.31.250.10", "10.0.0.0/8", "::1"]
+    assert GatewaySettings(_env_file=None).trusted_proxies == []  # nobody by default
+    with pytest.raises(ValidationError, match="nginx"):
+        GatewaySettings(_env_file=None, trusted_proxies="nginx")

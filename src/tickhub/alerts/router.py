@@ -7,6 +7,8 @@ Everything is the caller's own: another user's strategy or alert is a 404. Error
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, WebSocket
@@ -18,7 +20,7 @@ from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
 from tickhub.alerts import service
 from tickhub.alerts.deps import AlertsUowDep
-from tickhub.alerts.hub import AlertHub, TooManyConnections
+from tickhub.alerts.hub import AlertClient, AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
 from tickhub.alerts.schemas import (
     AlertDetailOut,
@@ -38,6 +40,7 @@ from tickhub.alerts.schemas import (
 from tickhub.common.time import from_us
 from tickhub.marketdata.schemas import Problem
 from tickhub.problems import PROBLEM_JSON
+from tickhub.settings import Settings
 from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -200,7 +203,9 @@ async def delete_strategy(
 STREAM_PROTOCOL = """\
 Connect a WebSocket to `/v1/alerts/stream` with an access token (`Authorization: Bearer`,
 or `?token=` where headers cannot be set, as in browsers) or an API key (`X-API-Key`).
-Without valid credentials the connection is closed with code 4401.
+Without valid credentials the connection is closed with code 4401, and so is an open
+stream once its credentials stop holding (the token expired or was signed out by a
+password change, the key was revoked), checked every `TICKHUB_GATEWAY_STREAM_RECHECK_S`.
 
 Each alert of yours is pushed as it is raised, as the same JSON object as
 `GET /v1/alerts/{id}` gives (without `deliveries`). Send `{"op": "ping"}` to get
@@ -275,6 +280,37 @@ async def _principal(websocket: WebSocket, token: str | None) -> Principal | Non
     return principal
 
 
+async def _recheck(websocket: WebSocket, token: str | None) -> Principal | None:
+    """The credentials the stream was opened with, checked again (not the cached
+    principal): None once the token expired, the password changed or the key was
+    revoked."""
+    a = get_accounts(websocket)
+    scheme, _, bearer = websocket.headers.get("authorization", "").strip().partition(" ")
+    key = websocket.headers.get("x-api-key", "").strip()
+    try:
+        if scheme.lower() == "bearer" and bearer.strip():
+            return await accounts.authenticate_token(a, bearer.strip())
+        if key:
+            return await accounts.authenticate_api_key(a, key)
+        return await accounts.authenticate_token(a, token) if token else None
+    except AccountsError:
+        return None
+
+
+async def _watch_credentials(
+    websocket: WebSocket, client: AlertClient, token: str | None, every_s: float
+) -> None:
+    """End the stream (4401) when its credentials stop holding; checked every `every_s`."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(client.closed.wait(), every_s)
+            return
+        principal = await _recheck(websocket, token)
+        if principal is None or principal.id != client.user_id:
+            client.close(CLOSE_UNAUTHENTICATED, "the credentials no longer hold")
+            return
+
+
 @router.websocket("/alerts/stream", name="alerts_stream")
 async def alerts_stream(websocket: WebSocket, token: str | None = None) -> None:
     hub: AlertHub | None = getattr(websocket.app.state, "alert_hub", None)
@@ -291,4 +327,14 @@ async def alerts_stream(websocket: WebSocket, token: str | None = None) -> None:
     except TooManyConnections as exc:
         await websocket.close(CLOSE_POLICY, str(exc))
         return
-    await hub.serve(client, receiver(websocket))
+    settings: Settings = websocket.app.state.settings
+    watch = asyncio.create_task(
+        _watch_credentials(websocket, client, token, settings.gateway.stream_recheck_s),
+        name=f"alerts:credentials:{client.id}",
+    )
+    try:
+        await hub.serve(client, receiver(websocket))
+    finally:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch

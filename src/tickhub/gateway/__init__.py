@@ -3,6 +3,8 @@
 Layers, outermost first (a request meets them in this order; a response leaves through
 them in reverse):
 
+0. uvicorn's `ProxyHeadersMiddleware`, only when `TICKHUB_GATEWAY_TRUSTED_PROXIES` lists
+   the reverse proxy: the client address and scheme it forwards, believed from it alone.
 1. `RequestIdMiddleware`: accepts a sane `X-Request-ID` or makes one; puts it on every
    response, errors included.
 2. `SecurityHeadersMiddleware`: nosniff, frame denial, no referrer, the CSP, HSTS on
@@ -10,7 +12,9 @@ them in reverse):
 3. `TelemetryMiddleware`: the JSON access-log line and the Prometheus observation; a
    crash before any response becomes a 500 in the path's envelope.
 4. `CORSMiddleware` (Starlette), only when `TICKHUB_GATEWAY_CORS_ORIGINS` lists origins.
-5. `RateLimitMiddleware`: 429 with `Retry-After` per client and route class.
+5. `RateLimitMiddleware`: 429 with `Retry-After`, per route class and principal, client
+   address or account (`_rates`); the counts are shared through Redis when
+   `TICKHUB_REDIS_URL` is set.
 6. `BodyLimitMiddleware`: 413 by Content-Length or by counting streamed bytes.
    ... the app's own middleware and routes ...
 7. `RouteCaptureMiddleware` (innermost): records the route that answered, whose
@@ -26,6 +30,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tickhub.gateway._context import (
     REQUEST_ID_HEADER,
@@ -35,9 +40,10 @@ from tickhub.gateway._context import (
 )
 from tickhub.gateway._errors import http_errors
 from tickhub.gateway._headers import SecurityHeadersMiddleware
-from tickhub.gateway._limits import BodyLimitMiddleware, RateLimitMiddleware, rate_limits
+from tickhub.gateway._limits import BodyLimitMiddleware
 from tickhub.gateway._logs import RedactFilter, install_log_redaction, logging_config, redact
 from tickhub.gateway._metrics import HttpMetrics
+from tickhub.gateway._rates import Identify, RateLimitMiddleware, limit_storage, rate_limits
 from tickhub.gateway._telemetry import TelemetryMiddleware
 from tickhub.gateway.router import RouteTemplates, install_docs, metrics_router
 from tickhub.problems import Envelopes
@@ -45,6 +51,7 @@ from tickhub.settings import Settings
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "Identify",
     "RedactFilter",
     "current_request_id",
     "install_gateway",
@@ -53,10 +60,17 @@ __all__ = [
 ]
 
 
-def install_gateway(app: FastAPI, settings: Settings, envelopes: Envelopes | None = None) -> None:
+def install_gateway(
+    app: FastAPI,
+    settings: Settings,
+    envelopes: Envelopes | None = None,
+    *,
+    identify: Identify | None = None,
+) -> None:
     """Wraps every route of `app` in the gateway layers and adds its routes. Call once,
     after the routers are mounted. Errors the gateway answers (and the framework's own)
-    take the envelope of their path from `envelopes`: problem+json without one."""
+    take the envelope of their path from `envelopes`: problem+json without one.
+    `identify` names a request's principal for the per-principal limits."""
     gw = settings.gateway
     envelopes = envelopes or Envelopes()
     metrics = HttpMetrics(app.state)
@@ -73,7 +87,13 @@ def install_gateway(app: FastAPI, settings: Settings, envelopes: Envelopes | Non
         bulk_max_bytes=gw.max_bulk_body_bytes,
         envelopes=envelopes,
     )
-    app.add_middleware(RateLimitMiddleware, limits=rate_limits(gw), envelopes=envelopes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        limits=rate_limits(gw),
+        envelopes=envelopes,
+        storage=limit_storage(settings.redis_url, key_prefix=gw.rate_limit_key_prefix),
+        identify=identify,
+    )
     if gw.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -96,3 +116,5 @@ def install_gateway(app: FastAPI, settings: Settings, envelopes: Envelopes | Non
         hsts_max_age_s=gw.hsts_max_age_s,
     )
     app.add_middleware(RequestIdMiddleware)
+    if gw.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=gw.trusted_proxies)

@@ -1,19 +1,11 @@
-"""Request body size and request rate limits."""
+"""The request body size limit (the rate limits are in `_rates`)."""
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Mapping, Sequence
-
-from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tickhub.gateway.paths import RouteClass, classify, is_bulk_path
+from tickhub.gateway.paths import is_bulk_path
 from tickhub.problems import Envelopes
-from tickhub.settings import GatewaySettings
 
 
 class _BodyTooLarge(Exception):
@@ -104,70 +96,3 @@ def _content_length(scope: Scope) -> int | None:
                 return -1
             return n if n >= 0 else -1
     return None
-
-
-def rate_limits(settings: GatewaySettings) -> dict[RouteClass, list[RateLimitItem]]:
-    """The configured limits per route class; a class without limits is absent."""
-    configured = {
-        RouteClass.LOGIN: settings.rate_limit_login,
-        RouteClass.REGISTRATION: settings.rate_limit_registration,
-        RouteClass.WRITES: settings.rate_limit_writes,
-        RouteClass.READS: settings.rate_limit_reads,
-    }
-    return {cls: parse_many(text) for cls, text in configured.items() if text}
-
-
-class RateLimitMiddleware:
-    """Moving-window rate limits per client address and route class (login, registration,
-    other writes, reads), held in memory. Over the limit: 429 with `Retry-After` seconds."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limits: Mapping[RouteClass, Sequence[RateLimitItem]],
-        envelopes: Envelopes,
-    ) -> None:
-        self.app = app
-        self.limits = dict(limits)
-        self.envelopes = envelopes
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        route_class = classify(scope["method"], scope["path"])
-        items = self.limits.get(route_class)
-        if items:
-            client = scope.get("client")
-            key = str(client[0]) if client else "unknown"
-            for item in items:
-                if not await self.limiter.hit(item, route_class.value, key):
-                    await self._refuse(scope, receive, send, route_class, item, key)
-                    return
-        await self.app(scope, receive, send)
-
-    async def _refuse(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        route_class: RouteClass,
-        item: RateLimitItem,
-        key: str,
-    ) -> None:
-        stats = await self.limiter.get_window_stats(item, route_class.value, key)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        detail = (
-            f"too many requests: the limit for {route_class.value} is {item}; "
-            f"retry in {retry_after} s"
-        )
-        response = self.envelopes.error(
-            scope["path"],
-            429,
-            "Too Many Requests",
-            detail,
-            headers={"Retry-After": str(retry_after)},
-        )
-        await response(scope, receive, send)

@@ -8,9 +8,19 @@ from enum import StrEnum
 
 from starlette.types import Scope
 
-# Seed 003's login and token refresh, and its registration.
-LOGIN_PATHS = frozenset({"/api/token", "/api/token/refresh"})
-REGISTRATION_PATHS = frozenset({"/api/user/register"})
+# The strict classes. Login: seed 003's sign-in, token refresh, and a new verification
+# link (it checks a password). Registration: sign-up, and the reset mail (both send mail).
+LOGIN_PATHS = frozenset({"/api/token", "/api/token/refresh", "/api/user/verify/generate-link"})
+REGISTRATION_PATHS = frozenset({"/api/user/register", "/api/user/request-reset-email"})
+# Strict paths whose body names an account (`email`): limited per account too.
+ACCOUNT_PATHS = frozenset(
+    {
+        "/api/token",
+        "/api/user/verify/generate-link",
+        "/api/user/register",
+        "/api/user/request-reset-email",
+    }
+)
 # Seed 003's bulk uploads: their body limit is `TICKHUB_GATEWAY_MAX_BULK_BODY_BYTES`.
 BULK_PATHS = frozenset({"/api/data/raw-data", "/api/data/market-forecasts"})
 # Probes and scrapes are never limited, whatever the read limit says.

@@ -22,6 +22,7 @@ from tickhub.marketdata.deps import (
     PipelineStatusDep,
     SnapshotCacheDep,
 )
+from tickhub.marketdata.live.hub import TooManyConnections
 from tickhub.marketdata.live.snapshot import current_body
 from tickhub.marketdata.schemas import (
     ERRORS,
@@ -36,7 +37,8 @@ from tickhub.marketdata.schemas import (
     TradePageOut,
 )
 from tickhub.marketdata.store.candles import DAY
-from tickhub.websocket import CLOSE_TRY_LATER, receiver, upgrade_required
+from tickhub.settings import Settings
+from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
 
 router = APIRouter(tags=["market data"], responses=ERRORS)
 
@@ -235,7 +237,9 @@ after every op; `{"channel": "trades", "exchange", "symbol", "simulated", "trade
 `{"channel": "status", "status": {...}}`; `{"channel": "pong"}`;
 `{"channel": "error", "field", "detail"}` for a refused message (nothing changes).
 
-A trade is sent once. A client that does not keep up is disconnected (close code 1008).
+A trade is sent once. A client that does not keep up is disconnected (close code 1008),
+and so is one past `TICKHUB_GATEWAY_STREAM_MAX_PER_ADDRESS` open streams from its address;
+a message larger than `TICKHUB_GATEWAY_WS_MAX_BYTES` closes the connection (1009).
 """
 
 
@@ -262,7 +266,16 @@ async def stream(
         await websocket.close(code=CLOSE_TRY_LATER, reason="the live stream is not running")
         return
     await websocket.accept()
-    client = hub.connect(websocket)
+    settings: Settings | None = getattr(websocket.app.state, "settings", None)
+    try:
+        client = hub.connect(
+            websocket,
+            address=websocket.client.host if websocket.client else None,
+            max_per_address=settings.gateway.stream_max_per_address if settings else None,
+        )
+    except TooManyConnections as exc:
+        await websocket.close(code=CLOSE_POLICY, reason=str(exc))
+        return
     if instruments or channels:
         client.handle(
             {

@@ -43,16 +43,39 @@ async def test_admin_create(client: httpx.AsyncClient, env: dict[str, str]) -> N
     assert r.json()["is_admin"] is True
     assert r.json()["is_verified"] is True
 
-    user = await signup(client, "ada@example.com")
-    code, out = await _run(env, "--email", "ada@example.com", "--password", "whatever-else-here")
-    assert code == 0, out
-    assert "now an admin" in out
-    assert "password unchanged" in out
-    assert (await client.get("/v1/me", headers=user.headers)).json()["is_admin"] is True
-
     code, out = await _run(env, "--email", "new@example.com", "--password", "12345")
     assert code == 1
     assert "too short" in out
     code, out = await _run(env, "--email", "not-an-address", "--password", PASSWORD)
     assert code == 2
     assert PASSWORD not in out
+
+
+async def test_admin_create_promotes_an_existing_account_only_with_the_flag(
+    client: httpx.AsyncClient, env: dict[str, str]
+) -> None:
+    """Whoever registered the admin's address first must not become admin by it."""
+    squatter = await signup(client, "ada@example.com")
+    r = await client.post("/v1/api-keys", json={"name": "bot"}, headers=squatter.headers)
+    assert r.status_code == 201, r.text
+    key = {"X-API-Key": r.json()["key"]}
+
+    code, out = await _run(env, "--email", "ada@example.com", "--password", "the-admins-own-42")
+    assert code == 1, out
+    assert "--promote-existing" in out
+    assert (await client.get("/v1/me", headers=squatter.headers)).json()["is_admin"] is False
+
+    code, out = await _run(
+        env, "--email", "ada@example.com", "--password", "the-admins-own-42", "--promote-existing"
+    )
+    assert code == 0, out
+    assert "now an admin" in out
+    # The squatter's password, tokens and keys no longer work.
+    assert (await client.get("/v1/me", headers=squatter.headers)).status_code == 401
+    assert (await client.get("/v1/me", headers=key)).status_code == 401
+    r = await client.post("/api/token/refresh", json={"refresh": squatter.refresh})
+    assert r.status_code == 401
+    r = await client.post("/api/token", json={"email": "ada@example.com", "password": PASSWORD})
+    assert r.status_code == 400
+    root = await login(client, "ada@example.com", "the-admins-own-42")
+    assert (await client.get("/v1/me", headers=root.headers)).json()["is_admin"] is True

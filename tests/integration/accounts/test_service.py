@@ -106,26 +106,38 @@ async def test_mail_failure_keeps_the_account_and_hides_the_link(
         accounts, email="ada@example.com", password=PASSWORD, first_name="A", last_name="L"
     )
     assert done.verification_link is None
-    assert not done.mailed
+    assert done.mail is not None  # sent after the answer, by the route
+    assert not await accounts.send(done.mail)  # a failure is logged, not raised
     mailer = FakeMailer()
     accounts = service.build_accounts(settings, engine, mailer=mailer)
     again = await service.resend_verification(accounts, email="ada@example.com", password=PASSWORD)
-    assert again.mailed
+    assert again.mail is not None
+    assert await accounts.send(again.mail)
     assert mailer.sent[0][0] == "ada@example.com"
 
 
-async def test_create_admin_promotes_an_existing_account(accounts: Accounts) -> None:
+async def test_create_admin_promotes_an_existing_account_only_when_asked(
+    accounts: Accounts,
+) -> None:
     pair = await _user(accounts)
+    with pytest.raises(Conflict, match="--promote-existing"):
+        await service.create_admin(accounts, email="ADA@example.com", password="a-new-one-123")
+    assert not (await service.authenticate_token(accounts, pair.access)).is_admin
     user, created = await service.create_admin(
-        accounts, email="ADA@example.com", password="ignored-here-entirely"
+        accounts, email="ADA@example.com", password="a-new-one-123", promote_existing=True
     )
     assert not created
     assert user.is_admin
     assert user.is_verified
-    # The password is unchanged.
-    assert (await service.login(accounts, email="ada@example.com", password=PASSWORD)).access
-    principal = await service.authenticate_token(accounts, pair.access)
-    assert principal.is_admin
+    # The password is reset and every sign-in ended.
+    with pytest.raises(Invalid):
+        await service.login(accounts, email="ada@example.com", password=PASSWORD)
+    with pytest.raises(InvalidCredentials):
+        await service.authenticate_token(accounts, pair.access)
+    with pytest.raises(InvalidCredentials):
+        await service.refresh(accounts, token=pair.refresh)
+    fresh = await service.login(accounts, email="ada@example.com", password="a-new-one-123")
+    assert (await service.authenticate_token(accounts, fresh.access)).is_admin
     with pytest.raises(Invalid):
         await service.create_admin(accounts, email="new@example.com", password="123")
     with pytest.raises(Conflict):

@@ -22,12 +22,15 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import store
 from tests.fixtures.accounts import User, signup
+from tests.fixtures.clocks import FakeClock
 from tests.fixtures.local_http import serve
+from tickhub.accounts import service
 from tickhub.alerts.events import AlertRaised
 from tickhub.alerts.repository import AlertsRepository
 from tickhub.app import create_app
 from tickhub.marketdata.events import Trade
 from tickhub.runtime import Runtime
+from tickhub.settings import GatewaySettings
 
 TIMEOUT = 10
 T0 = 1_764_000_000_000_000  # µs
@@ -199,3 +202,41 @@ async def test_over_http_it_says_to_use_a_websocket(runtime: Runtime) -> None:
         r = await app.http.get("/v1/alerts/stream", headers=alice.headers)
         assert r.status_code == 426
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+# ---------------------------------------------------------------- credentials re-checked
+
+
+@asynccontextmanager
+async def rechecking(runtime: Runtime, clock: FakeClock) -> AsyncIterator[Served]:
+    """Served with the credentials re-checked every 50 ms, and accounts on `clock`."""
+    runtime.settings.gateway = GatewaySettings(_env_file=None, stream_recheck_s=0.05)
+    app = create_app(runtime=runtime)
+    app.state.accounts = service.build_accounts(runtime.settings, runtime.engine, clock=clock)
+    async with (
+        serve(app, lifespan=True) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        yield Served(http, f"ws{url.removeprefix('http')}/v1/alerts/stream")
+
+
+async def test_an_expired_token_ends_the_stream(runtime: Runtime) -> None:
+    clock = FakeClock()
+    async with rechecking(runtime, clock) as app:
+        ada = await signup(app.http, "ada@example.com")
+        async with connect(f"{app.ws}?token={ada.access}") as ws:
+            assert await drain(ws) == []
+            clock.advance(seconds=runtime.settings.auth.access_ttl_s + 1)
+            assert await closed_with(ws) == 4401
+
+
+async def test_a_revoked_key_ends_the_stream(runtime: Runtime) -> None:
+    async with rechecking(runtime, FakeClock()) as app:
+        ada = await signup(app.http, "ada@example.com")
+        r = await app.http.post("/v1/api-keys", json={"name": "bot"}, headers=ada.headers)
+        key = r.json()
+        async with connect(app.ws, additional_headers={"X-API-Key": key["key"]}) as ws:
+            assert await drain(ws) == []
+            r = await app.http.delete(f"/v1/api-keys/{key['id']}", headers=ada.headers)
+            assert r.status_code == 204
+            assert await closed_with(ws) == 4401

@@ -196,8 +196,16 @@ async def test_create_admin_promotes_an_existing_account(
 ) -> None:
     ada, bob = await _signed_up(accounts), await _signed_up(accounts, "bob@example.com")
     assert [u.id for u in await service.users(accounts, ada)] == [ada.id]
-    user, created = await service.create_admin(accounts, email="ADA@example.com", password="-")
+    await service.create_api_key(accounts, ada, name="bot")
+    with pytest.raises(Conflict, match="--promote-existing"):
+        await service.create_admin(accounts, email="ADA@example.com", password=PASSWORD)
+    assert not uow.accounts.user_rows[ada.id].is_admin
+    user, created = await service.create_admin(
+        accounts, email="ADA@example.com", password="another-long-one-42", promote_existing=True
+    )
     assert (user.id, user.is_admin, created) == (ada.id, True, False)
+    assert user.password_hash != ada.user.password_hash
+    assert all(k.revoked_at is not None for k in await service.api_keys(accounts, ada))
     assert uow.accounts.user_rows[ada.id].is_admin  # committed
     admin = Principal(user, via="token")
     assert {u.id for u in await service.users(accounts, admin)} == {ada.id, bob.id}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tickhub.accounts.errors import NotFound
+from tickhub.accounts.errors import Conflict, Invalid, NotFound
 from tickhub.accounts.repository import UserRecord
-from tickhub.accounts.service._context import Accounts, Principal
-from tickhub.accounts.service._identity import _add_user, clean_password
+from tickhub.accounts.service._context import Accounts, Principal, log
+from tickhub.accounts.service._identity import _add_user, _password_errors, clean_password
 
 
 async def profile(a: Accounts, principal: Principal) -> UserRecord:
@@ -39,26 +39,61 @@ async def users(a: Accounts, principal: Principal) -> list[UserRecord]:
         return await tx.accounts.users(principal.scope())
 
 
-async def create_admin(a: Accounts, *, email: str, password: str) -> tuple[UserRecord, bool]:
-    """`tickhub admin create`: a new verified admin, or an existing account promoted and
-    verified (its password is left as it is). Returns the user and whether it is new."""
+async def create_admin(
+    a: Accounts, *, email: str, password: str, promote_existing: bool = False
+) -> tuple[UserRecord, bool]:
+    """`tickhub admin create`: a new verified admin. An existing account with that e-mail
+    is promoted only with `promote_existing` (whoever registered the address first must
+    not become admin by it): its password is replaced by `password`, every sign-in is
+    ended (refresh tokens revoked, older access tokens refused) and every API key is
+    revoked. Without it, `Conflict` naming `email`. Returns the user and whether it is
+    new."""
     email = email.strip().lower()
+    password = clean_password(password)
+    async with a.uow() as tx:
+        existing = await tx.accounts.user_by_email(email)
+    if existing is None:
+        user = await _add_user(
+            a,
+            email=email,
+            password=password,
+            first_name="",
+            last_name="",
+            is_verified=True,
+            is_admin=True,
+        )
+        return user, True
+    if not promote_existing:
+        raise Conflict(
+            f"an account with the e-mail {email} exists; promoting it needs "
+            "--promote-existing (its password is then reset, its sign-ins and API keys "
+            "revoked)",
+            field="email",
+        )
+    attributes = {
+        "email": email,
+        "first_name": existing.first_name,
+        "last_name": existing.last_name,
+    }
+    errors = _password_errors(a, password, attributes)
+    if errors:
+        raise Invalid(errors[0], errors={"password": errors})
+    password_hash = await a.hash_password(password)
+    now = a.clock()
     async with a.uow() as tx:
         repo = tx.accounts
-        existing = await repo.user_by_email(email)
-        if existing is not None:
-            await repo.update_user(existing.id, is_admin=True, is_verified=True)
-            user = await repo.user_by_id(existing.id)
-            assert user is not None
-            await tx.commit()
-            return user, False
-    user = await _add_user(
-        a,
-        email=email,
-        password=clean_password(password),
-        first_name="",
-        last_name="",
-        is_verified=True,
-        is_admin=True,
-    )
-    return user, True
+        await repo.update_user(
+            existing.id,
+            is_admin=True,
+            is_verified=True,
+            password_hash=password_hash,
+            password_changed_at=now,
+        )
+        await repo.revoke_user_refresh(existing.id, now)
+        for key in await repo.keys(existing.id):
+            await repo.revoke_key(key.id, now)
+        promoted = await repo.user_by_id(existing.id)
+        await tx.commit()
+    assert promoted is not None
+    log.warning("user %s promoted to admin: password reset, sign-ins and keys revoked", promoted.id)
+    return promoted, False

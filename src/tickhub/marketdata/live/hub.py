@@ -85,6 +85,7 @@ class LiveClient(QueuedClient):
         self, hub: LiveHub, conn: Connection, *, queue_size: int, send_timeout_s: float
     ) -> None:
         super().__init__(hub, conn, queue_size=queue_size, send_timeout_s=send_timeout_s)
+        self.address: str | None = None
         self.selectors: set[Selector] = set()
         self.channels: set[Channel] = set()
 
@@ -164,6 +165,10 @@ class LiveClient(QueuedClient):
         self.offer(message.model_dump_json())
 
 
+class TooManyConnections(Exception):
+    """The client's address already has as many open streams as it may."""
+
+
 class LiveHub(StreamHub[LiveClient]):
     """Bus → WebSocket clients. `start`/`stop` belong to the web app's lifespan."""
 
@@ -199,10 +204,19 @@ class LiveHub(StreamHub[LiveClient]):
             await sub.cancel()
         await self._close_all()
 
-    def connect(self, conn: Connection) -> LiveClient:
+    def connect(
+        self, conn: Connection, *, address: str | None = None, max_per_address: int | None = None
+    ) -> LiveClient:
+        """A new client; `TooManyConnections` when `address` already has `max_per_address`
+        open (one address must not hold every socket of the server)."""
+        if address is not None and max_per_address is not None:
+            open_here = sum(1 for c in self._clients if c.address == address)
+            if open_here >= max_per_address:
+                raise TooManyConnections(f"at most {max_per_address} streams per address")
         client = LiveClient(
             self, conn, queue_size=self._queue_size, send_timeout_s=self._send_timeout
         )
+        client.address = address
         self._clients.add(client)
         self.stats.connected = len(self._clients)
         return client

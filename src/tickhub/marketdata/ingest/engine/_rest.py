@@ -16,7 +16,11 @@ from typing import Protocol
 
 import httpx
 
-from tickhub.marketdata.ingest.engine._backoff import backoff_delay, retry_after_s
+from tickhub.marketdata.ingest.engine._backoff import (
+    DEFAULT_RETRY_AFTER_S,
+    backoff_delay,
+    retry_after_s,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ class RestClient:
     """GETs to one venue within its budget; subclasses read the venue's own usage headers."""
 
     venue = "venue"
+    default_retry_after_s = DEFAULT_RETRY_AFTER_S  # a 429/418 without `Retry-After` waits this
 
     def __init__(
         self,
@@ -160,7 +165,7 @@ class RestClient:
 
     async def _throttled(self, path: str, response: httpx.Response) -> None:
         self.throttled += 1
-        wait = retry_after_s(response.headers.get("Retry-After"))
+        wait = retry_after_s(response.headers.get("Retry-After"), self.default_retry_after_s)
         self.rate_budget.block(wait, self._clock())
         if response.status_code == 429:
             log.warning("%s GET %s: HTTP 429 rate limited; waiting %gs", self.venue, path, wait)

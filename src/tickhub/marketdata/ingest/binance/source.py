@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Literal
 
 import httpx
 
@@ -27,7 +27,6 @@ from tickhub.marketdata.ingest.binance.parse import (
 from tickhub.marketdata.ingest.binance.rest import HISTORICAL_TRADES_MAX_LIMIT, BinanceRest
 from tickhub.marketdata.ingest.engine import (
     BanListener,
-    Capabilities,
     Connector,
     Gap,
     Instruments,
@@ -38,7 +37,6 @@ from tickhub.marketdata.ingest.source import ResumePoints
 from tickhub.settings import BinanceSettings
 
 __all__ = [
-    "CAPABILITIES",
     "BinanceSource",
     "BinanceVenue",
     "FrameError",
@@ -49,8 +47,6 @@ __all__ = [
     "parse_rest_trade",
     "split_symbol",
 ]
-
-CAPABILITIES: Final = Capabilities(trade_ids=True, backfill=True, transport="websocket")
 
 
 class BinanceVenue:

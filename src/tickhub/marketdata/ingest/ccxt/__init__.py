@@ -1,5 +1,5 @@
 """Venues through ccxt: `watch_trades` or `fetch_trades` polling, unified markets."""
 
-from tickhub.marketdata.ingest.ccxt.source import CcxtSource, capabilities, make_exchange
+from tickhub.marketdata.ingest.ccxt.source import CcxtSource, make_exchange
 
-__all__ = ["CcxtSource", "capabilities", "make_exchange"]
+__all__ = ["CcxtSource", "make_exchange"]

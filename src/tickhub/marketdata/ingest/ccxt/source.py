@@ -24,7 +24,7 @@ from ccxt.base.errors import BaseError, DDoSProtection, NetworkError, RateLimitE
 
 from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, Trade, TradeBatch
 from tickhub.marketdata.ingest.ccxt._cursor import Cursor
-from tickhub.marketdata.ingest.engine import Capabilities, FrameError, backoff_delay, retry_after_s
+from tickhub.marketdata.ingest.engine import FrameError, backoff_delay, retry_after_s
 from tickhub.marketdata.ingest.source import ResumePoints, TradeSink
 from tickhub.settings import CcxtSettings
 
@@ -49,13 +49,6 @@ def make_exchange(exchange_id: str, urls: Mapping[str, str] | None = None) -> An
         else:
             exchange.urls["api"] = urls.get("public", api)
     return exchange
-
-
-def capabilities(exchange: Any) -> Capabilities:
-    watch = bool(exchange.has.get("watchTrades"))
-    return Capabilities(
-        trade_ids=False, backfill=True, transport="websocket" if watch else "polling"
-    )
 
 
 class CcxtSource:

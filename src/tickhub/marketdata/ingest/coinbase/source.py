@@ -25,7 +25,6 @@ from tickhub.marketdata.ingest import normalize
 from tickhub.marketdata.ingest.coinbase.parse import parse_frame, parse_rest_trade
 from tickhub.marketdata.ingest.engine import (
     BanListener,
-    Capabilities,
     Connector,
     Gap,
     Instruments,
@@ -37,7 +36,6 @@ from tickhub.marketdata.ingest.engine import (
 from tickhub.marketdata.ingest.source import ResumePoints
 from tickhub.settings import CoinbaseSettings
 
-CAPABILITIES: Final = Capabilities(trade_ids=True, backfill=True, transport="websocket")
 PRODUCTS_PATH: Final = "/products"
 TRADES_PAGE_LIMIT: Final = 1000
 CHANNELS: Final = ("matches", "heartbeat")

@@ -39,7 +39,6 @@ from tickhub.marketdata.ingest.engine._rest import (
     RestError,
 )
 from tickhub.marketdata.ingest.engine._venue import (
-    Capabilities,
     ConnectorSettings,
     Instruments,
     Venue,
@@ -51,7 +50,6 @@ __all__ = [
     "HTTP_TIMEOUT_S",
     "KEEPALIVE_S",
     "BanListener",
-    "Capabilities",
     "Connector",
     "ConnectorSettings",
     "FrameError",

@@ -43,15 +43,6 @@ class Instruments:
     unknown: dict[str, list[str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What a venue offers; shown by `/v1/exchanges` and seed 001's `/exchanges`."""
-
-    trade_ids: bool  # consecutive trade ids: gaps can be found and completeness promised
-    backfill: bool  # missing trades can be fetched over REST
-    transport: Literal["websocket", "polling"]
-
-
 class Venue(Protocol):
     """A venue's declaration: everything the engine cannot know by itself.
 

@@ -295,7 +295,11 @@
     const box = $("coverage");
     const status = el("p", {
       class: cov.complete ? "state connected" : "state reconnecting",
-      text: cov.complete ? "Complete: no trade id is missing" : cov.gaps.length + " open gap(s)",
+      text: cov.complete
+        ? "Complete: no trade id is missing"
+        : cov.completeness === "time"
+          ? "Completeness not known: this venue has no consecutive trade ids"
+          : cov.gaps.length + " open gap(s)",
     });
     const list = el("ul", { class: "small" });
     for (const r of cov.ranges.slice(-5)) {

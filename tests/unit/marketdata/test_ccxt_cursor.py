@@ -21,6 +21,9 @@ def test_integer_ids_are_followed_by_id() -> None:
     assert cursor.by_id is True
     assert cursor.take(page) == []  # the same page again: nothing new
     assert cursor.since_ms == 1000
+    assert cursor.skipped == 0
+    assert [t.trade_id for t in cursor.take([unified(1001, tid="10")])] == [10]
+    assert cursor.skipped == 2  # 8 and 9 never came: counted, not claimed
 
 
 def test_without_ids_trades_are_numbered_by_time() -> None:

@@ -26,6 +26,7 @@ class Cursor:
     by_id: bool | None = None  # None until the first trade shows which
     last_id: int | None = None  # the last stored trade id (the venue's or our own)
     last_ms: int | None = None  # the last trade's time, in ms (the next `since`)
+    skipped: int = 0  # by id: ids jumped over (the venue's ids may not be consecutive)
     _seen_in_last_ms: set[str] = field(default_factory=set)
 
     @property
@@ -53,6 +54,8 @@ class Cursor:
                 number = int(venue_id)
                 if self.last_id is not None and number <= self.last_id:
                     continue
+                if self.last_id is not None and number > self.last_id + 1:
+                    self.skipped += number - self.last_id - 1
             else:
                 if self.last_ms is not None and (
                     ms < self.last_ms or (ms == self.last_ms and key in self._seen_in_last_ms)

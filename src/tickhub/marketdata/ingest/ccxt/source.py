@@ -31,6 +31,7 @@ from tickhub.settings import CcxtSettings
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT: Final = 1000
+TRADES_CACHE: Final = 50_000
 
 
 def make_exchange(exchange_id: str, urls: Mapping[str, str] | None = None) -> Any:
@@ -41,7 +42,9 @@ def make_exchange(exchange_id: str, urls: Mapping[str, str] | None = None) -> An
         raise ValueError(
             f"ccxt has no exchange {exchange_id!r} (near: {', '.join(near) or 'none'})"
         )
-    exchange = cls({"enableRateLimit": True})
+    # ccxt keeps at most `tradesLimit` watched trades between two `watch_trades` calls
+    # (1,000 by default): a busy feed read slowly would lose the oldest.
+    exchange = cls({"enableRateLimit": True, "options": {"tradesLimit": TRADES_CACHE}})
     if urls:
         api = exchange.urls.get("api")
         if isinstance(api, dict):
@@ -77,6 +80,7 @@ class CcxtSource:
         self._pairs: dict[str, tuple[str, str]] = {}
         self._rng = random.Random()
         self.unknown_symbols: dict[str, list[str]] = {}
+        self.ids_skipped: dict[str, int] = {}  # by symbol, where the venue has integer ids
         self.trades_live = 0
         self.trades_polled = 0
         self.rejected = 0
@@ -206,6 +210,14 @@ class CcxtSource:
         except FrameError as exc:
             await self._reject(sink, good, str(exc))
             return 0
+        if cursor.skipped > self.ids_skipped.get(symbol, 0):
+            log.warning(
+                "%s %s: %d trade ids skipped so far (not consecutive at the venue, or missed)",
+                self.name,
+                symbol,
+                cursor.skipped,
+            )
+            self.ids_skipped[symbol] = cursor.skipped
         if trades:
             await self._deliver(sink, symbol, tuple(trades))
         return len(trades)

@@ -129,7 +129,7 @@ async def stored(engine: Any) -> dict[str, int]:
         return {str(r[0]): int(r[1]) for r in rows}
 
 
-async def run(venues: list[str], rate: int, seconds: float) -> dict[str, float]:
+async def run(venues: list[str], rate: int, seconds: float) -> dict[str, Any]:
     parent, child = multiprocessing.Pipe()
     proc = multiprocessing.Process(target=fakes_main, args=(child, venues, rate, seconds))
     proc.start()
@@ -171,6 +171,7 @@ async def run(venues: list[str], rate: int, seconds: float) -> dict[str, float]:
         "rate": last / elapsed,
         "push_rate": total / done["push_s"],
         "cpu_us": cpu / max(last, 1) * 1e6,
+        "lost_by_venue": {k: n - have.get(k, 0) for k, n in want.items()},
     }
 
 
@@ -180,7 +181,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     share = args.rate // len(VENUES)
-    results: list[tuple[str, dict[str, float]]] = []
+    results: list[tuple[str, dict[str, Any]]] = []
     for venue in VENUES:
         results.append(
             (f"{venue} alone @ {share:,}/s", asyncio.run(run([venue], share, args.seconds)))
@@ -198,6 +199,7 @@ def main() -> None:
             f" {r['trades'] - r['stored']:>7,.0f}"
             f" {r['cpu_us']:>13.1f} {r['cpu_us'] / base['cpu_us']:>14.2f}×"
         )
+    print("lost in the combined run, by venue:", together["lost_by_venue"])
 
 
 if __name__ == "__main__":

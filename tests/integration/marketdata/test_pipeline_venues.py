@@ -5,6 +5,7 @@ writer → database, through a dropped feed, ids only REST has, repeats, a heart
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.fixtures.fake_coinbase import FakeCoinbase, trades_path
 from tickhub.marketdata.events import TradeBatch
@@ -16,7 +17,7 @@ from tickhub.runtime import Runtime
 from tickhub.settings import CcxtSettings, CoinbaseSettings
 
 BTC = "BTC-USD"
-FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05}
+FAST: dict[str, Any] = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05}
 
 
 class BusObserver:

@@ -123,9 +123,12 @@ class BinanceRest(RestClient):
             raise RestError(f"{HISTORICAL_TRADES_PATH}: expected a JSON array")
         return data
 
-    async def exchange_info(self, symbols: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """`GET /api/v3/exchangeInfo?symbols=[...]`: (baseAsset, quoteAsset) per symbol."""
-        params = {"symbols": json.dumps(list(symbols), separators=(",", ":"))}
+    async def exchange_info(self, symbols: Iterable[str] | None) -> dict[str, tuple[str, str]]:
+        """`GET /api/v3/exchangeInfo?symbols=[...]`: (baseAsset, quoteAsset) per symbol;
+        with `symbols=None`, of every symbol Binance lists."""
+        params: dict[str, str | int] = {}
+        if symbols is not None:
+            params["symbols"] = json.dumps(list(symbols), separators=(",", ":"))
         data = await self.get_json(
             EXCHANGE_INFO_PATH, params, weight=EXCHANGE_INFO_WEIGHT, attempts=2
         )

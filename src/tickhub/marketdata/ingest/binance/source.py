@@ -9,6 +9,7 @@ the next connection before closing the old one (make-before-break).
 
 from __future__ import annotations
 
+import difflib
 import random
 from collections.abc import Sequence
 from typing import Literal
@@ -32,6 +33,7 @@ from tickhub.marketdata.ingest.engine import (
     Instruments,
     Parsed,
     RestClient,
+    RestError,
 )
 from tickhub.marketdata.ingest.source import ResumePoints
 from tickhub.settings import BinanceSettings
@@ -97,8 +99,23 @@ class BinanceVenue:
         )
 
     async def instruments(self, rest: RestClient, symbols: Sequence[str]) -> Instruments:
+        """The configured symbols' pairs; when Binance refuses the list (HTTP 400: a symbol
+        it does not know), its whole listing, to name the unknown ones and their near
+        matches."""
         assert isinstance(rest, BinanceRest)
-        return Instruments(await rest.exchange_info(symbols))
+        try:
+            return Instruments(await rest.exchange_info(symbols))
+        except RestError as exc:
+            if exc.status != 400:
+                raise
+        listed = await rest.exchange_info(None)
+        pairs = {s: listed[s] for s in symbols if s in listed}
+        unknown = {
+            s: difflib.get_close_matches(s, list(listed), n=5, cutoff=0.6)
+            for s in symbols
+            if s not in listed
+        }
+        return Instruments(pairs, unknown)
 
     async def backfill_page(self, rest: RestClient, gap: Gap, limit: int) -> list[object]:
         assert isinstance(rest, BinanceRest)

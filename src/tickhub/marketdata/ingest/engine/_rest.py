@@ -29,7 +29,12 @@ BanListener = Callable[[str | None], Awaitable[None]]
 
 
 class RestError(Exception):
-    """A REST call failed for good (a 4xx, a bad body, or retries exhausted)."""
+    """A REST call failed for good (a 4xx, a bad body, or retries exhausted); `status` is
+    the HTTP status of a 4xx answer."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RateBudget(Protocol):
@@ -133,7 +138,7 @@ class RestClient:
                         raise RestError(f"GET {path}: HTTP {status}")
                     continue  # _acquire waits out Retry-After
                 if status < 500:
-                    raise RestError(f"GET {path}: HTTP {status} {response.text[:200]}")
+                    raise RestError(f"GET {path}: HTTP {status} {response.text[:200]}", status)
                 problem = f"HTTP {status}"
             failures += 1
             if attempts is not None and failures >= attempts:

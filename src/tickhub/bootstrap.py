@@ -106,12 +106,27 @@ async def build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]
     """The configured sources, each resuming after the last trade id stored for it."""
     sources: list[Source] = []
     for name in settings.sources:
+        exchange = name.removeprefix("ccxt:")
         async with MarketDataUnitOfWork(engine) as tx:
-            resume = await tx.reads.last_trade_ids(name)
+            resume = await tx.reads.last_trade_ids(exchange)
         if name == "binance":
             from tickhub.marketdata.ingest.binance.source import BinanceSource
 
-            sources.append(BinanceSource(settings.binance, settings.symbols, resume=resume))
+            symbols = _venue_symbols(settings, name)
+            sources.append(BinanceSource(settings.binance, symbols, resume=resume))
+        elif name == "coinbase":
+            from tickhub.marketdata.ingest.coinbase import CoinbaseSource
+
+            symbols = _venue_symbols(settings, name)
+            sources.append(CoinbaseSource(settings.coinbase, symbols, resume=resume))
+        elif name.startswith("ccxt:") and exchange:
+            from tickhub.marketdata.ingest.ccxt import CcxtSource
+
+            symbols = _venue_symbols(settings, name)
+            try:
+                sources.append(CcxtSource(settings.ccxt, exchange, symbols, resume=resume))
+            except ValueError as exc:
+                raise ConfigurationError("TICKHUB_SOURCES", str(exc)) from exc
         elif name == "sim":
             sources.append(sim_source(settings, resume))
         elif name == "coinmarketcap":
@@ -119,14 +134,26 @@ async def build_sources(settings: Settings, engine: AsyncEngine) -> list[Source]
         else:
             raise ConfigurationError(
                 "TICKHUB_SOURCES",
-                f"unknown source {name!r}: this version offers binance, coinmarketcap and sim",
+                f"unknown source {name!r}: this version offers binance, coinbase, "
+                "ccxt:<exchange id>, coinmarketcap and sim",
             )
     return sources
 
 
+def _venue_symbols(settings: Settings, source: str) -> list[str]:
+    symbols = settings.venue_symbols(source)
+    if not symbols:
+        raise ConfigurationError(
+            "TICKHUB_SYMBOLS",
+            f"the {source} source has no symbols: add entries `{source}:SYMBOL` in the "
+            "venue's own spelling (a bare entry is Binance's)",
+        )
+    return symbols
+
+
 def sim_source(settings: Settings, resume: dict[str, int]) -> SimSource:
     return SimSource(
-        settings.symbols,
+        settings.bare_symbols,
         rate=settings.sim.rate,
         seed=settings.sim.seed,
         batch_interval_s=settings.sim.batch_interval_s,
@@ -143,7 +170,7 @@ def coinmarketcap_source(settings: Settings) -> Source:
             "the coinmarketcap source needs a CoinMarketCap Pro API key: set "
             "TICKHUB_CMC_API_KEY (or take coinmarketcap out of TICKHUB_SOURCES)",
         )
-    return CoinMarketCapSource(settings.cmc, settings.symbols)
+    return CoinMarketCapSource(settings.cmc, settings.bare_symbols)
 
 
 def make_tracker(settings: Settings, bus: Bus) -> Tracker:

@@ -37,6 +37,7 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/api/crypto_price"),
     ("GET", "/api/crypto_price/statistics"),
     ("GET", "/v1/exchanges"),
+    ("GET", "/v1/compare"),
     ("GET", "/v1/instruments"),
     ("GET", "/v1/prices"),
     ("GET", "/v1/prices/{exchange}/{symbol}"),

@@ -27,6 +27,16 @@ def _split_list(value: object) -> object:
     return value
 
 
+def _symbol_entry(entry: str) -> str:
+    venue, sep, symbol = entry.strip().partition(":")
+    if not sep:
+        return entry.strip().upper().replace("-", "").replace("/", "")
+    if venue.lower() == "ccxt":  # ccxt:<exchange id>:<unified symbol, may hold ':'>
+        exchange, _, symbol = symbol.partition(":")
+        venue = f"ccxt:{exchange}"
+    return f"{venue.lower()}:{symbol.strip()}"
+
+
 class BinanceSettings(BaseSettings):
     """`TICKHUB_BINANCE_*`: the Binance spot connector."""
 
@@ -44,6 +54,41 @@ class BinanceSettings(BaseSettings):
     max_backfill_trades: int = 200_000
     # Request weight budget per minute (Binance allows 6000; we keep a margin).
     weight_limit_per_minute: int = 5000
+
+
+class CoinbaseSettings(BaseSettings):
+    """`TICKHUB_COINBASE_*`: the Coinbase Exchange connector (public feed, no key)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_COINBASE_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    ws_url: str = "wss://ws-feed.exchange.coinbase.com"
+    rest_url: str = "https://api.exchange.coinbase.com"
+    # Coinbase announces no forced cut; a fresh connection each day costs nothing.
+    reconnect_after_s: float = 23.5 * 3600
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    max_backfill_trades: int = 200_000
+    # Public REST endpoints allow 10 requests per second per IP.
+    requests_per_second: int = 8
+
+
+class CcxtSettings(BaseSettings):
+    """`TICKHUB_CCXT_*`: venues reached through the ccxt library."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TICKHUB_CCXT_", env_file=_ENV_FILE, extra="ignore"
+    )
+
+    # How often `fetch_trades` is polled where the venue has no `watch_trades`.
+    poll_interval_s: float = Field(default=2.0, gt=0)
+    # Use ccxt's WebSocket `watch_trades` where the venue has it.
+    websocket: bool = True
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 60.0
+    # Base URLs replacing the venue's (a local mirror or a test server), by URL key.
+    urls: dict[str, str] = Field(default_factory=dict)
 
 
 class SimSettings(BaseSettings):
@@ -335,6 +380,8 @@ class Settings(BaseSettings):
     writer_concurrency: int = Field(default=2, ge=1, le=16)
 
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
+    coinbase: CoinbaseSettings = Field(default_factory=CoinbaseSettings)
+    ccxt: CcxtSettings = Field(default_factory=CcxtSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
@@ -353,7 +400,30 @@ class Settings(BaseSettings):
     @field_validator("symbols")
     @classmethod
     def _upper_symbols(cls, value: list[str]) -> list[str]:
-        return [s.upper().replace("-", "").replace("/", "") for s in value]
+        """A bare entry is Binance's (compact, upper case); `venue:SYMBOL` keeps the venue's
+        own spelling (`coinbase:BTC-USD`, `ccxt:kraken:BTC/USD`)."""
+        return [_symbol_entry(s) for s in value]
+
+    def venue_symbols(self, source: str) -> list[str]:
+        """The symbols configured for `source` (`binance`, `coinbase`, `ccxt:kraken`), in
+        the venue's own spelling; bare entries belong to Binance."""
+        prefix = f"{source}:"
+        if source == "binance":
+            bare = [s for s in self.symbols if ":" not in s]
+            return bare + [s[len(prefix) :] for s in self.symbols if s.startswith(prefix)]
+        return [s[len(prefix) :] for s in self.symbols if s.startswith(prefix)]
+
+    @property
+    def bare_symbols(self) -> list[str]:
+        """Entries without a venue (the simulator and CoinMarketCap follow these); with
+        none, every entry's symbol, compact (`coinbase:BTC-USD` -> `BTCUSD`)."""
+        bare = [s for s in self.symbols if ":" not in s]
+        if bare:
+            return bare
+        symbols = (s.split(":", 2)[-1] if s.startswith("ccxt:") else s.split(":", 1)[1]
+                   for s in self.symbols)  # fmt: skip
+        compact = ("".join(ch for ch in s.split(":")[0].upper() if ch.isalnum()) for s in symbols)
+        return list(dict.fromkeys(compact))
 
     @model_validator(mode="after")
     def _secret_key_policy(self) -> Settings:

@@ -138,6 +138,18 @@ def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str, tmp_path: P
                     row = page.locator(f"#board li[data-key='sim:{inst['symbol']}']")
                     assert row.get_attribute("data-simulated") == "true"
                     assert "simulated" in row.inner_text().lower()
+                # grouped by asset (USD stablecoins with USD), each group with its spread
+                for inst in instruments:
+                    group_quote = (
+                        "USD" if inst["quote"] in ("USD", "USDT", "USDC") else inst["quote"]
+                    )
+                    asset = f"{inst['base']}/{group_quote}"
+                    grouped = page.locator(
+                        f"#board li.asset[data-asset='{asset}'] li[data-key='sim:{inst['symbol']}']"
+                    )
+                    assert grouped.count() == 1, asset
+                    spread = page.locator(f"#board li.asset[data-asset='{asset}'] .spread")
+                    assert spread.get_attribute("data-venues") == "1"  # the simulator alone
                 key = f"sim:{instruments[0]['symbol']}"
                 selector = f"#board li[data-key='{key}']"
                 page.wait_for_function(

@@ -50,3 +50,25 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     assert GatewaySettings(_env_file=None).trusted_proxies == []  # nobody by default
     with pytest.raises(ValidationError, match="nginx"):
         GatewaySettings(_env_file=None, trusted_proxies="nginx")
+
+
+def test_symbols_per_venue(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "TICKHUB_SYMBOLS",
+        "btcusdt, coinbase:BTC-USD, ETH-USDT, Coinbase:eth-usd, ccxt:Kraken:BTC/USD, "
+        "ccxt:binance:BTC/USDT:USDT",
+    )
+    s = fresh()
+    assert s.venue_symbols("binance") == ["BTCUSDT", "ETHUSDT"]
+    assert s.venue_symbols("coinbase") == ["BTC-USD", "eth-usd"]
+    assert s.venue_symbols("ccxt:kraken") == ["BTC/USD"]
+    assert s.venue_symbols("ccxt:binance") == ["BTC/USDT:USDT"]
+    assert s.venue_symbols("sim") == []
+    assert s.bare_symbols == ["BTCUSDT", "ETHUSDT"]
+
+
+def test_without_bare_symbols_the_simulator_follows_every_venue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TICKHUB_SYMBOLS", "coinbase:BTC-USD,ccxt:kraken:ETH/USD,coinbase:BTC-USD")
+    assert fresh().bare_symbols == ["BTCUSD", "ETHUSD"]

@@ -49,9 +49,19 @@ class CoinsOut(BaseModel):
     data: list[CoinOut]
 
 
+class CapabilitiesOut(BaseModel):
+    trade_ids: bool
+    backfill: bool
+    transport: str
+
+
 class ExchangeOut(BaseModel):
+    """Seed 001's `{exchange, country}`; tickhub adds the venue's name and capabilities."""
+
     exchange: str
     country: str | None
+    name: str
+    capabilities: CapabilitiesOut
 
 
 class ExchangesOut(BaseModel):
@@ -95,8 +105,20 @@ async def symbols(tx: MarketReadsDep) -> CoinsOut:
 
 @router.get("/exchanges", response_model=ExchangesOut, summary="Exchanges (seed 001)")
 async def exchanges(tx: MarketReadsDep) -> ExchangesOut:
-    rows = await service.exchange_countries(tx)
-    return ExchangesOut(data=[ExchangeOut(exchange=n, country=c) for n, c in rows])
+    venues = await service.described_exchanges(tx)
+    return ExchangesOut(
+        data=[
+            ExchangeOut(
+                exchange=v.name,
+                country=v.country,
+                name=v.title,
+                capabilities=CapabilitiesOut(
+                    trade_ids=v.trade_ids, backfill=v.backfill, transport=v.transport
+                ),
+            )
+            for v in venues
+        ]
+    )
 
 
 @router.get(

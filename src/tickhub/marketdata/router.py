@@ -28,7 +28,6 @@ from tickhub.marketdata.schemas import (
     ERRORS,
     CandleOut,
     CoverageOut,
-    ExchangeOut,
     InstrumentOut,
     PriceOut,
     Problem,
@@ -37,6 +36,8 @@ from tickhub.marketdata.schemas import (
     TradePageOut,
 )
 from tickhub.marketdata.store.candles import DAY
+from tickhub.marketdata.venue_schemas import CompareOut, ExchangeDescribedOut
+from tickhub.marketdata.venues import describe
 from tickhub.settings import Settings
 from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
 
@@ -66,10 +67,42 @@ def _time(value: str | None, field: str) -> int | None:
     return service.parse_time(value, field) if value else None
 
 
-@router.get("/exchanges", summary="Exchanges")
-async def list_exchanges(tx: MarketReadsDep) -> list[ExchangeOut]:
-    """Every exchange with stored data. `simulated: true` marks the simulated market."""
-    return [ExchangeOut.of(e) for e in await service.exchanges(tx)]
+@router.get("/exchanges", summary="Exchanges, their countries and capabilities")
+async def list_exchanges(tx: MarketReadsDep) -> list[ExchangeDescribedOut]:
+    """Every exchange with stored data: its name and country, what it supports (trade
+    ids, REST backfill, WebSocket or polling) and what completeness it can promise.
+    `simulated: true` marks the simulated market."""
+    return [ExchangeDescribedOut.of(e) for e in await service.described_exchanges(tx)]
+
+
+@router.get("/compare", summary="One asset across venues: prices, spread, VWAP")
+async def compare_venues(
+    tx: MarketReadsDep,
+    base: Annotated[str, Query(min_length=1, max_length=20, description="`BTC`")],
+    quote: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=20,
+            description="`USD` groups USD and its stablecoins (USDT, USDC, …); `USDT` is "
+            "USDT alone",
+        ),
+    ],
+    window: Annotated[
+        int,
+        Query(
+            ge=service.MIN_WINDOW_S,
+            le=service.MAX_WINDOW_S,
+            description="Seconds of volume behind the VWAP (whole minutes, the current one "
+            "included)",
+        ),
+    ] = 3600,
+) -> CompareOut:
+    """The latest price of `base` on every venue that trades it against `quote`, the
+    spread between the highest and the lowest, and the volume-weighted average price
+    over the window. Simulated venues are listed, and left out of the spread and the
+    VWAP when real ones trade the pair."""
+    return CompareOut.of(await service.compare(tx, base, quote, window, now_us()))
 
 
 @router.get("/instruments", summary="Instruments")
@@ -203,10 +236,12 @@ async def get_coverage(
     tx: MarketReadsDep, symbol: Symbol, exchange: ExchangeFilter = None
 ) -> CoverageOut:
     """Runs of consecutive venue trade ids that have been processed, and the gaps between
-    them; `complete` is true when nothing is missing."""
+    them; `complete` is true when nothing is missing. `completeness` says what can be
+    known: `ids` (consecutive venue ids: gaps are exact), `time` (no consecutive ids, as
+    through ccxt: completeness is not claimed), `simulated`, `unknown`."""
     inst = await service.find_instrument(tx, symbol, exchange)
     ranges, gaps = await service.coverage(tx, inst)
-    return CoverageOut.of(inst, ranges, gaps)
+    return CoverageOut.of(inst, ranges, gaps, describe(inst.exchange))
 
 
 @router.get("/sources", summary="Market-data sources and their state")

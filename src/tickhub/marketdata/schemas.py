@@ -16,10 +16,11 @@ from tickhub.common.time import from_us
 from tickhub.marketdata.events import CandleUpdate, SourceState, SourceStatus, Trade
 
 if TYPE_CHECKING:
-    from tickhub.marketdata.service import ExchangeInfo, Snapshot, Statistics, TradePage
+    from tickhub.marketdata.service import Snapshot, Statistics, TradePage
     from tickhub.marketdata.store.candles import Candle
     from tickhub.marketdata.store.coverage import Gap, Range
     from tickhub.marketdata.store.repository import InstrumentInfo, Latest
+    from tickhub.marketdata.venues import VenueInfo
 
 
 class Problem(Schema):
@@ -40,16 +41,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": Problem, "description": "Unknown exchange or instrument"},
     422: {"model": Problem, "description": "A parameter is missing or of the wrong type"},
 }
-
-
-class ExchangeOut(Schema):
-    name: str = Field(examples=["binance"])
-    country: str | None
-    simulated: bool = Field(description="True for the simulated market: its prices are not real")
-
-    @classmethod
-    def of(cls, e: ExchangeInfo) -> ExchangeOut:
-        return cls(name=e.name, country=e.country, simulated=e.simulated)
 
 
 class InstrumentOut(Schema):
@@ -304,10 +295,19 @@ class CoverageOut(Schema):
     symbol: str
     ranges: list[CoverageRangeOut]
     gaps: list[CoverageGapOut]
-    complete: bool = Field(description="No id is missing between the first and the last trade")
+    complete: bool = Field(
+        description="No id is missing between the first and the last trade; only ever true "
+        "where the venue's ids are consecutive (`completeness: ids`)"
+    )
+    completeness: Literal["ids", "time", "simulated", "unknown"] = Field(
+        description="What the venue lets tickhub know about missing trades (see `note`)"
+    )
+    note: str
 
     @classmethod
-    def of(cls, inst: InstrumentInfo, ranges: list[Range], gaps: list[Gap]) -> CoverageOut:
+    def of(
+        cls, inst: InstrumentInfo, ranges: list[Range], gaps: list[Gap], venue: VenueInfo
+    ) -> CoverageOut:
         return cls(
             exchange=inst.exchange,
             symbol=inst.symbol,
@@ -330,7 +330,9 @@ class CoverageOut(Schema):
                 )
                 for g in gaps
             ],
-            complete=not gaps,
+            complete=not gaps and venue.completeness in ("ids", "simulated"),
+            completeness=venue.completeness,
+            note=venue.note,
         )
 
 

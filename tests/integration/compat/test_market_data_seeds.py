@@ -478,8 +478,18 @@ async def test_exchanges(client: httpx.AsyncClient, markets: int) -> None:
     assert r.status_code == 200
     assert r.json() == {
         "data": [
-            {"exchange": "binance", "country": None},
-            {"exchange": "coinbase", "country": None},
+            {
+                "exchange": "binance",
+                "country": "Malta",
+                "name": "Binance",
+                "capabilities": {"trade_ids": True, "backfill": True, "transport": "websocket"},
+            },
+            {
+                "exchange": "coinbase",
+                "country": "United States",
+                "name": "Coinbase Exchange",
+                "capabilities": {"trade_ids": True, "backfill": True, "transport": "websocket"},
+            },
         ]
     }
 

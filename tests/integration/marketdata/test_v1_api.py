@@ -161,10 +161,20 @@ async def test_exchanges_and_instruments(client: httpx.AsyncClient, runtime: Run
 
     r = await client.get("/v1/exchanges")
     assert r.status_code == 200
-    assert r.json() == [
-        {"name": "binance", "country": None, "simulated": False},
-        {"name": "sim", "country": None, "simulated": True},
-    ]
+    binance, sim = r.json()
+    assert {k: binance[k] for k in ("name", "title", "country", "simulated")} == {
+        "name": "binance",
+        "title": "Binance",
+        "country": "Malta",
+        "simulated": False,
+    }
+    assert binance["capabilities"] == {
+        "trade_ids": True,
+        "backfill": True,
+        "transport": "websocket",
+    }
+    assert binance["completeness"] == "ids"
+    assert (sim["name"], sim["simulated"], sim["completeness"]) == ("sim", True, "simulated")
     assert (await client.get("/v1/exchanges/")).json() == r.json()
 
     r = await client.get("/v1/instruments")
@@ -537,7 +547,10 @@ async def test_coverage(client: httpx.AsyncClient, runtime: Runtime) -> None:
             }
         ],
         "complete": False,
+        "completeness": "ids",
+        "note": r.json()["note"],
     }
+    assert "consecutive" in r.json()["note"]
     r = await client.get("/v1/coverage", params={"symbol": "ETH-USDT", "exchange": "binance"})
     assert r.json()["complete"] is True
     assert r.json()["gaps"] == []

@@ -60,6 +60,14 @@ from tickhub.marketdata.service._v1 import (
     window_candle,
     window_statistics,
 )
+from tickhub.marketdata.service._venues import (
+    MAX_WINDOW_S,
+    MIN_WINDOW_S,
+    Comparison,
+    VenuePrice,
+    compare,
+    described_exchanges,
+)
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 from tickhub.marketdata.store.uow import reads_on
 
@@ -67,8 +75,11 @@ __all__ = [
     "MAX_CANDLES",
     "MAX_SEED_PRICES",
     "MAX_TIME",
+    "MAX_WINDOW_S",
+    "MIN_WINDOW_S",
     "CandleRow",
     "CoinTicker",
+    "Comparison",
     "ExchangeInfo",
     "InstrumentInfo",
     "InvalidParameter",
@@ -85,14 +96,17 @@ __all__ = [
     "TradeReads",
     "UnknownExchange",
     "UnknownInstrument",
+    "VenuePrice",
     "candle_series",
     "candles",
     "closed_candles",
     "coin_assets",
     "coin_tickers",
     "collection_start",
+    "compare",
     "coverage",
     "decode_cursor",
+    "described_exchanges",
     "encode_cursor",
     "exchange_countries",
     "exchange_instruments",

@@ -17,6 +17,7 @@
     loadEndMs: 0,
     loadSeq: 0,
     sources: new Map(),
+    groups: new Map(), // "BTC/USD" -> {el, list, spread, keys}
     token: null,
   };
 
@@ -57,6 +58,63 @@
   }
 
   // ------------------------------------------------------------------ ticker board
+  // Rows are grouped by asset: base and quote group (USD and its stablecoins together, as
+  // /v1/compare groups them); each group shows the spread between its venues' prices.
+
+  const USD_LIKE = new Set(["USD", "USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "PYUSD", "USDE", "USDS"]);
+  const EUR_LIKE = new Set(["EUR", "EURC", "EURI", "AEUR"]);
+  const QUOTES = [...USD_LIKE, ...EUR_LIKE, "BTC", "ETH", "BNB", "GBP", "TRY", "JPY"].sort((a, b) => b.length - a.length);
+  const ALIASES = { XBT: "BTC", XDG: "DOGE" };
+
+  function quoteGroup(quote) {
+    const q = ALIASES[quote] || quote;
+    return USD_LIKE.has(q) ? "USD" : EUR_LIKE.has(q) ? "EUR" : q;
+  }
+
+  function assetOf(item) {
+    let base = (item.base || "").toUpperCase();
+    let quote = (item.quote || "").toUpperCase();
+    if (!base || !quote) {
+      const s = item.symbol.toUpperCase();
+      quote = QUOTES.find((q) => s.endsWith(q) && s.length > q.length) || "";
+      base = quote ? s.slice(0, -quote.length) : s;
+    }
+    return (ALIASES[base] || base) + "/" + quoteGroup(quote);
+  }
+
+  function assetGroup(asset) {
+    let group = state.groups.get(asset);
+    if (group) return group;
+    const spread = el("span", { class: "spread", text: "" });
+    const list = el("ul", { class: "venues" });
+    const li = el("li", { class: "asset", "data-asset": asset });
+    li.append(el("div", { class: "asset-head" }, el("span", { class: "asset-name", text: asset }), spread), list);
+    $("board").append(li);
+    group = { asset, el: li, list, spread, keys: [] };
+    state.groups.set(asset, group);
+    return group;
+  }
+
+  function renderSpread(group) {
+    const rows = group.keys.map((k) => state.rows.get(k)).filter((r) => r && r.item.price !== null && r.item.price !== undefined);
+    const real = rows.filter((r) => !r.item.simulated);
+    const priced = real.length ? real : rows;
+    const prices = priced.map((r) => r.item.price);
+    if (!prices.length) {
+      group.spread.textContent = "";
+      group.spread.dataset.venues = "0";
+      return;
+    }
+    const high = Math.max(...prices);
+    const low = Math.min(...prices);
+    const pct = low > 0 ? ((high - low) / low) * 100 : 0;
+    group.spread.dataset.venues = String(prices.length);
+    group.spread.dataset.spread = String(high - low);
+    group.spread.textContent =
+      prices.length > 1
+        ? "spread " + fmt(high - low) + " (" + fmt(pct, 3) + "%) over " + prices.length + " venues"
+        : "one venue";
+  }
 
   function boardRow(item) {
     const k = key(item.exchange, item.symbol);
@@ -72,8 +130,10 @@
     button.addEventListener("click", () => select(item.exchange, item.symbol));
     const li = el("li", { "data-key": k, "data-updates": "0", "data-simulated": String(item.simulated) });
     li.append(button);
-    $("board").append(li);
-    const row = { item: { ...item }, el: li, button };
+    const group = assetGroup(assetOf(item));
+    group.list.append(li);
+    group.keys.push(k);
+    const row = { item: { ...item }, el: li, button, group };
     state.rows.set(k, row);
     renderRow(row);
     return row;
@@ -98,6 +158,7 @@
       "aria-label",
       it.symbol + " on " + it.exchange + (it.simulated ? " (simulated)" : "") + ", " + price.textContent,
     );
+    if (row.group) renderSpread(row.group);
   }
 
   function updatePrice(exchange, symbol, simulated, price) {
@@ -234,7 +295,11 @@
     const box = $("coverage");
     const status = el("p", {
       class: cov.complete ? "state connected" : "state reconnecting",
-      text: cov.complete ? "Complete: no trade id is missing" : cov.gaps.length + " open gap(s)",
+      text: cov.complete
+        ? "Complete: no trade id is missing"
+        : cov.completeness === "time"
+          ? "Completeness not known: this venue has no consecutive trade ids"
+          : cov.gaps.length + " open gap(s)",
     });
     const list = el("ul", { class: "small" });
     for (const r of cov.ranges.slice(-5)) {

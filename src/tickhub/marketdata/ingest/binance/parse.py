@@ -7,31 +7,36 @@ milliseconds and become microseconds.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import Enum
 from typing import Final
 
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest import normalize
+from tickhub.marketdata.ingest.engine import (
+    FrameError,
+    Notice,
+    ParsedTrade,
+    field_amount,
+    field_bool,
+    field_int,
+)
 from tickhub.marketdata.ingest.normalize import QUOTE_ASSETS
+
+__all__ = [
+    "KNOWN_QUOTES",
+    "FrameError",
+    "Notice",
+    "ParsedTrade",
+    "parse_frame",
+    "parse_rest_trade",
+    "split_symbol",
+]
 
 KNOWN_QUOTES: Final = QUOTE_ASSETS
 
-
-class FrameError(ValueError):
-    """A venue message that does not parse; the message says why."""
-
-
-class Notice(Enum):
-    SERVER_SHUTDOWN = "serverShutdown"  # the venue will drop this connection soon
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedTrade:
-    symbol: str
-    trade: Trade
+_field_int = field_int
+_field_amount = field_amount
+_field_bool = field_bool
 
 
 def split_symbol(symbol: str) -> tuple[str, str] | None:
@@ -103,28 +108,3 @@ def _trade_event(data: Mapping[str, object]) -> ParsedTrade:
         is_buyer_maker=_field_bool(data, "m"),
     )
     return ParsedTrade(symbol.upper(), trade)
-
-
-def _field_int(data: Mapping[str, object], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FrameError(f"field {key!r} missing or not a non-negative integer: {value!r}")
-    return value
-
-
-def _field_amount(data: Mapping[str, object], key: str) -> float:
-    value = data.get(key)
-    try:
-        number = float(value) if isinstance(value, str) else math.nan
-    except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number > 0):
-        raise FrameError(f"field {key!r} missing or not a positive decimal string: {value!r}")
-    return number
-
-
-def _field_bool(data: Mapping[str, object], key: str) -> bool:
-    value = data.get(key)
-    if not isinstance(value, bool):
-        raise FrameError(f"field {key!r} missing or not a boolean: {value!r}")
-    return value

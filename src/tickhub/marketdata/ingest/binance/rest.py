@@ -1,24 +1,43 @@
-"""REST side of the Binance connector: request weight, 429/418/5xx handling, two endpoints.
+"""REST side of the Binance connector: request weight and two endpoints.
 
 Binance counts request weight per IP in calendar minutes and reports the running total in
 `X-MBX-USED-WEIGHT-1M`. A 429 carries `Retry-After` (seconds to wait to avoid a ban); a 418
-means the IP is banned, `Retry-After` says until when. 5xx and network errors are retried
-with exponential backoff.
+means the IP is banned, `Retry-After` says until when. The engine's `RestClient` does the
+waiting and retrying; this module declares Binance's weights, budget and endpoints.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
 import httpx
 
-log = logging.getLogger(__name__)
+from tickhub.marketdata.ingest.engine import (
+    DEFAULT_RETRY_AFTER_S,
+    BanListener,
+    RestClient,
+    RestError,
+    backoff_delay,
+    retry_after_s,
+)
+
+__all__ = [
+    "DEFAULT_RETRY_AFTER_S",
+    "EXCHANGE_INFO_PATH",
+    "HISTORICAL_TRADES_MAX_LIMIT",
+    "HISTORICAL_TRADES_PATH",
+    "BanListener",
+    "BinanceRest",
+    "RestError",
+    "WeightBudget",
+    "backoff_delay",
+    "retry_after_s",
+]
 
 USED_WEIGHT_HEADER: Final = "X-MBX-USED-WEIGHT-1M"
 HISTORICAL_TRADES_PATH: Final = "/api/v3/historicalTrades"
@@ -26,37 +45,6 @@ EXCHANGE_INFO_PATH: Final = "/api/v3/exchangeInfo"
 HISTORICAL_TRADES_WEIGHT: Final = 25
 EXCHANGE_INFO_WEIGHT: Final = 20
 HISTORICAL_TRADES_MAX_LIMIT: Final = 1000
-DEFAULT_RETRY_AFTER_S: Final = 60.0
-
-BanListener = Callable[[str | None], Awaitable[None]]
-"""Called with a description when Binance bans the IP (HTTP 418), with None once it lifts."""
-
-
-class RestError(Exception):
-    """A REST call failed for good (a 4xx, a bad body, or retries exhausted)."""
-
-
-def backoff_delay(
-    attempt: int, initial: float, maximum: float, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff with jitter: attempt 0 waits about `initial`, doubling up to `maximum`.
-
-    The delay lies in [cap/2, cap] ("equal jitter"), so clients that failed together do
-    not retry together, yet never retry at once.
-    """
-    cap = min(maximum, initial * 2.0 ** min(max(attempt, 0), 32))
-    return cap / 2 + (rng or random).uniform(0, cap / 2)
-
-
-def retry_after_s(value: str | None, default: float = DEFAULT_RETRY_AFTER_S) -> float:
-    """Seconds from a `Retry-After` header (Binance sends whole seconds)."""
-    if value is None:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        return default
-    return seconds if 0 <= seconds < float("inf") else default
 
 
 class WeightBudget:
@@ -96,8 +84,10 @@ class WeightBudget:
         self._blocked_until = max(self._blocked_until, now + seconds)
 
 
-class BinanceRest:
+class BinanceRest(RestClient):
     """The few public market-data calls the connector needs, within the weight budget."""
+
+    venue = "binance"
 
     def __init__(
         self,
@@ -112,15 +102,18 @@ class BinanceRest:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self._client = client
-        self._base_url = base_url.rstrip("/")
         self.budget = WeightBudget(weight_limit_per_minute)
-        self._backoff = (backoff_initial_s, backoff_max_s)
-        self._on_ban = on_ban
-        self._clock = clock
-        self._sleep = sleep
-        self._rng = rng
-        self._banned = False
+        super().__init__(
+            client,
+            base_url,
+            self.budget,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+            on_ban=on_ban,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
 
     async def historical_trades(self, symbol: str, from_id: int, limit: int) -> list[object]:
         """`GET /api/v3/historicalTrades`: up to `limit` trades from id `from_id`, oldest first."""
@@ -130,9 +123,12 @@ class BinanceRest:
             raise RestError(f"{HISTORICAL_TRADES_PATH}: expected a JSON array")
         return data
 
-    async def exchange_info(self, symbols: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """`GET /api/v3/exchangeInfo?symbols=[...]`: (baseAsset, quoteAsset) per symbol."""
-        params = {"symbols": json.dumps(list(symbols), separators=(",", ":"))}
+    async def exchange_info(self, symbols: Iterable[str] | None) -> dict[str, tuple[str, str]]:
+        """`GET /api/v3/exchangeInfo?symbols=[...]`: (baseAsset, quoteAsset) per symbol;
+        with `symbols=None`, of every symbol Binance lists."""
+        params: dict[str, str | int] = {}
+        if symbols is not None:
+            params["symbols"] = json.dumps(list(symbols), separators=(",", ":"))
         data = await self.get_json(
             EXCHANGE_INFO_PATH, params, weight=EXCHANGE_INFO_WEIGHT, attempts=2
         )
@@ -146,80 +142,7 @@ class BinanceRest:
                 pairs[symbol] = (base, quote)
         return pairs
 
-    async def get_json(
-        self,
-        path: str,
-        params: Mapping[str, str | int],
-        *,
-        weight: int,
-        attempts: int | None = None,
-    ) -> object:
-        """GET with the weight budget; retries 429/418/5xx/network errors.
-
-        `attempts=None` retries until it succeeds (or the task is cancelled).
-        """
-        failures = 0
-        while True:
-            await self._acquire(weight)
-            try:
-                response = await self._client.get(self._base_url + path, params=params)
-            except httpx.TransportError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                self._observe(response)
-                status = response.status_code
-                if status == 200:
-                    await self._ban_over()
-                    try:
-                        return response.json()
-                    except ValueError as exc:
-                        raise RestError(f"GET {path}: invalid JSON ({exc})") from None
-                if status in (418, 429):
-                    await self._throttled(path, response)
-                    failures += 1
-                    if attempts is not None and failures >= attempts:
-                        raise RestError(f"GET {path}: HTTP {status}")
-                    continue  # _acquire waits out Retry-After
-                if status < 500:
-                    raise RestError(f"GET {path}: HTTP {status} {response.text[:200]}")
-                problem = f"HTTP {status}"
-            failures += 1
-            if attempts is not None and failures >= attempts:
-                raise RestError(f"GET {path}: {problem}")
-            delay = backoff_delay(failures - 1, *self._backoff, rng=self._rng)
-            log.warning("binance GET %s failed (%s); retrying in %.1fs", path, problem, delay)
-            await self._sleep(delay)
-
-    async def _acquire(self, weight: int) -> None:
-        while (wait := self.budget.wait_time(weight, self._clock())) > 0:
-            log.info(
-                "binance request weight %d/%d used this minute; waiting %.1fs",
-                self.budget.used,
-                self.budget.limit,
-                wait,
-            )
-            await self._sleep(wait)
-
     def _observe(self, response: httpx.Response) -> None:
         value = response.headers.get(USED_WEIGHT_HEADER)
         if value is not None and value.isdigit():
             self.budget.observe(int(value), self._clock())
-
-    async def _throttled(self, path: str, response: httpx.Response) -> None:
-        wait = retry_after_s(response.headers.get("Retry-After"))
-        self.budget.block(wait, self._clock())
-        if response.status_code == 429:
-            log.warning("binance GET %s: HTTP 429 rate limited; waiting %gs", path, wait)
-            return
-        detail = f"IP banned by Binance (HTTP 418); REST paused for {wait:g}s"
-        log.error("binance GET %s: %s", path, detail)
-        self._banned = True
-        if self._on_ban is not None:
-            await self._on_ban(detail)
-
-    async def _ban_over(self) -> None:
-        if self._banned:
-            self._banned = False
-            log.info("binance REST ban over")
-            if self._on_ban is not None:
-                await self._on_ban(None)

@@ -221,6 +221,14 @@ class NotifySettings(BaseSettings):
     notify_backoff_s: float = Field(default=2.0, gt=0, le=3600)
     telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_url: str = "https://api.telegram.org"
+    # Internal webhook receivers an operator allows (host names, addresses, networks);
+    # every other non-public address is refused.
+    notify_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("notify_allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return _split_list(value)
 
 
 # --- end alerts ---

@@ -17,7 +17,7 @@ from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
 from tickhub.alerts import service
-from tickhub.alerts.deps import AlertsUowDep
+from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep
 from tickhub.alerts.hub import AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
 from tickhub.alerts.schemas import (
@@ -142,11 +142,12 @@ async def create_strategy(
     response: Response,
     principal: CurrentUser,
     uow: AlertsUowDep,
+    policy: AddressPolicyDep,
 ) -> StrategyOut:
     """A condition over the closed candles of some instruments at one interval; when it
     holds, an alert is raised (at most once per `cooldown_s` per instrument) and sent
     through the channels. 409 when the name is taken or the user has too many."""
-    view = await service.create_strategy(uow, user_id=principal.id, data=body)
+    view = await service.create_strategy(uow, user_id=principal.id, data=body, policy=policy)
     response.headers["Location"] = request.url_for("get_strategy", strategy_id=view.record.id).path
     return _strategy_out(view)
 
@@ -176,12 +177,16 @@ async def get_strategy(
 
 @router.patch("/strategies/{strategy_id}", summary="Change a strategy")
 async def patch_strategy(
-    strategy_id: StrategyId, body: StrategyPatch, principal: CurrentUser, uow: AlertsUowDep
+    strategy_id: StrategyId,
+    body: StrategyPatch,
+    principal: CurrentUser,
+    uow: AlertsUowDep,
+    policy: AddressPolicyDep,
 ) -> StrategyOut:
     """Only the fields sent change; `instruments` and `channels` are replaced whole. A
     webhook sent without its secret keeps the secret it had (matched by URL)."""
     view = await service.update_strategy(
-        uow, user_id=principal.id, strategy_id=strategy_id, data=body
+        uow, user_id=principal.id, strategy_id=strategy_id, data=body, policy=policy
     )
     return _strategy_out(view)
 

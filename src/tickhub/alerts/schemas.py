@@ -40,6 +40,8 @@ def _http_url(value: str) -> str:
         raise ValueError("must be an http:// or https:// URL with a host")
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         raise ValueError("must not contain spaces or control characters")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials (user:password@)")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError as exc:

@@ -305,6 +305,33 @@ async def test_bad_fields_are_refused_by_name(
     assert await strategies(client, alice) == []
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:5432/",
+        "http://0x7f000001/",
+        "http://[::1]:8000/",
+        "http://user:pw@rabbitmq:15672/api/",
+        "http://10.0.0.7/hook",
+    ],
+)
+async def test_webhooks_into_the_network_are_refused_when_saved(
+    client: httpx.AsyncClient, alice: User, url: str
+) -> None:
+    hook = {"type": "webhook", "url": url, "secret": SECRET}
+    r = await client.post(
+        "/v1/strategies", json={**STRATEGY, "channels": [hook]}, headers=alice.headers
+    )
+    refused(r, 422, "channels.0.webhook.url")
+    made = await create(client, alice)
+    r = await client.patch(
+        f"/v1/strategies/{made['id']}", json={"channels": [hook]}, headers=alice.headers
+    )
+    refused(r, 422, "channels.0.webhook.url")
+    assert await strategies(client, alice) == [made]
+
+
 async def test_a_patch_may_not_null_a_field(client: httpx.AsyncClient, alice: User) -> None:
     made = await create(client, alice)
     r = await client.patch(

@@ -80,6 +80,7 @@ def configured(
     notify.setdefault("notify_timeout_s", 5.0)
     notify.setdefault("notify_attempts", 3)
     notify.setdefault("notify_backoff_s", BACKOFF_S)
+    notify.setdefault("notify_allow_hosts", ["127.0.0.1"])  # the loopback receivers
     host, port = smtp or ("", 25)
     return settings.model_copy(
         update={
@@ -259,7 +260,7 @@ async def test_webhook_answering_500_then_200_is_sent_on_the_second_attempt(
             assert await worker.deliver_due(NOW) == 1
             row = await delivery(engine, s.deliveries[0])
             assert (row.status, row.attempts, row.response_status) == ("pending", 1, 500)
-            assert "500" in row.last_error and "database unavailable" in row.last_error
+            assert row.last_error == "HTTP 500 Internal Server Error"  # never the answer
             assert row.next_attempt_at == NOW + timedelta(seconds=BACKOFF_S)
             assert row.delivered_at is None
 
@@ -310,7 +311,7 @@ async def test_webhook_410_fails_for_good(
     assert len(receiver.received) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("failed", 1, 410)
-    assert "410" in row.last_error and "this hook was removed" in row.last_error
+    assert row.last_error == "HTTP 410 Gone"
     assert row.delivered_at is None
 
 
@@ -366,7 +367,7 @@ async def test_webhook_that_never_answers_times_out_and_is_retried(
     assert len(receiver.received) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("pending", 1, None)
-    assert "timed out" in row.last_error
+    assert row.last_error.startswith("timeout")
     assert row.next_attempt_at == NOW + timedelta(seconds=BACKOFF_S)
 
 
@@ -379,7 +380,7 @@ async def test_unreachable_webhook_is_retried(
         assert await worker.deliver_due(NOW) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("pending", 1, None)
-    assert "ConnectError" in row.last_error
+    assert row.last_error == "connection refused"
 
 
 # --- telegram ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 delivered from the `alert_deliveries` outbox by `DeliveryWorker`."""
 
 from tickhub.alerts.notifiers._email import EmailNotifier
+from tickhub.alerts.notifiers._guard import AddressPolicy, Resolver, system_resolver
 from tickhub.alerts.notifiers._message import (
     email_message,
     telegram_text,
@@ -29,6 +30,7 @@ __all__ = [
     "DELIVERY_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "AddressPolicy",
     "DeliveryWorker",
     "EmailNotifier",
     "OutboxRepository",
@@ -37,10 +39,12 @@ __all__ = [
     "OutboxUow",
     "OutboxUowFactory",
     "Outcome",
+    "Resolver",
     "TelegramNotifier",
     "WebhookNotifier",
     "email_message",
     "sign",
+    "system_resolver",
     "telegram_text",
     "webhook_body",
 ]

@@ -22,6 +22,7 @@ import httpx
 
 from tickhub.alerts.notifiers import _store as store
 from tickhub.alerts.notifiers._email import EmailNotifier
+from tickhub.alerts.notifiers._guard import AddressPolicy, Resolver, system_resolver
 from tickhub.alerts.notifiers._message import email_message, telegram_text, webhook_body
 from tickhub.alerts.notifiers._outcome import Outcome, clip, exception_text
 from tickhub.alerts.notifiers._telegram import TelegramNotifier, hide_bot_tokens
@@ -74,7 +75,9 @@ class DeliveryWorker:
     a pass uses several short ones, never one across a send.
 
     `http` is a client to use instead of the worker's own (which `aclose()` closes);
-    `batch_size` rows are claimed and sent at once per pass.
+    `batch_size` rows are claimed and sent at once per pass. `resolver` finds a webhook
+    host's addresses (the system's by default), which `TICKHUB_NOTIFY_ALLOW_HOSTS` and
+    the rules of `_guard` judge before any connection.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class DeliveryWorker:
         batch_size: int = 16,
         clock: Callable[[], datetime] = utc_now,
         smtp_tls_context: ssl.SSLContext | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         if poll_interval_s <= 0 or batch_size < 1:
             raise ValueError("poll_interval_s must be > 0 and batch_size >= 1")
@@ -104,7 +108,12 @@ class DeliveryWorker:
             limits=httpx.Limits(max_connections=max(10, 2 * batch_size)),
         )
         timeout_s = self._notify.notify_timeout_s
-        self._webhook = WebhookNotifier(self._http, timeout_s=timeout_s)
+        self._webhook = WebhookNotifier(
+            self._http,
+            timeout_s=timeout_s,
+            policy=AddressPolicy(self._notify.notify_allow_hosts),
+            resolver=resolver,
+        )
         self._telegram = TelegramNotifier(
             self._http,
             api_url=self._notify.telegram_api_url,
@@ -259,7 +268,7 @@ class DeliveryWorker:
                     chat_id=claimed.target, text=telegram_text(message), now=now
                 )
         except TimeoutError:
-            return Outcome.retry(f"timed out after {timeout_s:g} s")
+            return Outcome.retry(f"timeout ({timeout_s:g} s)")
 
     def _delay_s(self, attempts: int, outcome: Outcome) -> float:
         backoff = self._notify.notify_backoff_s * 2.0 ** min(attempts - 1, 40)

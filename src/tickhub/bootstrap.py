@@ -29,6 +29,7 @@ from tickhub.alerts.notifiers import DeliveryWorker, OutboxUnitOfWork
 from tickhub.alerts.scanner import Scanner
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
+from tickhub.common.supervise import Supervisor, until_stopped_or_failed
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
 from tickhub.marketdata.ingest.sim import SimSource
@@ -223,6 +224,15 @@ async def wait_for_stop_signal() -> None:
             loop.remove_signal_handler(sig)
 
 
+async def wait_for_stop_signal_or(task: asyncio.Task[None]) -> None:
+    """Return on SIGINT or SIGTERM, or when `task` ends (the web server stopped)."""
+    stop = asyncio.create_task(wait_for_stop_signal())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel(stop)
+
+
 async def run_tracker(settings: Settings) -> None:
     """Sources → bus, until stopped; then what is buffered is published."""
     require_shared_bus(settings, "tracker")
@@ -232,13 +242,15 @@ async def run_tracker(settings: Settings) -> None:
         tracker.start(await build_sources(settings, engine))
         log.info("tracker: sources=%s symbols=%s", ",".join(settings.sources),
                  ",".join(settings.symbols))  # fmt: skip
-        fallback = None
+        supervisor = Supervisor()
         if settings.sim_fallback and "sim" not in settings.sources:
-            fallback = asyncio.create_task(offline_fallback(settings, engine, tracker))
+            supervisor.spawn(
+                "sim-fallback", lambda: offline_fallback(settings, engine, tracker), forever=False
+            )
         try:
-            await wait_for_stop_signal()
+            await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
         finally:
-            await cancel(fallback)
+            await supervisor.close()
             await tracker.stop()
             log.info("tracker stopped: %d trades published", tracker.published)
 
@@ -248,14 +260,13 @@ async def run_writer(settings: Settings) -> None:
     require_shared_bus(settings, "writer")
     async with engine_and_bus(settings, migrate=True) as (engine, bus):
         writer = await start_writer(settings, engine, bus)
-        maintenance = asyncio.create_task(
-            maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S)
-        )
+        supervisor = Supervisor()
+        keep_partitions(supervisor, settings, engine)
         log.info("writer: consuming trades from %s", settings.bus_url.split("@")[-1])
         try:
-            await wait_for_stop_signal()
+            await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
         finally:
-            await cancel(maintenance)
+            await supervisor.close()
         log.info(
             "writer stopping: %d trades received, %d new, %d duplicates",
             writer.stats.received,
@@ -264,10 +275,20 @@ async def run_writer(settings: Settings) -> None:
         )
 
 
+def keep_partitions(supervisor: Supervisor, settings: Settings, engine: AsyncEngine) -> None:
+    """The partition keeper, supervised (it returns at once on SQLite)."""
+    supervisor.spawn(
+        "partition-keeper",
+        lambda: maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S),
+        forever=False,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Alerting:
     scanner: Scanner
     delivery: DeliveryWorker
+    supervisor: Supervisor
 
 
 @contextlib.asynccontextmanager
@@ -278,11 +299,13 @@ async def scanning(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    supervisor: Supervisor | None = None,
 ) -> AsyncIterator[Alerting]:
     """The scanner and the delivery worker that sends its alerts, running until the block
     ends; then the scan in progress finishes and the deliveries in flight are recorded
     (an unsent one stays in the outbox for the next start). `clock` and `sleep` drive the
-    scanner's minute boundaries."""
+    scanner's minute boundaries. Both run under `supervisor` (restarted when they fail;
+    see `Supervisor.failed`)."""
     worker = DeliveryWorker(OutboxUnitOfWork.factory(engine), settings)
     scanner = Scanner(
         engine,
@@ -292,10 +315,11 @@ async def scanning(
         clock=clock,
         sleep=sleep,
     )
-    delivering = asyncio.create_task(worker.run())
-    scan = asyncio.create_task(scanner.run())
+    supervisor = supervisor or Supervisor()
+    delivering = supervisor.spawn("delivery-worker", worker.run)
+    scan = supervisor.spawn("scanner", scanner.run, forever=False)
     try:
-        yield Alerting(scanner, worker)
+        yield Alerting(scanner, worker, supervisor)
     finally:
         scanner.stop()
         await asyncio.gather(scan, return_exceptions=True)
@@ -309,10 +333,10 @@ async def run_scanner(settings: Settings) -> None:
     needed (on PostgreSQL; SQLite takes one)."""
     require_shared_bus(settings, "scanner")
     async with engine_and_bus(settings, migrate=True) as (engine, bus):
-        async with scanning(settings, engine, bus):
+        async with scanning(settings, engine, bus) as alerting:
             log.info("scanner: evaluating strategies on every candle close (%d worker processes)",
                      settings.scanner.workers)  # fmt: skip
-            await wait_for_stop_signal()
+            await until_stopped_or_failed(wait_for_stop_signal(), alerting.supervisor)
         log.info("scanner stopped")
 
 
@@ -325,13 +349,12 @@ async def run_up(settings: Settings) -> None:
         tracker = make_tracker(settings, bus)
         sources = await build_sources(settings, engine)
         tracker.start(sources)
-        background = [
-            asyncio.create_task(
-                maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S)
-            )
-        ]
+        supervisor = Supervisor()
+        keep_partitions(supervisor, settings, engine)
         if settings.sim_fallback and any(not s.simulated for s in sources):
-            background.append(asyncio.create_task(offline_fallback(settings, engine, tracker)))
+            supervisor.spawn(
+                "sim-fallback", lambda: offline_fallback(settings, engine, tracker), forever=False
+            )
         runtime = Runtime(settings=settings, engine=engine, bus=bus, tracker=tracker, writer=writer)
         server = QuietServer(
             uvicorn.Config(
@@ -352,17 +375,17 @@ async def run_up(settings: Settings) -> None:
             settings.port,
         )
         try:
-            async with scanning(settings, engine, bus):  # on exit the scan in progress ends
+            # on exit the scan in progress ends
+            async with scanning(settings, engine, bus, supervisor=supervisor):
                 serving = asyncio.create_task(server.serve())
-                stop = asyncio.create_task(wait_for_stop_signal())
-                await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
-                server.should_exit = True  # open connections close, the lifespan ends
-                await cancel(stop)
-                await serving
+                try:
+                    await until_stopped_or_failed(wait_for_stop_signal_or(serving), supervisor)
+                finally:
+                    server.should_exit = True  # open connections close, the lifespan ends
+                    await serving
         finally:
             log.info("shutting down: flushing buffered trades")
-            for task in background:
-                await cancel(task)
+            await supervisor.close()
             await tracker.stop()
     log.info(
         "stopped: %d trades received, %d new, %d stored",

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tickhub import bootstrap
 from tickhub.app import create_app
+from tickhub.common.supervise import TaskFailed
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
 from tickhub.migrate import upgrade
@@ -58,6 +59,9 @@ def _run(service: Coroutine[Any, Any, None]) -> None:
     except bootstrap.ConfigurationError as exc:
         typer.echo(f"tickhub: {exc.setting}: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except TaskFailed as exc:  # a background task kept failing: let the orchestrator restart
+        typer.echo(f"tickhub: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.alerts.notifiers import DeliveryWorker, OutboxUnitOfWork
 from tickhub.alerts.scanner import Scanner
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
+from tickhub.common.health import Check, HealthServer
 from tickhub.common.supervise import Supervisor, until_stopped_or_failed
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
@@ -224,6 +226,40 @@ async def wait_for_stop_signal() -> None:
             loop.remove_signal_handler(sig)
 
 
+def database_check(engine: AsyncEngine) -> Check:
+    async def check() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return check
+
+
+def tracker_checks(tracker: Tracker) -> dict[str, Check]:
+    async def bus() -> None:
+        if not tracker.bus_ok:
+            raise ConnectionError("the last publish failed")
+
+    async def buffer() -> None:
+        if tracker.full:
+            raise BufferError("the buffer is full: sources are waiting")
+
+    return {"bus": bus, "buffer": buffer}
+
+
+@contextlib.asynccontextmanager
+async def health_port(settings: Settings, checks: dict[str, Check]) -> AsyncIterator[None]:
+    """`/healthz` and `/readyz` on `TICKHUB_HEALTH_PORT` while the block runs (not at 0)."""
+    if not settings.health_port:
+        yield
+        return
+    server = HealthServer(checks, host=settings.host, port=settings.health_port)
+    await server.start()
+    try:
+        yield
+    finally:
+        await server.close()
+
+
 async def wait_for_stop_signal_or(task: asyncio.Task[None]) -> None:
     """Return on SIGINT or SIGTERM, or when `task` ends (the web server stopped)."""
     stop = asyncio.create_task(wait_for_stop_signal())
@@ -248,7 +284,8 @@ async def run_tracker(settings: Settings) -> None:
                 "sim-fallback", lambda: offline_fallback(settings, engine, tracker), forever=False
             )
         try:
-            await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
+            async with health_port(settings, tracker_checks(tracker)):
+                await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
         finally:
             await supervisor.close()
             await tracker.stop()
@@ -264,7 +301,8 @@ async def run_writer(settings: Settings) -> None:
         keep_partitions(supervisor, settings, engine)
         log.info("writer: consuming trades from %s", settings.bus_url.split("@")[-1])
         try:
-            await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
+            async with health_port(settings, {"database": database_check(engine)}):
+                await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
         finally:
             await supervisor.close()
         log.info(
@@ -336,7 +374,8 @@ async def run_scanner(settings: Settings) -> None:
         async with scanning(settings, engine, bus) as alerting:
             log.info("scanner: evaluating strategies on every candle close (%d worker processes)",
                      settings.scanner.workers)  # fmt: skip
-            await until_stopped_or_failed(wait_for_stop_signal(), alerting.supervisor)
+            async with health_port(settings, {"database": database_check(engine)}):
+                await until_stopped_or_failed(wait_for_stop_signal(), alerting.supervisor)
         log.info("scanner stopped")
 
 

@@ -264,6 +264,8 @@ class Settings(BaseSettings):
     capture_interval: float = Field(default=0, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
+    # `tickhub tracker|writer|scanner` answer /healthz and /readyz here (on `host`); 0 = off
+    health_port: int = Field(default=8001, ge=0, le=65535)
     log_level: str = "INFO"
 
     # When no live source has connected within `offline_after_s`, `tickhub up` starts `sim`.

@@ -73,3 +73,22 @@ def test_nginx_proxies_the_websocket_stream() -> None:
     text = (DEPLOY / "nginx.conf").read_text()
     assert "location /v1/stream" in text
     assert "proxy_set_header Upgrade $http_upgrade" in text
+
+
+def test_the_image_probes_the_port_of_the_service_it_runs() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("healthcheck", DEPLOY / "healthcheck.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tickhub = ["/usr/local/bin/python", "/usr/local/bin/tickhub"]
+    env = {"TICKHUB_PORT": "8000", "TICKHUB_HEALTH_PORT": "8001"}
+    for service in ("tracker", "writer", "scanner"):
+        assert module.probe_url([*tickhub, service], env) == "http://127.0.0.1:8001/readyz"
+    for service in ("api", "up"):
+        assert module.probe_url([*tickhub, service], env) == "http://127.0.0.1:8000/readyz"
+    assert module.probe_url([*tickhub, "db", "upgrade"], env) is None
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert "8000/healthz" not in text
+    assert "deploy/healthcheck.py" in text

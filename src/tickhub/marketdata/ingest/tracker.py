@@ -73,6 +73,12 @@ class Tracker:
         self.events_published = 0
         self.restarts: dict[str, int] = {}  # by source name
         self.backpressure_waits = 0
+        self.bus_ok = True  # the last publish went through
+
+    @property
+    def full(self) -> bool:
+        """The buffer is at its bound: sources wait."""
+        return self.buffered >= self._max_buffered
 
     @property
     def buffered(self) -> int:
@@ -132,6 +138,7 @@ class Tracker:
                 return
             except Exception:
                 self.publish_failures += 1
+                self.bus_ok = False
                 log.warning("could not publish %s; kept for the next flush", event.topic)
         self._pending.append(event)
 
@@ -197,7 +204,15 @@ class Tracker:
 
     async def flush(self) -> None:
         """Publish the kept events (in order), then every buffer; raises if the bus
-        refuses, keeping what it could not publish."""
+        refuses, keeping what it could not publish (`bus_ok` says how it went)."""
+        try:
+            await self._flush_all()
+        except Exception:
+            self.bus_ok = False
+            raise
+        self.bus_ok = True
+
+    async def _flush_all(self) -> None:
         while self._pending:
             event = self._pending[0]
             await self._bus.publish(event.topic, event)

@@ -30,6 +30,7 @@ from tickhub.alerts.notifiers import DeliveryWorker, OutboxUnitOfWork
 from tickhub.alerts.scanner import Scanner
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
+from tickhub.bus.deadletter import DeadLetterFile
 from tickhub.common.health import Check, HealthServer
 from tickhub.common.supervise import Supervisor, until_stopped_or_failed
 from tickhub.db import create_engine
@@ -46,6 +47,9 @@ from tickhub.runtime import Runtime
 from tickhub.settings import Settings
 
 PARTITION_MAINTENANCE_EVERY_S = 3600.0
+# The in-memory bus retries a failing handler after 1, 2, 4, 8 and 16 s, then writes the
+# message to the dead-letter file (`tickhub deadletter replay` hands it back).
+MEMORY_BUS_RETRIES, MEMORY_BUS_BACKOFF_S = 5, 1.0
 
 log = logging.getLogger("tickhub")
 
@@ -68,10 +72,22 @@ class ConfigurationError(Exception):
         self.setting = setting
 
 
+def dead_letter_file(settings: Settings) -> DeadLetterFile:
+    """Where the in-memory bus keeps what it could not deliver."""
+    return DeadLetterFile(settings.data_dir / "deadletter" / "bus.jsonl", message_codec())
+
+
 def make_bus(settings: Settings) -> Bus:
     """The configured bus, coding every context's messages (`tickhub.messages`)."""
+    options: dict[str, object] = {}
+    if settings.bus_url.startswith("memory://"):
+        options = {
+            "max_retries": MEMORY_BUS_RETRIES,
+            "retry_backoff_s": MEMORY_BUS_BACKOFF_S,
+            "dead_letter_file": dead_letter_file(settings),
+        }
     try:
-        return bus_from_url(settings.bus_url, codec=message_codec())
+        return bus_from_url(settings.bus_url, codec=message_codec(), **options)
     except ValueError as exc:
         raise ConfigurationError("TICKHUB_BUS_URL", str(exc)) from exc
 
@@ -211,6 +227,15 @@ async def import_trades(
     async with database(settings, migrate=True) as engine:
         writer = Writer(engine, capture_interval_s=settings.capture_interval)
         return await run_import(reader, writer, exchange=exchange, symbol=symbol)
+
+
+async def replay_dead_letters(settings: Settings) -> tuple[int, int]:
+    """`tickhub deadletter replay`: the writer's dead letters go through a writer again;
+    returns (written, kept). What fails again stays in the file, with its new error."""
+    letters = dead_letter_file(settings)
+    async with database(settings, migrate=True) as engine:
+        writer = Writer(engine, capture_interval_s=settings.capture_interval)
+        return await letters.replay("writer", writer.handle)
 
 
 async def wait_for_stop_signal() -> None:

@@ -29,6 +29,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+deadletter_app = typer.Typer(
+    help="Messages the in-memory bus of `tickhub up` could not deliver.", no_args_is_help=True
+)
+app.add_typer(deadletter_app, name="deadletter")
 
 log = logging.getLogger("tickhub")
 
@@ -111,6 +115,19 @@ def api() -> None:
         log_config=logging_config(settings.log_level),
         access_log=False,
     )
+
+
+@deadletter_app.command("replay")
+def deadletter_replay() -> None:
+    """Write the writer's dead letters (under the data directory) to the database again;
+    those that fail again stay in the file. Exits 1 when some are kept."""
+    settings = Settings()
+    _setup_logging(settings)
+    written, kept = asyncio.run(bootstrap.replay_dead_letters(settings))
+    where = bootstrap.dead_letter_file(settings).path
+    typer.echo(f"{written} dead letters written, {kept} kept in {where}")
+    if kept:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

@@ -86,6 +86,8 @@ def make_bus(settings: Settings) -> Bus:
             "retry_backoff_s": MEMORY_BUS_BACKOFF_S,
             "dead_letter_file": dead_letter_file(settings),
         }
+    else:
+        options = {"hold_timeout": settings.bus_hold_s}
     try:
         return bus_from_url(settings.bus_url, codec=message_codec(), **options)
     except ValueError as exc:

@@ -243,6 +243,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     bus_url: str = "memory://"
+    # RabbitMQ: a writer holds a message (the database away) at most this long, then puts
+    # a fresh copy back; keep it below the broker's consumer_timeout (30 min by default).
+    bus_hold_s: float = Field(default=900.0, gt=0, le=86_400)
 
     # Seed 001's variable names, used when TICKHUB_DATABASE_URL / TICKHUB_BUS_URL are unset.
     postgres_host: str = Field(default="", validation_alias="POSTGRES_HOST")

@@ -221,6 +221,8 @@ class NotifySettings(BaseSettings):
     notify_backoff_s: float = Field(default=2.0, gt=0, le=3600)
     telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_url: str = "https://api.telegram.org"
+    # Deliveries sent per user in an hour, over all channels; the rest wait their turn.
+    notify_user_hourly: int = Field(default=120, ge=1, le=100_000)
     # Internal webhook receivers an operator allows (host names, addresses, networks);
     # every other non-public address is refused.
     notify_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

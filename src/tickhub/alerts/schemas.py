@@ -25,6 +25,9 @@ MAX_NAME = 100
 MAX_INSTRUMENTS = 100
 MAX_CHANNELS = 10
 MAX_COOLDOWN_S = 30 * 86_400
+# At most one alert per strategy and instrument in this long: bounds what one strategy
+# can send, whatever its condition.
+MIN_COOLDOWN_S = 300
 MAX_URL = 512  # alert_deliveries.target
 MIN_SECRET, MAX_SECRET = 16, 256
 # The condition's own limits (length, size, depth) are the parser's, reported with a
@@ -174,7 +177,11 @@ ConditionText = Annotated[
 ]
 Cooldown = Annotated[
     int,
-    Field(ge=0, le=MAX_COOLDOWN_S, description="Seconds after an alert before the next one"),
+    Field(
+        ge=MIN_COOLDOWN_S,
+        le=MAX_COOLDOWN_S,
+        description=f"Seconds after an alert before the next one (at least {MIN_COOLDOWN_S})",
+    ),
 ]
 Channels = Annotated[list[ChannelIn], Field(max_length=MAX_CHANNELS)]
 
@@ -184,7 +191,7 @@ class StrategyIn(_In):
     instruments: Instruments
     interval: IntervalText
     condition: ConditionText
-    cooldown_s: Cooldown = 0
+    cooldown_s: Cooldown = MIN_COOLDOWN_S
     channels: Channels = Field(default_factory=list)
     active: bool = True
 

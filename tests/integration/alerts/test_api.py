@@ -84,7 +84,7 @@ async def test_create_read_update_delete(client: httpx.AsyncClient, alice: User)
     assert (made["interval"], made["interval_s"]) == ("15m", 900)
     assert made["condition"] == STRATEGY["condition"]
     assert made["canonical"] == "((rsi(14) < 30) and (close > sma(close, 50)))"
-    assert (made["cooldown_s"], made["channels"], made["active"]) == (0, [], True)
+    assert (made["cooldown_s"], made["channels"], made["active"]) == (300, [], True)
     assert made["created_at"].endswith("Z") and made["created_at"] == made["updated_at"]
 
     got = await client.get(r.headers["location"], headers=alice.headers)
@@ -278,6 +278,8 @@ async def test_check_gives_the_canonical_form_and_what_is_used(
         ({"name": ""}, "name"),
         ({"name": "x" * 101}, "name"),
         ({"cooldown_s": -1}, "cooldown_s"),
+        ({"cooldown_s": 0}, "cooldown_s"),
+        ({"cooldown_s": 299}, "cooldown_s"),
         ({"cooldown_s": 30 * 86400 + 1}, "cooldown_s"),
         ({"active": "maybe"}, "active"),
         ({"owner": "someone"}, "owner"),

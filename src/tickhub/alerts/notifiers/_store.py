@@ -1,8 +1,12 @@
 """The notifiers' queries on the delivery outbox (SQLAlchemy Core). Never commits: the
 worker opens one short unit of work per claim and per recorded result.
 
-Claiming is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …` that counts the
-attempt and leases the row (moves `next_attempt_at` past the longest a send may take),
+Claiming is fair between users: due rows are ranked within their user (oldest first)
+and taken rank by rank, so one user's thousand due deliveries do not push another's one
+back; a user who had `per_user_hour` deliveries sent in the last hour gets nothing more
+until the hour moves on (the rows wait, pending). It is one
+`UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …` that counts the attempt and leases
+the row (moves `next_attempt_at` past the longest a send may take),
 so no worker takes it again while it is being sent. On PostgreSQL the inner SELECT is
 `FOR UPDATE SKIP LOCKED`: concurrent workers claim disjoint rows without waiting on each
 other. A worker that dies mid-send leaves the row pending; it is claimed again when its
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -74,14 +78,36 @@ class OutboxRepository:
         lease_until: datetime,
         limit: int,
         max_attempts: int,
+        per_user_hour: int | None = None,
     ) -> list[Claimed]:
-        d = deliveries_t
-        due = (
-            select(d.c.id)
+        d, a = deliveries_t, alerts_t
+        due_rows = (
+            select(
+                d.c.id,
+                d.c.next_attempt_at,
+                func.row_number()
+                .over(partition_by=a.c.user_id, order_by=(d.c.next_attempt_at, d.c.id))
+                .label("turn"),
+            )
+            .select_from(d.join(a, a.c.id == d.c.alert_id))
             .where(d.c.status == PENDING, d.c.next_attempt_at <= now, d.c.attempts < max_attempts)
-            .order_by(d.c.next_attempt_at, d.c.id)
+        )
+        if per_user_hour is not None:
+            sent = (
+                select(a.c.user_id)
+                .select_from(d.join(a, a.c.id == d.c.alert_id))
+                .where(d.c.status == SENT, d.c.delivered_at > now - timedelta(hours=1))
+                .group_by(a.c.user_id)
+                .having(func.count() >= per_user_hour)
+            )
+            due_rows = due_rows.where(a.c.user_id.not_in(sent))
+        ranked = due_rows.subquery()
+        fair = (
+            select(ranked.c.id)
+            .order_by(ranked.c.turn, ranked.c.next_attempt_at, ranked.c.id)
             .limit(limit)
         )
+        due = select(d.c.id).where(d.c.id.in_(fair.scalar_subquery()))
         if self.conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         result = await self.conn.execute(

@@ -19,7 +19,13 @@ class OutboxStore(Protocol):
 
     async def fail_interrupted(self, *, now: datetime, max_attempts: int) -> int: ...
     async def claim_due(
-        self, *, now: datetime, lease_until: datetime, limit: int, max_attempts: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        max_attempts: int,
+        per_user_hour: int | None = None,
     ) -> list[Claimed]: ...
     async def load_alerts(self, alert_ids: Sequence[int]) -> dict[int, LoadedAlert]: ...
     async def record(

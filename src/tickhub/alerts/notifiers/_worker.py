@@ -200,6 +200,7 @@ class DeliveryWorker:
                 lease_until=lease_until,
                 limit=self._batch_size,
                 max_attempts=self._notify.notify_attempts,
+                per_user_hour=self._notify.notify_user_hourly,
             )
             await tx.commit()
         if interrupted:

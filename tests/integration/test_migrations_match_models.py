@@ -43,6 +43,7 @@ TABLES = {
     },
     "alerts (0006)": {"strategies", "strategy_marks", "alerts", "alert_deliveries"},
     "coinmarketcap (0007)": {"cmc_listings", "cmc_global_metrics"},
+    "alert targets (0010)": {"alert_targets"},
 }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from tickhub.alerts.notifiers import AddressPolicy
+from tickhub.alerts.notifiers import AddressPolicy, OutboxUnitOfWork, OutboxUowFactory
 from tickhub.alerts.uow import AlertsUnitOfWork, AlertsUowFactory
 from tickhub.deps import EngineDep
 
@@ -26,3 +26,10 @@ def get_address_policy(conn: HTTPConnection) -> AddressPolicy:
 
 
 AddressPolicyDep = Annotated[AddressPolicy, Depends(get_address_policy)]
+
+
+def get_outbox_uow(engine: EngineDep) -> OutboxUowFactory:
+    return OutboxUnitOfWork.factory(engine)
+
+
+OutboxUowDep = Annotated[OutboxUowFactory, Depends(get_outbox_uow)]

@@ -16,8 +16,8 @@ from tickhub.accounts import service as accounts
 from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
-from tickhub.alerts import service
-from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep
+from tickhub.alerts import notifiers, service
+from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep, OutboxUowDep
 from tickhub.alerts.hub import AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
 from tickhub.alerts.schemas import (
@@ -33,9 +33,10 @@ from tickhub.alerts.schemas import (
     StrategyOut,
     StrategyPage,
     StrategyPatch,
+    TargetConfirmIn,
     channel_out,
 )
-from tickhub.common.time import from_us
+from tickhub.common.time import from_us, utc_now
 from tickhub.marketdata.schemas import Problem
 from tickhub.problems import PROBLEM_JSON
 from tickhub.websocket import CLOSE_POLICY, CLOSE_TRY_LATER, receiver, upgrade_required
@@ -189,6 +190,26 @@ async def patch_strategy(
         uow, user_id=principal.id, strategy_id=strategy_id, data=body, policy=policy
     )
     return _strategy_out(view)
+
+
+@router.post(
+    "/alerts/targets/confirm", status_code=204, summary="Prove an e-mail address or chat yours"
+)
+async def confirm_target(
+    body: TargetConfirmIn, principal: CurrentUser, outbox: OutboxUowDep
+) -> Response:
+    """Alerts go to an e-mail address or Telegram chat only once its owner proved it: the
+    first alert for it sends a six-digit code there instead; post it here. 404 when no
+    code was sent to that target, 422 for a wrong or expired code."""
+    await notifiers.confirm_target(
+        outbox,
+        user_id=principal.id,
+        channel=body.channel,
+        target=body.target,
+        code=body.code,
+        now=utc_now(),
+    )
+    return Response(status_code=204)
 
 
 @router.delete("/strategies/{strategy_id}", status_code=204, summary="Delete a strategy")

@@ -115,6 +115,21 @@ class EmailIn(_In):
 ChannelIn = Annotated[WebhookIn | TelegramIn | EmailIn, Field(discriminator="type")]
 
 
+class TargetConfirmIn(_In):
+    """The code sent to an e-mail address or Telegram chat, proving it the caller's."""
+
+    channel: Literal["email", "telegram"]
+    target: str = Field(
+        min_length=1, max_length=254, description="the address, or the chat id", examples=["@me"]
+    )
+    code: str = Field(pattern=r"^[0-9]{6}$", examples=["042917"])
+
+    @model_validator(mode="after")
+    def _normal_target(self) -> TargetConfirmIn:
+        self.target = _email(self.target) if self.channel == "email" else self.target
+        return self
+
+
 class WebhookOut(Schema):
     type: Literal["webhook"] = "webhook"
     url: str

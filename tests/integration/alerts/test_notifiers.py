@@ -29,7 +29,7 @@ from tests.fixtures.fake_telegram import FakeTelegram
 from tests.fixtures.local_http import closed_port
 from tests.fixtures.webhook_receiver import Reply, WebhookReceiver, expected_signature
 from tickhub.accounts.models import User
-from tickhub.alerts.models import AlertDelivery, AlertRow, Strategy
+from tickhub.alerts.models import AlertDelivery, AlertRow, AlertTarget, Strategy
 from tickhub.alerts.notifiers import DeliveryWorker, OutboxRepository, OutboxUnitOfWork
 from tickhub.alerts.notifiers._worker import lease_s
 from tickhub.db import create_engine
@@ -39,6 +39,7 @@ users_t: Table = User.__table__  # type: ignore[assignment]
 strategies_t: Table = Strategy.__table__  # type: ignore[assignment]
 alerts_t: Table = AlertRow.__table__  # type: ignore[assignment]
 deliveries_t: Table = AlertDelivery.__table__  # type: ignore[assignment]
+targets_t: Table = AlertTarget.__table__  # type: ignore[assignment]
 
 NOW = datetime(2026, 11, 23, 15, 1, 2, tzinfo=UTC)
 CANDLE_START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -115,9 +116,11 @@ async def seed(
     *,
     now: datetime = NOW,
     name: str = "BTC breakout",
+    proven: bool = True,
 ) -> Seeded:
     """A user, a strategy with these channels, one alert and its pending deliveries, as
-    the scanner writes them."""
+    the scanner writes them; with `proven`, the user has confirmed the e-mail and
+    Telegram targets already."""
     user_id = str(uuid.uuid4())
     async with engine.begin() as conn:
         await conn.execute(
@@ -188,6 +191,17 @@ async def seed(
             )
             assert delivery_id is not None
             ids.append(delivery_id)
+            if proven and kind in {"email", "telegram"}:
+                await conn.execute(
+                    insert(targets_t).values(
+                        user_id=user_id,
+                        channel=kind,
+                        target=str(channel[TARGET_KEYS[kind]]),
+                        wrong_codes=0,
+                        confirmed_at=now,
+                        created_at=now,
+                    )
+                )
     return Seeded(user_id, strategy_id, alert_id, ids)
 
 

@@ -10,6 +10,7 @@ from tickhub.alerts.notifiers._message import (
 )
 from tickhub.alerts.notifiers._outcome import Outcome
 from tickhub.alerts.notifiers._store import OutboxRepository
+from tickhub.alerts.notifiers._targets import confirm_target
 from tickhub.alerts.notifiers._telegram import TelegramNotifier
 from tickhub.alerts.notifiers._uow import (
     OutboxStore,
@@ -42,6 +43,7 @@ __all__ = [
     "Resolver",
     "TelegramNotifier",
     "WebhookNotifier",
+    "confirm_target",
     "email_message",
     "sign",
     "system_resolver",

@@ -29,6 +29,7 @@ from tickhub.alerts.repository import (
     alerts_t,
     deliveries_t,
     strategies_t,
+    targets_t,
 )
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -43,6 +44,17 @@ class Claimed:
     channel: str
     target: str
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An e-mail address or Telegram chat of a user, and how far its proof got."""
+
+    id: int
+    code_hash: str | None
+    code_sent_at: datetime | None
+    wrong_codes: int
+    confirmed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,3 +182,30 @@ class OutboxRepository:
             select(func.min(d.c.next_attempt_at)).where(d.c.status == PENDING)
         )
         return value
+
+    # -- targets proven by their user ------------------------------------------------
+
+    async def target(self, user_id: str, channel: str, target: str) -> Target | None:
+        t = targets_t
+        row = (
+            await self.conn.execute(
+                select(t).where(
+                    t.c.user_id == user_id, t.c.channel == channel, t.c.target == target
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return Target(row.id, row.code_hash, row.code_sent_at, row.wrong_codes, row.confirmed_at)
+
+    async def add_target(self, user_id: str, channel: str, target: str, now: datetime) -> None:
+        await self.conn.execute(
+            targets_t.insert().values(
+                user_id=user_id, channel=channel, target=target, wrong_codes=0, created_at=now
+            )
+        )
+
+    async def update_target(self, target_id: int, **values: Any) -> None:
+        await self.conn.execute(
+            update(targets_t).where(targets_t.c.id == target_id).values(**values)
+        )

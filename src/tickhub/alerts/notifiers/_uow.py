@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.alerts.notifiers._store import Claimed, LoadedAlert, OutboxRepository
+from tickhub.alerts.notifiers._store import Claimed, LoadedAlert, OutboxRepository, Target
 from tickhub.common.uow import Uow
 from tickhub.db import UnitOfWork
 
@@ -39,6 +39,9 @@ class OutboxStore(Protocol):
         delivered_at: datetime | None,
     ) -> bool: ...
     async def next_due(self) -> datetime | None: ...
+    async def target(self, user_id: str, channel: str, target: str) -> Target | None: ...
+    async def add_target(self, user_id: str, channel: str, target: str, now: datetime) -> None: ...
+    async def update_target(self, target_id: int, **values: Any) -> None: ...
 
 
 class OutboxUow(Uow, Protocol):

@@ -280,7 +280,18 @@ async def health_port(settings: Settings, checks: dict[str, Check]) -> AsyncIter
         yield
         return
     server = HealthServer(checks, host=settings.host, port=settings.health_port)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:  # e.g. two services on one host with the same port
+        log.error(
+            "health port %s:%d unavailable (%s): /healthz and /readyz are not served; "
+            "give each service on this host its own TICKHUB_HEALTH_PORT",
+            settings.host,
+            settings.health_port,
+            exc.strerror or exc,
+        )
+        yield
+        return
     try:
         yield
     finally:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.local_http import closed_port
-from tickhub.bootstrap import database_check, tracker_checks
+from tickhub.bootstrap import database_check, health_port, tracker_checks
 from tickhub.bus.memory import MemoryBus
 from tickhub.common.health import HealthServer
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.ingest.tracker import Tracker
+from tickhub.settings import Settings
 
 
 async def probe(server: HealthServer, path: str) -> httpx.Response:
@@ -74,3 +77,18 @@ async def test_a_tracker_is_not_ready_while_the_bus_refuses_or_its_buffer_is_ful
         }
     finally:
         await server.close()
+
+
+async def test_a_busy_health_port_is_reported_and_the_service_runs_on(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = settings.model_copy(update={"host": "127.0.0.1", "health_port": port})
+        ran = False
+        async with health_port(busy, {}):
+            ran = True
+    assert ran
+    assert "TICKHUB_HEALTH_PORT" in caplog.text

@@ -25,12 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.alerts.notifiers import DeliveryWorker, OutboxUnitOfWork
 from tickhub.alerts.scanner import Scanner
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
+from tickhub.bus.deadletter import DeadLetterFile
+from tickhub.common.health import Check, HealthServer
+from tickhub.common.supervise import Supervisor, until_stopped_or_failed
 from tickhub.db import create_engine
 from tickhub.gateway import logging_config
 from tickhub.market.service import Market, build_market
@@ -47,6 +51,9 @@ from tickhub.runtime import Runtime
 from tickhub.settings import Settings
 
 PARTITION_MAINTENANCE_EVERY_S = 3600.0
+# The in-memory bus retries a failing handler after 1, 2, 4, 8 and 16 s, then writes the
+# message to the dead-letter file (`tickhub deadletter replay` hands it back).
+MEMORY_BUS_RETRIES, MEMORY_BUS_BACKOFF_S = 5, 1.0
 
 log = logging.getLogger("tickhub")
 
@@ -85,10 +92,24 @@ class ConfigurationError(Exception):
         self.setting = setting
 
 
+def dead_letter_file(settings: Settings) -> DeadLetterFile:
+    """Where the in-memory bus keeps what it could not deliver."""
+    return DeadLetterFile(settings.data_dir / "deadletter" / "bus.jsonl", message_codec())
+
+
 def make_bus(settings: Settings) -> Bus:
     """The configured bus, coding every context's messages (`tickhub.messages`)."""
+    options: dict[str, object] = {}
+    if settings.bus_url.startswith("memory://"):
+        options = {
+            "max_retries": MEMORY_BUS_RETRIES,
+            "retry_backoff_s": MEMORY_BUS_BACKOFF_S,
+            "dead_letter_file": dead_letter_file(settings),
+        }
+    else:
+        options = {"hold_timeout": settings.bus_hold_s}
     try:
-        return bus_from_url(settings.bus_url, codec=message_codec())
+        return bus_from_url(settings.bus_url, codec=message_codec(), **options)
     except ValueError as exc:
         raise ConfigurationError("TICKHUB_BUS_URL", str(exc)) from exc
 
@@ -257,6 +278,15 @@ async def import_trades(
         return await run_import(reader, writer, exchange=exchange, symbol=symbol)
 
 
+async def replay_dead_letters(settings: Settings) -> tuple[int, int]:
+    """`tickhub deadletter replay`: the writer's dead letters go through a writer again;
+    returns (written, kept). What fails again stays in the file, with its new error."""
+    letters = dead_letter_file(settings)
+    async with database(settings, migrate=True) as engine:
+        writer = Writer(engine, capture_interval_s=settings.capture_interval)
+        return await letters.replay("writer", writer.handle)
+
+
 async def wait_for_stop_signal() -> None:
     """Return on SIGINT or SIGTERM (Ctrl-C, `docker stop`, `kill`)."""
     stop = asyncio.Event()
@@ -270,6 +300,60 @@ async def wait_for_stop_signal() -> None:
             loop.remove_signal_handler(sig)
 
 
+def database_check(engine: AsyncEngine) -> Check:
+    async def check() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return check
+
+
+def tracker_checks(tracker: Tracker) -> dict[str, Check]:
+    async def bus() -> None:
+        if not tracker.bus_ok:
+            raise ConnectionError("the last publish failed")
+
+    async def buffer() -> None:
+        if tracker.full:
+            raise BufferError("the buffer is full: sources are waiting")
+
+    return {"bus": bus, "buffer": buffer}
+
+
+@contextlib.asynccontextmanager
+async def health_port(settings: Settings, checks: dict[str, Check]) -> AsyncIterator[None]:
+    """`/healthz` and `/readyz` on `TICKHUB_HEALTH_PORT` while the block runs (not at 0)."""
+    if not settings.health_port:
+        yield
+        return
+    server = HealthServer(checks, host=settings.host, port=settings.health_port)
+    try:
+        await server.start()
+    except OSError as exc:  # e.g. two services on one host with the same port
+        log.error(
+            "health port %s:%d unavailable (%s): /healthz and /readyz are not served; "
+            "give each service on this host its own TICKHUB_HEALTH_PORT",
+            settings.host,
+            settings.health_port,
+            exc.strerror or exc,
+        )
+        yield
+        return
+    try:
+        yield
+    finally:
+        await server.close()
+
+
+async def wait_for_stop_signal_or(task: asyncio.Task[None]) -> None:
+    """Return on SIGINT or SIGTERM, or when `task` ends (the web server stopped)."""
+    stop = asyncio.create_task(wait_for_stop_signal())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel(stop)
+
+
 async def run_tracker(settings: Settings) -> None:
     """Sources → bus, until stopped; then what is buffered is published."""
     require_shared_bus(settings, "tracker")
@@ -279,13 +363,16 @@ async def run_tracker(settings: Settings) -> None:
         tracker.start(await build_sources(settings, engine))
         log.info("tracker: sources=%s symbols=%s", ",".join(settings.sources),
                  ",".join(settings.symbols))  # fmt: skip
-        fallback = None
+        supervisor = Supervisor()
         if settings.sim_fallback and "sim" not in settings.sources:
-            fallback = asyncio.create_task(offline_fallback(settings, engine, tracker))
+            supervisor.spawn(
+                "sim-fallback", lambda: offline_fallback(settings, engine, tracker), forever=False
+            )
         try:
-            await wait_for_stop_signal()
+            async with health_port(settings, tracker_checks(tracker)):
+                await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
         finally:
-            await cancel(fallback)
+            await supervisor.close()
             await tracker.stop()
             log.info("tracker stopped: %d trades published", tracker.published)
 
@@ -295,14 +382,14 @@ async def run_writer(settings: Settings) -> None:
     require_shared_bus(settings, "writer")
     async with engine_and_bus(settings, migrate=True) as (engine, bus):
         writer = await start_writer(settings, engine, bus)
-        maintenance = asyncio.create_task(
-            maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S)
-        )
+        supervisor = Supervisor()
+        keep_partitions(supervisor, settings, engine)
         log.info("writer: consuming trades from %s", settings.bus_url.split("@")[-1])
         try:
-            await wait_for_stop_signal()
+            async with health_port(settings, {"database": database_check(engine)}):
+                await until_stopped_or_failed(wait_for_stop_signal(), supervisor)
         finally:
-            await cancel(maintenance)
+            await supervisor.close()
         log.info(
             "writer stopping: %d trades received, %d new, %d duplicates",
             writer.stats.received,
@@ -311,10 +398,20 @@ async def run_writer(settings: Settings) -> None:
         )
 
 
+def keep_partitions(supervisor: Supervisor, settings: Settings, engine: AsyncEngine) -> None:
+    """The partition keeper, supervised (it returns at once on SQLite)."""
+    supervisor.spawn(
+        "partition-keeper",
+        lambda: maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S),
+        forever=False,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Alerting:
     scanner: Scanner
     delivery: DeliveryWorker
+    supervisor: Supervisor
 
 
 @contextlib.asynccontextmanager
@@ -325,11 +422,13 @@ async def scanning(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    supervisor: Supervisor | None = None,
 ) -> AsyncIterator[Alerting]:
     """The scanner and the delivery worker that sends its alerts, running until the block
     ends; then the scan in progress finishes and the deliveries in flight are recorded
     (an unsent one stays in the outbox for the next start). `clock` and `sleep` drive the
-    scanner's minute boundaries."""
+    scanner's minute boundaries. Both run under `supervisor` (restarted when they fail;
+    see `Supervisor.failed`)."""
     worker = DeliveryWorker(OutboxUnitOfWork.factory(engine), settings)
     scanner = Scanner(
         engine,
@@ -339,10 +438,11 @@ async def scanning(
         clock=clock,
         sleep=sleep,
     )
-    delivering = asyncio.create_task(worker.run())
-    scan = asyncio.create_task(scanner.run())
+    supervisor = supervisor or Supervisor()
+    delivering = supervisor.spawn("delivery-worker", worker.run)
+    scan = supervisor.spawn("scanner", scanner.run, forever=False)
     try:
-        yield Alerting(scanner, worker)
+        yield Alerting(scanner, worker, supervisor)
     finally:
         scanner.stop()
         await asyncio.gather(scan, return_exceptions=True)
@@ -356,10 +456,11 @@ async def run_scanner(settings: Settings) -> None:
     needed (on PostgreSQL; SQLite takes one)."""
     require_shared_bus(settings, "scanner")
     async with engine_and_bus(settings, migrate=True) as (engine, bus):
-        async with scanning(settings, engine, bus):
+        async with scanning(settings, engine, bus) as alerting:
             log.info("scanner: evaluating strategies on every candle close (%d worker processes)",
                      settings.scanner.workers)  # fmt: skip
-            await wait_for_stop_signal()
+            async with health_port(settings, {"database": database_check(engine)}):
+                await until_stopped_or_failed(wait_for_stop_signal(), alerting.supervisor)
         log.info("scanner stopped")
 
 
@@ -397,13 +498,12 @@ async def run_up(settings: Settings) -> None:
         tracker = make_tracker(settings, bus)
         sources = await build_sources(settings, engine)
         tracker.start(sources)
-        background = [
-            asyncio.create_task(
-                maintain_partitions_forever(engine, settings, PARTITION_MAINTENANCE_EVERY_S)
-            )
-        ]
+        supervisor = Supervisor()
+        keep_partitions(supervisor, settings, engine)
         if settings.sim_fallback and any(not s.simulated for s in sources):
-            background.append(asyncio.create_task(offline_fallback(settings, engine, tracker)))
+            supervisor.spawn(
+                "sim-fallback", lambda: offline_fallback(settings, engine, tracker), forever=False
+            )
         runtime = Runtime(settings=settings, engine=engine, bus=bus, tracker=tracker, writer=writer)
         server = QuietServer(server_config(create_app(runtime=runtime), settings))
         log.info(
@@ -416,19 +516,19 @@ async def run_up(settings: Settings) -> None:
         )
         try:
             async with (
-                scanning(settings, engine, bus),  # on exit the scan in progress ends
+                # on exit the scan in progress ends
+                scanning(settings, engine, bus, supervisor=supervisor),
                 clearing(settings, engine, bus),
             ):
                 serving = asyncio.create_task(server.serve())
-                stop = asyncio.create_task(wait_for_stop_signal())
-                await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
-                server.should_exit = True  # open connections close, the lifespan ends
-                await cancel(stop)
-                await serving
+                try:
+                    await until_stopped_or_failed(wait_for_stop_signal_or(serving), supervisor)
+                finally:
+                    server.should_exit = True  # open connections close, the lifespan ends
+                    await serving
         finally:
             log.info("shutting down: flushing buffered trades")
-            for task in background:
-                await cancel(task)
+            await supervisor.close()
             await tracker.stop()
     log.info(
         "stopped: %d trades received, %d new, %d stored",

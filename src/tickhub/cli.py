@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tickhub import bootstrap
 from tickhub.app import create_app
+from tickhub.common.supervise import TaskFailed
 from tickhub.db import create_engine, masked_url
 from tickhub.gateway import logging_config
 from tickhub.migrate import upgrade
@@ -28,6 +29,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+deadletter_app = typer.Typer(
+    help="Messages the in-memory bus of `tickhub up` could not deliver.", no_args_is_help=True
+)
+app.add_typer(deadletter_app, name="deadletter")
 
 log = logging.getLogger("tickhub")
 
@@ -58,6 +63,9 @@ def _run(service: Coroutine[Any, Any, None]) -> None:
     except bootstrap.ConfigurationError as exc:
         typer.echo(f"tickhub: {exc.setting}: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except TaskFailed as exc:  # a background task kept failing: let the orchestrator restart
+        typer.echo(f"tickhub: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -108,6 +116,19 @@ def api() -> None:
     settings = Settings()
     _setup_logging(settings)
     uvicorn.Server(bootstrap.server_config(create_app(settings), settings)).run()
+
+
+@deadletter_app.command("replay")
+def deadletter_replay() -> None:
+    """Write the writer's dead letters (under the data directory) to the database again;
+    those that fail again stay in the file. Exits 1 when some are kept."""
+    settings = Settings()
+    _setup_logging(settings)
+    written, kept = asyncio.run(bootstrap.replay_dead_letters(settings))
+    where = bootstrap.dead_letter_file(settings).path
+    typer.echo(f"{written} dead letters written, {kept} kept in {where}")
+    if kept:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

@@ -303,6 +303,16 @@ class NotifySettings(BaseSettings):
     notify_backoff_s: float = Field(default=2.0, gt=0, le=3600)
     telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_url: str = "https://api.telegram.org"
+    # Deliveries sent per user in an hour, over all channels; the rest wait their turn.
+    notify_user_hourly: int = Field(default=120, ge=1, le=100_000)
+    # Internal webhook receivers an operator allows (host names, addresses, networks);
+    # every other non-public address is refused.
+    notify_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("notify_allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return _split_list(value)
 
 
 # --- end alerts ---
@@ -346,6 +356,9 @@ class Settings(BaseSettings):
     # Where the API processes share their rate-limit counts (redis://host:6379/0); unset =
     # each process counts in memory.
     redis_url: str = ""
+    # RabbitMQ: a writer holds a message (the database away) at most this long, then puts
+    # a fresh copy back; keep it below the broker's consumer_timeout (30 min by default).
+    bus_hold_s: float = Field(default=900.0, gt=0, le=86_400)
 
     # Seed 001's variable names, used when TICKHUB_DATABASE_URL / TICKHUB_BUS_URL are unset.
     postgres_host: str = Field(default="", validation_alias="POSTGRES_HOST")
@@ -367,6 +380,8 @@ class Settings(BaseSettings):
     capture_interval: float = Field(default=0, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
+    # `tickhub tracker|writer|scanner` answer /healthz and /readyz here (on `host`); 0 = off
+    health_port: int = Field(default=8001, ge=0, le=65535)
     log_level: str = "INFO"
 
     # When no live source has connected within `offline_after_s`, `tickhub up` starts `sim`.

@@ -155,3 +155,22 @@ def test_nginx_upgrades_websockets_on_every_path_and_logs_no_tokens() -> None:
     for leaky in ("$request ", "$request_uri", "$args", "$query_string", "$uri", "$http_referer"):
         assert leaky not in log_format, leaky
     assert "access_log /var/log/nginx/access.log tickhub;" in text
+
+
+def test_the_image_probes_the_port_of_the_service_it_runs() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("healthcheck", DEPLOY / "healthcheck.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tickhub = ["/usr/local/bin/python", "/usr/local/bin/tickhub"]
+    env = {"TICKHUB_PORT": "8000", "TICKHUB_HEALTH_PORT": "8001"}
+    for service in ("tracker", "writer", "scanner"):
+        assert module.probe_url([*tickhub, service], env) == "http://127.0.0.1:8001/readyz"
+    for service in ("api", "up"):
+        assert module.probe_url([*tickhub, service], env) == "http://127.0.0.1:8000/readyz"
+    assert module.probe_url([*tickhub, "db", "upgrade"], env) is None
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert "8000/healthz" not in text
+    assert "deploy/healthcheck.py" in text

@@ -58,6 +58,7 @@ TABLES = {
         "market_notifications",
         "market_clearings",
     },
+    "alert targets (0010)": {"alert_targets"},
 }
 
 

@@ -119,3 +119,22 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class AlertTarget(Base):
+    """An e-mail address or Telegram chat a user named as a channel, and whether the user
+    proved it theirs: alerts go there only once `confirmed_at` is set (so the server is
+    no relay for messages to strangers). The code sent there is kept only as a hash."""
+
+    __tablename__ = "alert_targets"
+    __table_args__ = (UniqueConstraint("user_id", "channel", "target"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | email
+    target: Mapped[str] = mapped_column(String(512))
+    code_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    code_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    wrong_codes: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

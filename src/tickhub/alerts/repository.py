@@ -14,11 +14,12 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tickhub.alerts.models import AlertDelivery, AlertRow, Strategy
+from tickhub.alerts.models import AlertDelivery, AlertRow, AlertTarget, Strategy
 
 strategies_t = cast(Table, Strategy.__table__)
 alerts_t = cast(Table, AlertRow.__table__)
 deliveries_t = cast(Table, AlertDelivery.__table__)
+targets_t = cast(Table, AlertTarget.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from tickhub.accounts import service as accounts
 from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
-from tickhub.alerts import service
-from tickhub.alerts.deps import AlertsUowDep
+from tickhub.alerts import notifiers, service
+from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep, OutboxUowDep
 from tickhub.alerts.hub import AlertClient, AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
 from tickhub.alerts.schemas import (
@@ -35,9 +35,10 @@ from tickhub.alerts.schemas import (
     StrategyOut,
     StrategyPage,
     StrategyPatch,
+    TargetConfirmIn,
     channel_out,
 )
-from tickhub.common.time import from_us
+from tickhub.common.time import from_us, utc_now
 from tickhub.marketdata.schemas import Problem
 from tickhub.problems import PROBLEM_JSON
 from tickhub.settings import Settings
@@ -145,11 +146,12 @@ async def create_strategy(
     response: Response,
     principal: CurrentUser,
     uow: AlertsUowDep,
+    policy: AddressPolicyDep,
 ) -> StrategyOut:
     """A condition over the closed candles of some instruments at one interval; when it
     holds, an alert is raised (at most once per `cooldown_s` per instrument) and sent
     through the channels. 409 when the name is taken or the user has too many."""
-    view = await service.create_strategy(uow, user_id=principal.id, data=body)
+    view = await service.create_strategy(uow, user_id=principal.id, data=body, policy=policy)
     response.headers["Location"] = request.url_for("get_strategy", strategy_id=view.record.id).path
     return _strategy_out(view)
 
@@ -179,14 +181,38 @@ async def get_strategy(
 
 @router.patch("/strategies/{strategy_id}", summary="Change a strategy")
 async def patch_strategy(
-    strategy_id: StrategyId, body: StrategyPatch, principal: CurrentUser, uow: AlertsUowDep
+    strategy_id: StrategyId,
+    body: StrategyPatch,
+    principal: CurrentUser,
+    uow: AlertsUowDep,
+    policy: AddressPolicyDep,
 ) -> StrategyOut:
     """Only the fields sent change; `instruments` and `channels` are replaced whole. A
     webhook sent without its secret keeps the secret it had (matched by URL)."""
     view = await service.update_strategy(
-        uow, user_id=principal.id, strategy_id=strategy_id, data=body
+        uow, user_id=principal.id, strategy_id=strategy_id, data=body, policy=policy
     )
     return _strategy_out(view)
+
+
+@router.post(
+    "/alerts/targets/confirm", status_code=204, summary="Prove an e-mail address or chat yours"
+)
+async def confirm_target(
+    body: TargetConfirmIn, principal: CurrentUser, outbox: OutboxUowDep
+) -> Response:
+    """Alerts go to an e-mail address or Telegram chat only once its owner proved it: the
+    first alert for it sends a six-digit code there instead; post it here. 404 when no
+    code was sent to that target, 422 for a wrong or expired code."""
+    await notifiers.confirm_target(
+        outbox,
+        user_id=principal.id,
+        channel=body.channel,
+        target=body.target,
+        code=body.code,
+        now=utc_now(),
+    )
+    return Response(status_code=204)
 
 
 @router.delete("/strategies/{strategy_id}", status_code=204, summary="Delete a strategy")

@@ -25,6 +25,9 @@ MAX_NAME = 100
 MAX_INSTRUMENTS = 100
 MAX_CHANNELS = 10
 MAX_COOLDOWN_S = 30 * 86_400
+# At most one alert per strategy and instrument in this long: bounds what one strategy
+# can send, whatever its condition.
+MIN_COOLDOWN_S = 300
 MAX_URL = 512  # alert_deliveries.target
 MIN_SECRET, MAX_SECRET = 16, 256
 # The condition's own limits (length, size, depth) are the parser's, reported with a
@@ -40,6 +43,8 @@ def _http_url(value: str) -> str:
         raise ValueError("must be an http:// or https:// URL with a host")
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         raise ValueError("must not contain spaces or control characters")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials (user:password@)")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError as exc:
@@ -110,6 +115,21 @@ class EmailIn(_In):
 ChannelIn = Annotated[WebhookIn | TelegramIn | EmailIn, Field(discriminator="type")]
 
 
+class TargetConfirmIn(_In):
+    """The code sent to an e-mail address or Telegram chat, proving it the caller's."""
+
+    channel: Literal["email", "telegram"]
+    target: str = Field(
+        min_length=1, max_length=254, description="the address, or the chat id", examples=["@me"]
+    )
+    code: str = Field(pattern=r"^[0-9]{6}$", examples=["042917"])
+
+    @model_validator(mode="after")
+    def _normal_target(self) -> TargetConfirmIn:
+        self.target = _email(self.target) if self.channel == "email" else self.target
+        return self
+
+
 class WebhookOut(Schema):
     type: Literal["webhook"] = "webhook"
     url: str
@@ -172,7 +192,11 @@ ConditionText = Annotated[
 ]
 Cooldown = Annotated[
     int,
-    Field(ge=0, le=MAX_COOLDOWN_S, description="Seconds after an alert before the next one"),
+    Field(
+        ge=MIN_COOLDOWN_S,
+        le=MAX_COOLDOWN_S,
+        description=f"Seconds after an alert before the next one (at least {MIN_COOLDOWN_S})",
+    ),
 ]
 Channels = Annotated[list[ChannelIn], Field(max_length=MAX_CHANNELS)]
 
@@ -182,7 +206,7 @@ class StrategyIn(_In):
     instruments: Instruments
     interval: IntervalText
     condition: ConditionText
-    cooldown_s: Cooldown = 0
+    cooldown_s: Cooldown = MIN_COOLDOWN_S
     channels: Channels = Field(default_factory=list)
     active: bool = True
 

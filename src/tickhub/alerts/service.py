@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from tickhub.alerts import language
+from tickhub.alerts.notifiers import AddressPolicy
 from tickhub.alerts.repository import (
     AlertFilter,
     AlertRecord,
@@ -199,10 +200,14 @@ async def resolve_instruments(market: InstrumentSource, wanted: list[str]) -> li
 
 
 def _channels(
-    given: list[WebhookIn | TelegramIn | EmailIn], previous: list[dict[str, Any]]
+    given: list[WebhookIn | TelegramIn | EmailIn],
+    previous: list[dict[str, Any]],
+    policy: AddressPolicy,
 ) -> list[dict[str, Any]]:
     """The channels as stored. A webhook without a secret keeps the secret of the
-    previous webhook with the same URL; a new webhook must bring one."""
+    previous webhook with the same URL; a new webhook must bring one. A webhook URL
+    with credentials or a literal non-public address (not allowed by `policy`) is
+    refused here; host names are judged at each delivery."""
     kept = {
         str(c.get("url")): str(c["secret"])
         for c in previous
@@ -211,6 +216,9 @@ def _channels(
     out: list[dict[str, Any]] = []
     for n, channel in enumerate(given):
         if isinstance(channel, WebhookIn):
+            problem = policy.url_problem(channel.url)
+            if problem is not None:
+                raise Invalid(f"url {problem}", field=f"channels.{n}.webhook.url")
             secret = channel.secret or kept.get(channel.url)
             if secret is None:
                 raise Invalid(
@@ -250,11 +258,16 @@ def _name_taken(name: str) -> Conflict:
 
 
 async def create_strategy(
-    uow: AlertsUowFactory, *, user_id: str, data: StrategyIn, now: datetime | None = None
+    uow: AlertsUowFactory,
+    *,
+    user_id: str,
+    data: StrategyIn,
+    now: datetime | None = None,
+    policy: AddressPolicy | None = None,
 ) -> StrategyView:
     parse_condition(data.condition)
     interval, interval_s = parse_interval(data.interval)
-    channels = _channels(data.channels, [])
+    channels = _channels(data.channels, [], policy or AddressPolicy())
     moment = now or utc_now()
     try:
         async with uow() as tx:
@@ -309,6 +322,7 @@ async def update_strategy(
     strategy_id: int,
     data: StrategyPatch,
     now: datetime | None = None,
+    policy: AddressPolicy | None = None,
 ) -> StrategyView:
     """Changes the fields sent, nothing else."""
     values: dict[str, Any] = {}
@@ -329,7 +343,9 @@ async def update_strategy(
             if renamed and await repo.strategy_named(user_id, data.name or "") is not None:
                 raise _name_taken(data.name or "")
             if data.channels is not None:
-                values["channels"] = _channels(data.channels, record.channels)
+                values["channels"] = _channels(
+                    data.channels, record.channels, policy or AddressPolicy()
+                )
             if data.instruments is not None:
                 values["instruments"] = await resolve_instruments(tx.market, data.instruments)
             if values:

@@ -33,6 +33,7 @@ class BusStats:
     retried: int = 0
     dead_lettered: int = 0
     dropped_live: int = 0
+    held_requeued: int = 0  # messages held past the hold timeout, put back as fresh copies
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from tickhub.bus.base import BusStats, DeadLetter, Handler, Message, topic_matches
+from tickhub.bus.deadletter import DeadLetterFile
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class _Queue:
     pattern: str
     live: bool
     maxsize: int
+    group: str = ""
     queue: asyncio.Queue[tuple[str, Message] | object] = field(init=False)
     consumers: list[_Consumer] = field(default_factory=list)
 
@@ -47,12 +50,28 @@ class MemoryBus:
 
     A full storage queue makes `publish` wait (back-pressure, never loss); a full live
     queue drops its oldest message and counts it.
+
+    A handler that raises is retried `max_retries` times, after `retry_backoff_s`
+    doubling each time; a message still failing is dead-lettered: counted, kept in
+    `stats.dead_letters` and, with a `dead_letter_file`, written to disk (except for
+    live queues, whose messages a later one replaces).
     """
 
-    def __init__(self, *, maxsize: int = 1000, max_retries: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        maxsize: int = 1000,
+        max_retries: int = 3,
+        retry_backoff_s: float = 0.0,
+        dead_letter_file: DeadLetterFile | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._queues: dict[str, _Queue] = {}
         self._maxsize = maxsize
         self._max_retries = max_retries
+        self._retry_backoff_s = retry_backoff_s
+        self._dead_letter_file = dead_letter_file
+        self._sleep = sleep
         self._anon = 0
         self._closed = False
         self.stats = BusStats()
@@ -77,7 +96,9 @@ class MemoryBus:
     async def declare(self, pattern: str, *, group: str, live: bool = False) -> str:
         key = f"{group}:{pattern}"
         if key not in self._queues:
-            self._queues[key] = _Queue(pattern=pattern, live=live, maxsize=self._maxsize)
+            self._queues[key] = _Queue(
+                pattern=pattern, live=live, maxsize=self._maxsize, group=group
+            )
         return key
 
     async def subscribe(
@@ -95,7 +116,7 @@ class MemoryBus:
             key = f"{group}:{pattern}"
         q = self._queues.get(key)
         if q is None:
-            q = _Queue(pattern=pattern, live=live, maxsize=self._maxsize)
+            q = _Queue(pattern=pattern, live=live, maxsize=self._maxsize, group=group or key)
             self._queues[key] = q
         consumer = _Consumer(handler)
         consumer.task = asyncio.create_task(self._consume(q, consumer), name=f"bus:{key}")
@@ -110,11 +131,12 @@ class MemoryBus:
                     return
                 assert isinstance(item, tuple)
                 topic, message = item
-                await self._deliver(consumer.handler, topic, message)
+                await self._deliver(q, consumer.handler, topic, message)
             finally:
                 q.queue.task_done()
 
-    async def _deliver(self, handler: Handler, topic: str, message: Message) -> None:
+    async def _deliver(self, q: _Queue, handler: Handler, topic: str, message: Message) -> None:
+        delay = self._retry_backoff_s
         for attempt in range(self._max_retries + 1):
             try:
                 await handler(topic, message)
@@ -124,13 +146,26 @@ class MemoryBus:
                 if attempt < self._max_retries:
                     self.stats.retried += 1
                     log.warning("handler failed on %s (attempt %d): %r", topic, attempt + 1, exc)
+                    if delay > 0:
+                        await self._sleep(delay)
+                        delay *= 2
                     continue
-                self.stats.dead_lettered += 1
-                self.stats.dead_letters.append(DeadLetter(topic, message, repr(exc)))
-                log.error("dead-lettered a message on %s: %r", topic, exc)
+                await self._dead_letter(q, topic, message, repr(exc))
             else:
                 self.stats.delivered += 1
             return
+
+    async def _dead_letter(self, q: _Queue, topic: str, message: Message, error: str) -> None:
+        self.stats.dead_lettered += 1
+        self.stats.dead_letters.append(DeadLetter(topic, message, error))
+        if self._dead_letter_file is not None and not q.live:
+            try:
+                await self._dead_letter_file.write(
+                    topic=topic, group=q.group, message=message, error=error
+                )
+            except OSError:
+                log.exception("could not write a dead letter on %s to disk", topic)
+        log.error("dead-lettered a message on %s: %s", topic, error)
 
     async def _remove(self, q: _Queue, consumer: _Consumer, key: str) -> None:
         if consumer in q.consumers:

@@ -92,6 +92,15 @@ class PipelineCollector(Collector):
                 "tracker_trades_published", "Trades published by the tracker", t.published
             )
             yield _counter("tracker_frames_rejected", "Frames a source could not parse", t.rejected)
+            yield GaugeMetricFamily(
+                "tickhub_tracker_buffered", "Trades and events not yet on the bus", value=t.buffered
+            )
+            yield _counter(
+                "tracker_backpressure_waits",
+                "Times a source waited for room in the tracker's buffer",
+                t.backpressure_waits,
+            )
+            yield _counter("source_restarts", "Sources restarted after a failure", t.restarts)
             connected = GaugeMetricFamily(
                 "tickhub_source_connected",
                 "1 when the source is receiving (live or simulated)",

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import store
 from tests.fixtures.accounts import signup
@@ -22,10 +23,18 @@ from tests.fixtures.webhook_receiver import WebhookReceiver
 from tickhub.bootstrap import scanning
 from tickhub.marketdata.events import Trade
 from tickhub.runtime import Runtime
+from tickhub.settings import Settings
 
 MIN_S = 60
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()  # a minute boundary
 SECRET = "pipeline-webhook-signing-secret"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The webhook receiver listens on loopback: the operator's allow-list lets it in."""
+    settings.notify.notify_allow_hosts = ["127.0.0.1"]
+    return settings
 
 
 async def test_a_strategy_alert_reaches_its_webhook_signed_and_is_recorded_as_sent(

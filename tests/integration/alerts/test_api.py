@@ -84,7 +84,7 @@ async def test_create_read_update_delete(client: httpx.AsyncClient, alice: User)
     assert (made["interval"], made["interval_s"]) == ("15m", 900)
     assert made["condition"] == STRATEGY["condition"]
     assert made["canonical"] == "((rsi(14) < 30) and (close > sma(close, 50)))"
-    assert (made["cooldown_s"], made["channels"], made["active"]) == (0, [], True)
+    assert (made["cooldown_s"], made["channels"], made["active"]) == (300, [], True)
     assert made["created_at"].endswith("Z") and made["created_at"] == made["updated_at"]
 
     got = await client.get(r.headers["location"], headers=alice.headers)
@@ -278,6 +278,8 @@ async def test_check_gives_the_canonical_form_and_what_is_used(
         ({"name": ""}, "name"),
         ({"name": "x" * 101}, "name"),
         ({"cooldown_s": -1}, "cooldown_s"),
+        ({"cooldown_s": 0}, "cooldown_s"),
+        ({"cooldown_s": 299}, "cooldown_s"),
         ({"cooldown_s": 30 * 86400 + 1}, "cooldown_s"),
         ({"active": "maybe"}, "active"),
         ({"owner": "someone"}, "owner"),
@@ -303,6 +305,33 @@ async def test_bad_fields_are_refused_by_name(
     r = await client.post("/v1/strategies", json={**STRATEGY, **fields}, headers=alice.headers)
     refused(r, 422, field)
     assert await strategies(client, alice) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:5432/",
+        "http://0x7f000001/",
+        "http://[::1]:8000/",
+        "http://user:pw@rabbitmq:15672/api/",
+        "http://10.0.0.7/hook",
+    ],
+)
+async def test_webhooks_into_the_network_are_refused_when_saved(
+    client: httpx.AsyncClient, alice: User, url: str
+) -> None:
+    hook = {"type": "webhook", "url": url, "secret": SECRET}
+    r = await client.post(
+        "/v1/strategies", json={**STRATEGY, "channels": [hook]}, headers=alice.headers
+    )
+    refused(r, 422, "channels.0.webhook.url")
+    made = await create(client, alice)
+    r = await client.patch(
+        f"/v1/strategies/{made['id']}", json={"channels": [hook]}, headers=alice.headers
+    )
+    refused(r, 422, "channels.0.webhook.url")
+    assert await strategies(client, alice) == [made]
 
 
 async def test_a_patch_may_not_null_a_field(client: httpx.AsyncClient, alice: User) -> None:

@@ -29,7 +29,7 @@ from tests.fixtures.fake_telegram import FakeTelegram
 from tests.fixtures.local_http import closed_port
 from tests.fixtures.webhook_receiver import Reply, WebhookReceiver, expected_signature
 from tickhub.accounts.models import User
-from tickhub.alerts.models import AlertDelivery, AlertRow, Strategy
+from tickhub.alerts.models import AlertDelivery, AlertRow, AlertTarget, Strategy
 from tickhub.alerts.notifiers import DeliveryWorker, OutboxRepository, OutboxUnitOfWork
 from tickhub.alerts.notifiers._worker import lease_s
 from tickhub.db import create_engine
@@ -39,6 +39,7 @@ users_t: Table = User.__table__  # type: ignore[assignment]
 strategies_t: Table = Strategy.__table__  # type: ignore[assignment]
 alerts_t: Table = AlertRow.__table__  # type: ignore[assignment]
 deliveries_t: Table = AlertDelivery.__table__  # type: ignore[assignment]
+targets_t: Table = AlertTarget.__table__  # type: ignore[assignment]
 
 NOW = datetime(2026, 11, 23, 15, 1, 2, tzinfo=UTC)
 CANDLE_START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -80,6 +81,7 @@ def configured(
     notify.setdefault("notify_timeout_s", 5.0)
     notify.setdefault("notify_attempts", 3)
     notify.setdefault("notify_backoff_s", BACKOFF_S)
+    notify.setdefault("notify_allow_hosts", ["127.0.0.1"])  # the loopback receivers
     host, port = smtp or ("", 25)
     return settings.model_copy(
         update={
@@ -114,9 +116,11 @@ async def seed(
     *,
     now: datetime = NOW,
     name: str = "BTC breakout",
+    proven: bool = True,
 ) -> Seeded:
     """A user, a strategy with these channels, one alert and its pending deliveries, as
-    the scanner writes them."""
+    the scanner writes them; with `proven`, the user has confirmed the e-mail and
+    Telegram targets already."""
     user_id = str(uuid.uuid4())
     async with engine.begin() as conn:
         await conn.execute(
@@ -187,6 +191,17 @@ async def seed(
             )
             assert delivery_id is not None
             ids.append(delivery_id)
+            if proven and kind in {"email", "telegram"}:
+                await conn.execute(
+                    insert(targets_t).values(
+                        user_id=user_id,
+                        channel=kind,
+                        target=str(channel[TARGET_KEYS[kind]]),
+                        wrong_codes=0,
+                        confirmed_at=now,
+                        created_at=now,
+                    )
+                )
     return Seeded(user_id, strategy_id, alert_id, ids)
 
 
@@ -259,7 +274,7 @@ async def test_webhook_answering_500_then_200_is_sent_on_the_second_attempt(
             assert await worker.deliver_due(NOW) == 1
             row = await delivery(engine, s.deliveries[0])
             assert (row.status, row.attempts, row.response_status) == ("pending", 1, 500)
-            assert "500" in row.last_error and "database unavailable" in row.last_error
+            assert row.last_error == "HTTP 500 Internal Server Error"  # never the answer
             assert row.next_attempt_at == NOW + timedelta(seconds=BACKOFF_S)
             assert row.delivered_at is None
 
@@ -310,7 +325,7 @@ async def test_webhook_410_fails_for_good(
     assert len(receiver.received) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("failed", 1, 410)
-    assert "410" in row.last_error and "this hook was removed" in row.last_error
+    assert row.last_error == "HTTP 410 Gone"
     assert row.delivered_at is None
 
 
@@ -366,7 +381,7 @@ async def test_webhook_that_never_answers_times_out_and_is_retried(
     assert len(receiver.received) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("pending", 1, None)
-    assert "timed out" in row.last_error
+    assert row.last_error.startswith("timeout")
     assert row.next_attempt_at == NOW + timedelta(seconds=BACKOFF_S)
 
 
@@ -379,7 +394,7 @@ async def test_unreachable_webhook_is_retried(
         assert await worker.deliver_due(NOW) == 1
     row = await delivery(engine, s.deliveries[0])
     assert (row.status, row.attempts, row.response_status) == ("pending", 1, None)
-    assert "ConnectError" in row.last_error
+    assert row.last_error == "connection refused"
 
 
 # --- telegram ------------------------------------------------------------------------

@@ -19,12 +19,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
 
 from tests.conftest import service_unavailable
+from tests.fixtures.tcp_proxy import TcpProxy
 from tickhub.bus import Bus, MemoryBus, make_bus
 from tickhub.bus.rabbitmq import BusUnavailableError, RabbitBus
 from tickhub.marketdata.events import Trade, TradeBatch
@@ -131,60 +132,6 @@ async def new_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
 
     yield make_rabbit
     await r.cleanup()
-
-
-class TcpProxy:
-    """Forwards TCP to the broker; `cut()` drops every connection as a network failure would,
-    and `refusing` turns new connections away (a broker that is down)."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self._target = (parts.hostname or "127.0.0.1", parts.port or 5672)
-        self._parts = parts
-        self._links: set[asyncio.StreamWriter] = set()
-        self._server: asyncio.Server | None = None
-        self.refusing = False
-        self.accepted = 0
-
-    async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        netloc = self._parts.netloc.rsplit("@", 1)
-        host = f"127.0.0.1:{port}"
-        return urlunsplit(
-            self._parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host)
-        )
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.refusing:
-            writer.transport.abort()
-            return
-        self.accepted += 1
-        up_reader, up_writer = await asyncio.open_connection(*self._target)
-        self._links |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        self._links -= {writer, up_writer}
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(1 << 16):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.transport.abort()
-
-    def cut(self) -> None:
-        for writer in list(self._links):
-            writer.transport.abort()
-
-    async def close(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        self.cut()
-        await self._server.wait_closed()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 delivered from the `alert_deliveries` outbox by `DeliveryWorker`."""
 
 from tickhub.alerts.notifiers._email import EmailNotifier
+from tickhub.alerts.notifiers._guard import AddressPolicy, Resolver, system_resolver
 from tickhub.alerts.notifiers._message import (
     email_message,
     telegram_text,
@@ -9,6 +10,7 @@ from tickhub.alerts.notifiers._message import (
 )
 from tickhub.alerts.notifiers._outcome import Outcome
 from tickhub.alerts.notifiers._store import OutboxRepository
+from tickhub.alerts.notifiers._targets import confirm_target
 from tickhub.alerts.notifiers._telegram import TelegramNotifier
 from tickhub.alerts.notifiers._uow import (
     OutboxStore,
@@ -29,6 +31,7 @@ __all__ = [
     "DELIVERY_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "AddressPolicy",
     "DeliveryWorker",
     "EmailNotifier",
     "OutboxRepository",
@@ -37,10 +40,13 @@ __all__ = [
     "OutboxUow",
     "OutboxUowFactory",
     "Outcome",
+    "Resolver",
     "TelegramNotifier",
     "WebhookNotifier",
+    "confirm_target",
     "email_message",
     "sign",
+    "system_resolver",
     "telegram_text",
     "webhook_body",
 ]

@@ -1,8 +1,12 @@
 """The notifiers' queries on the delivery outbox (SQLAlchemy Core). Never commits: the
 worker opens one short unit of work per claim and per recorded result.
 
-Claiming is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …` that counts the
-attempt and leases the row (moves `next_attempt_at` past the longest a send may take),
+Claiming is fair between users: due rows are ranked within their user (oldest first)
+and taken rank by rank, so one user's thousand due deliveries do not push another's one
+back; a user who had `per_user_hour` deliveries sent in the last hour gets nothing more
+until the hour moves on (the rows wait, pending). It is one
+`UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …` that counts the attempt and leases
+the row (moves `next_attempt_at` past the longest a send may take),
 so no worker takes it again while it is being sent. On PostgreSQL the inner SELECT is
 `FOR UPDATE SKIP LOCKED`: concurrent workers claim disjoint rows without waiting on each
 other. A worker that dies mid-send leaves the row pending; it is claimed again when its
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -25,6 +29,7 @@ from tickhub.alerts.repository import (
     alerts_t,
     deliveries_t,
     strategies_t,
+    targets_t,
 )
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -39,6 +44,17 @@ class Claimed:
     channel: str
     target: str
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An e-mail address or Telegram chat of a user, and how far its proof got."""
+
+    id: int
+    code_hash: str | None
+    code_sent_at: datetime | None
+    wrong_codes: int
+    confirmed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +90,36 @@ class OutboxRepository:
         lease_until: datetime,
         limit: int,
         max_attempts: int,
+        per_user_hour: int | None = None,
     ) -> list[Claimed]:
-        d = deliveries_t
-        due = (
-            select(d.c.id)
+        d, a = deliveries_t, alerts_t
+        due_rows = (
+            select(
+                d.c.id,
+                d.c.next_attempt_at,
+                func.row_number()
+                .over(partition_by=a.c.user_id, order_by=(d.c.next_attempt_at, d.c.id))
+                .label("turn"),
+            )
+            .select_from(d.join(a, a.c.id == d.c.alert_id))
             .where(d.c.status == PENDING, d.c.next_attempt_at <= now, d.c.attempts < max_attempts)
-            .order_by(d.c.next_attempt_at, d.c.id)
+        )
+        if per_user_hour is not None:
+            sent = (
+                select(a.c.user_id)
+                .select_from(d.join(a, a.c.id == d.c.alert_id))
+                .where(d.c.status == SENT, d.c.delivered_at > now - timedelta(hours=1))
+                .group_by(a.c.user_id)
+                .having(func.count() >= per_user_hour)
+            )
+            due_rows = due_rows.where(a.c.user_id.not_in(sent))
+        ranked = due_rows.subquery()
+        fair = (
+            select(ranked.c.id)
+            .order_by(ranked.c.turn, ranked.c.next_attempt_at, ranked.c.id)
             .limit(limit)
         )
+        due = select(d.c.id).where(d.c.id.in_(fair.scalar_subquery()))
         if self.conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         result = await self.conn.execute(
@@ -144,3 +182,30 @@ class OutboxRepository:
             select(func.min(d.c.next_attempt_at)).where(d.c.status == PENDING)
         )
         return value
+
+    # -- targets proven by their user ------------------------------------------------
+
+    async def target(self, user_id: str, channel: str, target: str) -> Target | None:
+        t = targets_t
+        row = (
+            await self.conn.execute(
+                select(t).where(
+                    t.c.user_id == user_id, t.c.channel == channel, t.c.target == target
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return Target(row.id, row.code_hash, row.code_sent_at, row.wrong_codes, row.confirmed_at)
+
+    async def add_target(self, user_id: str, channel: str, target: str, now: datetime) -> None:
+        await self.conn.execute(
+            targets_t.insert().values(
+                user_id=user_id, channel=channel, target=target, wrong_codes=0, created_at=now
+            )
+        )
+
+    async def update_target(self, target_id: int, **values: Any) -> None:
+        await self.conn.execute(
+            update(targets_t).where(targets_t.c.id == target_id).values(**values)
+        )

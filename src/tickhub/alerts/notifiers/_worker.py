@@ -22,8 +22,15 @@ import httpx
 
 from tickhub.alerts.notifiers import _store as store
 from tickhub.alerts.notifiers._email import EmailNotifier
+from tickhub.alerts.notifiers._guard import AddressPolicy, Resolver, system_resolver
 from tickhub.alerts.notifiers._message import email_message, telegram_text, webhook_body
 from tickhub.alerts.notifiers._outcome import Outcome, clip, exception_text
+from tickhub.alerts.notifiers._targets import (
+    PROVEN_CHANNELS,
+    code_to_send,
+    confirmation_text,
+    waiting,
+)
 from tickhub.alerts.notifiers._telegram import TelegramNotifier, hide_bot_tokens
 from tickhub.alerts.notifiers._uow import OutboxUowFactory
 from tickhub.alerts.notifiers._webhook import USER_AGENT, WebhookNotifier
@@ -74,7 +81,9 @@ class DeliveryWorker:
     a pass uses several short ones, never one across a send.
 
     `http` is a client to use instead of the worker's own (which `aclose()` closes);
-    `batch_size` rows are claimed and sent at once per pass.
+    `batch_size` rows are claimed and sent at once per pass. `resolver` finds a webhook
+    host's addresses (the system's by default), which `TICKHUB_NOTIFY_ALLOW_HOSTS` and
+    the rules of `_guard` judge before any connection.
     """
 
     def __init__(
@@ -87,6 +96,7 @@ class DeliveryWorker:
         batch_size: int = 16,
         clock: Callable[[], datetime] = utc_now,
         smtp_tls_context: ssl.SSLContext | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         if poll_interval_s <= 0 or batch_size < 1:
             raise ValueError("poll_interval_s must be > 0 and batch_size >= 1")
@@ -104,7 +114,12 @@ class DeliveryWorker:
             limits=httpx.Limits(max_connections=max(10, 2 * batch_size)),
         )
         timeout_s = self._notify.notify_timeout_s
-        self._webhook = WebhookNotifier(self._http, timeout_s=timeout_s)
+        self._webhook = WebhookNotifier(
+            self._http,
+            timeout_s=timeout_s,
+            policy=AddressPolicy(self._notify.notify_allow_hosts),
+            resolver=resolver,
+        )
         self._telegram = TelegramNotifier(
             self._http,
             api_url=self._notify.telegram_api_url,
@@ -191,6 +206,7 @@ class DeliveryWorker:
                 lease_until=lease_until,
                 limit=self._batch_size,
                 max_attempts=self._notify.notify_attempts,
+                per_user_hour=self._notify.notify_user_hourly,
             )
             await tx.commit()
         if interrupted:
@@ -238,6 +254,21 @@ class DeliveryWorker:
             )
         message = alert.message
         timeout_s = self._notify.notify_timeout_s
+        if claimed.channel in PROVEN_CHANNELS:
+            proven, code = await code_to_send(
+                self._outbox,
+                user_id=message.user_id,
+                channel=claimed.channel,
+                target=claimed.target,
+                now=now,
+            )
+            if not proven:
+                if code is not None:
+                    sent = await self._send_code(claimed, code, now)
+                    if sent.kind != "sent":
+                        await self._forget_code(message.user_id, claimed)
+                        return Outcome.retry(f"confirmation message not sent: {sent.error}")
+                return waiting(claimed.channel)
         if claimed.channel == "email":
             # Bounded by its own deadline, never abandoned half-way (see EmailNotifier).
             subject, body = email_message(message)
@@ -259,7 +290,30 @@ class DeliveryWorker:
                     chat_id=claimed.target, text=telegram_text(message), now=now
                 )
         except TimeoutError:
-            return Outcome.retry(f"timed out after {timeout_s:g} s")
+            return Outcome.retry(f"timeout ({timeout_s:g} s)")
+
+    async def _send_code(self, claimed: store.Claimed, code: str, now: datetime) -> Outcome:
+        """The confirmation message with `code`, instead of the alert."""
+        subject, body = confirmation_text(claimed.channel, code)
+        if claimed.channel == "email":
+            return await self._email.send(
+                to=claimed.target, subject=subject, body=body, delivery_id=claimed.id, now=now
+            )
+        try:
+            async with asyncio.timeout(self._notify.notify_timeout_s):
+                return await self._telegram.send(
+                    chat_id=claimed.target, text=f"{subject}\n\n{body}", now=now
+                )
+        except TimeoutError:
+            return Outcome.retry("timeout")
+
+    async def _forget_code(self, user_id: str, claimed: store.Claimed) -> None:
+        """The code did not go out: the next attempt sends a new one."""
+        async with self._outbox() as tx:
+            found = await tx.outbox.target(user_id, claimed.channel, claimed.target)
+            if found is not None:
+                await tx.outbox.update_target(found.id, code_hash=None, code_sent_at=None)
+                await tx.commit()
 
     def _delay_s(self, attempts: int, outcome: Outcome) -> float:
         backoff = self._notify.notify_backoff_s * 2.0 ** min(attempts - 1, 40)

@@ -24,6 +24,14 @@ RabbitMQ moves it to the group's dead-letter queue and the others go on. The del
 also grows when a connection drops with the message unacked, so a message can reach the
 dead-letter queue without `max_retries` handler failures, never silently.
 
+Holding a message: RabbitMQ closes a channel whose oldest unacked delivery is older than
+its `consumer_timeout` (30 min by default in 3.10, node-wide) and returns the message,
+which a quorum queue counts as a delivery. A grouped handler that holds a message (a
+writer waiting out a database outage) is therefore stopped after `hold_timeout` seconds
+from the message's arrival (keep it below the broker's timeout; `TICKHUB_BUS_HOLD_S`):
+a fresh copy without a delivery count goes to the end of the queue (confirmed) and the
+original is acked, so a good message is never dead-lettered for the database's sake.
+
 Reconnection: aio-pika's robust connection reconnects with backoff (the pause grows with the
 outage) and restores channels, queues, bindings and consumers. `publish` waits for the
 connection and retries with backoff for up to `publish_timeout` seconds, then raises.

@@ -11,6 +11,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
+    AbstractExchange,
     AbstractIncomingMessage,
     AbstractRobustChannel,
     AbstractRobustConnection,
@@ -57,6 +58,7 @@ class RabbitBus:
         close_timeout: float = 30.0,
         reconnect_min: float = 0.5,
         name: str = "tickhub",
+        hold_timeout: float = 900.0,
     ) -> None:
         self._url = url
         self.codec = codec
@@ -70,6 +72,7 @@ class RabbitBus:
         self.publish_timeout = publish_timeout
         self._connect_timeout = connect_timeout
         self.close_timeout = close_timeout
+        self.hold_timeout = hold_timeout
         self._reconnect_min = reconnect_min
         self._name = name
         self._connection: AbstractRobustConnection | None = None
@@ -165,7 +168,7 @@ class RabbitBus:
     async def _publish(
         self,
         channel: AbstractRobustChannel,
-        exchange: AbstractRobustExchange,
+        exchange: AbstractExchange,
         topic: str,
         body: aio_pika.Message,
     ) -> None:
@@ -189,6 +192,23 @@ class RabbitBus:
                 log.warning("publish to %s failed (%r); retrying in %.1fs", topic, exc, delay)
                 await asyncio.sleep(min(delay, left))
                 delay = min(delay * 2, BackoffConnection.backoff_max)
+
+    async def requeue_copy(self, queue: str, incoming: AbstractIncomingMessage) -> None:
+        """Publish a copy of `incoming` to the end of `queue` (confirmed), without its
+        delivery count: a message held too long starts afresh instead of counting the
+        broker's consumer timeout as a failed delivery."""
+        if self._channel is None:
+            raise RuntimeError("bus is not started: await bus.start() first")
+        headers = {k: v for k, v in (incoming.headers or {}).items() if k != "x-delivery-count"}
+        body = aio_pika.Message(
+            incoming.body,
+            headers=headers,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type=incoming.content_type,
+            type=incoming.type,
+        )
+        await self._publish(self._channel, self._channel.default_exchange, queue, body)
+        self.stats.held_requeued += 1
 
     # --- subscribing ------------------------------------------------------------------------
 

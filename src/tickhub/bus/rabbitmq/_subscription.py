@@ -23,9 +23,12 @@ class SubscriptionOwner(Protocol):
     max_retries: int
     retry_backoff: float
     close_timeout: float
+    hold_timeout: float
     _consumers: list[RabbitSubscription]
 
     def _online(self) -> bool: ...
+
+    async def requeue_copy(self, queue: str, incoming: AbstractIncomingMessage) -> None: ...
 
     def _record_dead(self, topic: str, message: object, error: str) -> None: ...
 
@@ -45,7 +48,8 @@ class RabbitSubscription:
     ) -> None:
         self.bus, self.channel, self.queue = bus, channel, queue
         self.handler, self.group = handler, group
-        self.inbox: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
+        # each message with the loop time it arrived at
+        self.inbox: asyncio.Queue[tuple[AbstractIncomingMessage, float] | None] = asyncio.Queue()
         self.pending = 0  # received and not yet acked or nacked
         self._tag: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -63,7 +67,7 @@ class RabbitSubscription:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         self.pending += 1
-        self.inbox.put_nowait(message)
+        self.inbox.put_nowait((message, asyncio.get_running_loop().time()))
 
     async def backlog(self) -> int:
         """Messages ready in the queue (asked on this consumer's channel, so the answer comes
@@ -107,18 +111,19 @@ class RabbitSubscription:
 
     async def _run(self) -> None:
         while True:
-            message = await self.inbox.get()
-            if message is None:
+            item = await self.inbox.get()
+            if item is None:
                 return
+            message, received_at = item
             try:
-                await self._process(message)
+                await self._process(message, received_at)
             except Exception:  # a bug here must not stop the subscription
                 log.exception("%s: failed to process a message; returning it", self.queue.name)
                 await settle(message.nack(requeue=True))
             finally:
                 self.pending -= 1
 
-    async def _process(self, incoming: AbstractIncomingMessage) -> None:
+    async def _process(self, incoming: AbstractIncomingMessage, received_at: float) -> None:
         try:
             incoming.channel  # noqa: B018  (raises once its channel is gone)
         except ChannelInvalidStateError:
@@ -137,7 +142,17 @@ class RabbitSubscription:
         attempt = count if isinstance(count, int) else 0
         while True:
             try:
-                await self.handler(topic, message)
+                await self._handle(topic, message, received_at)
+            except _HeldTooLong:
+                # RabbitMQ would close the channel at its consumer timeout and count the
+                # return as a delivery: a good message held through a long database outage
+                # would reach the dead-letter queue. A fresh copy goes to the end of the
+                # queue instead (at least once: storage is idempotent).
+                log.warning("%s: a message on %s was held %gs; requeued as a fresh copy",
+                            self.queue.name, topic, bus.hold_timeout)  # fmt: skip
+                await bus.requeue_copy(self.queue.name, incoming)
+                await settle(incoming.ack())
+                return
             except Exception as exc:
                 if attempt >= bus.max_retries:
                     log.error("dead-lettered a message on %s: %r", topic, exc)
@@ -157,3 +172,25 @@ class RabbitSubscription:
                 bus.stats.delivered += 1
                 await settle(incoming.ack())
                 return
+
+    async def _handle(self, topic: str, message: object, received_at: float) -> None:
+        """Run the handler; a grouped message is not held past `hold_timeout` from its
+        arrival (raises `_HeldTooLong`, the handler cancelled)."""
+        if self.group is None:
+            await self.handler(topic, message)
+            return
+        left = self.bus.hold_timeout - (asyncio.get_running_loop().time() - received_at)
+        if left <= 0:
+            raise _HeldTooLong
+        deadline = asyncio.timeout(left)
+        try:
+            async with deadline:
+                await self.handler(topic, message)
+        except TimeoutError as exc:
+            if deadline.expired():
+                raise _HeldTooLong from exc
+            raise
+
+
+class _HeldTooLong(Exception):
+    """The handler held a message for as long as the bus allows."""

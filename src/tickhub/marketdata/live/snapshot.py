@@ -175,6 +175,7 @@ class SnapshotCache:
         self._idle = asyncio.Condition()
         self.rebuilds = 0  # completed rebuilds
         self.failures = 0
+        self.ticker_restarts = 0
 
     @property
     def running(self) -> bool:
@@ -266,5 +267,19 @@ class SnapshotCache:
                 self._idle.notify_all()
 
     async def _each_minute(self) -> None:
-        async for _tick in minute_ticks(self._clock, self._sleep):
-            self._request()  # the window moves on: every instrument is re-read
+        """Rebuild at every minute boundary; if the ticking fails, it starts again after
+        a growing pause (never a cache that silently stops moving on)."""
+        backoff = 1.0
+        while True:
+            try:
+                async for _tick in minute_ticks(self._clock, self._sleep):
+                    self._request()  # the window moves on: every instrument is re-read
+                    backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                self.ticker_restarts += 1
+                log.exception("snapshot minute ticker failed; restarting in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)

@@ -19,6 +19,9 @@ class TrackerFigures:
     published: int  # trades published
     rejected: int  # frames a source could not parse
     statuses: dict[str, SourceStatus]  # by source name
+    buffered: int = 0  # trades and events held, not yet on the bus
+    backpressure_waits: int = 0  # times a source waited for room in the buffer
+    restarts: int = 0  # sources restarted after a failure
 
 
 class Pipeline(Protocol):
@@ -56,7 +59,16 @@ class PipelineStatus:
     @property
     def tracker(self) -> TrackerFigures | None:
         t = None if self._parts is None else self._parts.tracker
-        return None if t is None else TrackerFigures(t.published, t.rejected, dict(t.statuses))
+        if t is None:
+            return None
+        return TrackerFigures(
+            t.published,
+            t.rejected,
+            dict(t.statuses),
+            t.buffered,
+            t.backpressure_waits,
+            sum(t.restarts.values()),
+        )
 
     @property
     def writer(self) -> WriterStats | None:

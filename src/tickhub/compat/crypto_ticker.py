@@ -129,9 +129,15 @@ async def crypto_price(
     except _SeedError as exc:
         return _error_004(exc.message)
     size = min(size, MAX_PAGE_SIZE)
-    count, points = await service.price_page(
-        tx, found.instruments, found.start, found.end, offset=skip, limit=size
-    )
+    try:
+        count, points = await service.price_page(
+            tx, found.instruments, found.start, found.end, offset=skip, limit=size
+        )
+    except service.MarketDataError:
+        return _error_004(
+            f"More than {service.MAX_SEED_MATCHES} prices match: "
+            "narrow start_datetime and end_datetime"
+        )
     return CryptoPricePageOut(
         count=count,
         next=None if skip + size >= count else _page_link(request, size, skip + size),

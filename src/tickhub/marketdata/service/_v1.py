@@ -16,12 +16,11 @@ from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._core import (
     InvalidParameter,
     MarketDataError,
-    Statistics,
     UnknownInstrument,
     candles,
     instruments,
+    max_buckets,
     resolve_instrument,
-    statistics,
 )
 from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store.candles import (
@@ -220,7 +219,10 @@ async def candle_series(
     tz: ZoneInfo | None = None,
 ) -> list[Candle]:
     """At most `limit` candles. With `start`: the oldest from `start` on (up to `end` when
-    given); without: the newest up to `end` (default `now`)."""
+    given); without: the newest up to `end` (default `now`). When only one end is given,
+    `limit` is lowered to what one request may read (`max_buckets`)."""
+    if start is None or end is None:
+        limit = min(limit, max_buckets(interval, tz))
     if start is None:
         end = now if end is None else end
         last = boundaries(end - 1, end, interval, tz)[0]
@@ -228,19 +230,8 @@ async def candle_series(
         return (await candles(tx, inst, interval, start, end, tz))[-limit:]
     if end is None:
         first = boundaries(start, start + 1, interval, tz)[0]
-        end = _bucket_point(first, interval, limit - 1, tz) + 1
+        end = max(_bucket_point(first, interval, limit - 1, tz) + 1, start + 1)
     return (await candles(tx, inst, interval, start, end, tz))[:limit]
-
-
-async def window_statistics(
-    tx: MarketReads, inst: InstrumentInfo, start: int, end: int
-) -> Statistics:
-    """`statistics` of the trades with start <= time < end."""
-    if start > end:
-        raise InvalidParameter("start must not be after end", field="start")
-    if start == end:
-        return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
-    return await statistics(tx, inst, start, end - 1)
 
 
 @dataclass(frozen=True, slots=True)

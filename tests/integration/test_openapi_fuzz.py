@@ -86,7 +86,12 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Target:
         sources=[],
         # The fuzzer sends hundreds of writes from one address; limits are tested apart.
         gateway=GatewaySettings(
-            _env_file=None, rate_limit_login="", rate_limit_registration="", rate_limit_writes=""
+            _env_file=None,
+            rate_limit_login="",
+            rate_limit_registration="",
+            rate_limit_writes="",
+            rate_limit_principal_writes="",
+            rate_limit_account="",
         ),
     )
     app = create_app(app_settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -14,6 +15,15 @@ from tickhub.settings import SmtpSettings
 
 class Mailer(Protocol):
     async def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A mail to send after the answer (so the answer's timing tells nothing of it)."""
+
+    to: str
+    subject: str
+    body: str
 
 
 class SmtpMailer:
@@ -60,4 +70,14 @@ def reset_mail(link: str, ttl_s: int) -> tuple[str, str]:
         f"Open this link within {minutes} minutes to check it, then send the new password "
         f"with its uidb64 and token to PATCH /api/user/password-reset-complete:\n\n{link}\n\n"
         "If it was not you, ignore this message: your password is unchanged.\n",
+    )
+
+
+def already_registered_mail(base_url: str) -> tuple[str, str]:
+    return (
+        "Someone tried to register with your e-mail address",
+        "Someone tried to register a tickhub account with this e-mail address, which "
+        "already has one.\n\nIf it was you, sign in; if you forgot your password, ask for a "
+        f"reset link at {base_url}/api/user/request-reset-email.\n\n"
+        "If it was not you, ignore this message: your account is unchanged.\n",
     )

@@ -43,6 +43,10 @@ Identify = Callable[[Scope], Awaitable[str | None]]
 """The principal a request's credentials name (`user:<id>`, `key:<id>`), None when it
 carries none that hold. The app supplies it: the accounts context knows credentials."""
 
+# How long one call to the shared storage may take, and how long after a failure the
+# counts stay in memory before the storage is tried again.
+STORAGE_TIMEOUT_S = 1.0
+STORAGE_RETRY_S = 5.0
 # A strict-class body larger than this is not searched for its account (those bodies are
 # a few hundred bytes; the body limit refuses what is too large anyway).
 ACCOUNT_BODY_MAX = 16 * 1024
@@ -80,7 +84,14 @@ def limit_storage(redis_url: str, *, key_prefix: str = "tickhub") -> Storage:
     if not redis_url:
         return MemoryStorage()
     uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-    return RedisStorage(uri, implementation="redispy", key_prefix=key_prefix)
+    # An unreachable Redis must not hold requests for long: they count in memory meanwhile.
+    return RedisStorage(
+        uri,
+        implementation="redispy",
+        key_prefix=key_prefix,
+        socket_connect_timeout=STORAGE_TIMEOUT_S,
+        socket_timeout=STORAGE_TIMEOUT_S,
+    )
 
 
 def _digest(text: str) -> str:
@@ -116,6 +127,7 @@ class RateLimitMiddleware:
         # Where the counts go while the shared storage cannot be reached.
         self._fallback = MovingWindowRateLimiter(MemoryStorage())
         self._storage_down = False
+        self._retry_at = 0.0
         self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,6 +175,8 @@ class RateLimitMiddleware:
             return None
 
     async def _hit(self, item: RateLimitItem, check: _Check) -> bool:
+        if self._storage_down and time.monotonic() < self._retry_at:
+            return await self._fallback.hit(item, check.namespace, check.key)
         try:
             allowed = await self.limiter.hit(item, check.namespace, check.key)
         except Exception as exc:  # the shared storage is unreachable: count here meanwhile
@@ -172,6 +186,7 @@ class RateLimitMiddleware:
                     type(exc).__name__,
                 )
             self._storage_down = True
+            self._retry_at = time.monotonic() + STORAGE_RETRY_S
             return await self._fallback.hit(item, check.namespace, check.key)
         if self._storage_down:
             log.warning("rate-limit storage reachable again")

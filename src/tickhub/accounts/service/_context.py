@@ -12,7 +12,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tickhub.accounts.mail import Mailer, mailer_for
+from tickhub.accounts.mail import Mailer, Outgoing, mailer_for
 from tickhub.accounts.repository import UserRecord
 from tickhub.accounts.security import Passwords, Tokens, load_secret_key
 from tickhub.accounts.uow import AccountsUnitOfWork, AccountsUowFactory
@@ -44,6 +44,10 @@ class Accounts:
             log.error("could not send %r mail: %s", subject, type(exc).__name__)
             return False
         return True
+
+    async def send(self, mail: Outgoing) -> bool:
+        """`mail`, after an answer (a background task of the route that answered)."""
+        return await self.mail(mail.to, mail.subject, mail.body)
 
     async def hash_password(self, password: str) -> str:
         return await asyncio.to_thread(self.passwords.hash, password)

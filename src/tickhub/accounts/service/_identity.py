@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tickhub.accounts.errors import Conflict, Invalid, InvalidCredentials
-from tickhub.accounts.mail import reset_mail, verification_mail
+from tickhub.accounts.mail import (
+    Outgoing,
+    already_registered_mail,
+    reset_mail,
+    verification_mail,
+)
 from tickhub.accounts.passwords import validate_password
 from tickhub.accounts.repository import UserRecord
 from tickhub.accounts.security import (
@@ -38,10 +43,14 @@ class TokenPair:
 @dataclass(frozen=True, slots=True)
 class Registration:
     user: UserRecord
-    # The link, when the caller is to be given it (no SMTP); None when it was mailed or
+    # The link, when the caller is to be given it (no SMTP); None when it is mailed or
     # no verification is needed.
     verification_link: str | None
-    mailed: bool
+    # The mail to send once the caller has its answer: the link, or (`existing`) a word
+    # to the owner of an address that already had an account.
+    mail: Outgoing | None = None
+    # The address already had an account: the answer must not say so (see `register`).
+    existing: bool = False
 
 
 class VerificationFailed(Invalid):
@@ -75,12 +84,22 @@ def _password_errors(a: Accounts, password: str, user: dict[str, str]) -> list[s
 async def register(
     a: Accounts, *, email: str, password: str, first_name: str, last_name: str
 ) -> Registration:
-    """Create an account. 409 when the e-mail is taken, 400 naming `password` when it is
-    weak. Verified at once when `require_verification` is off."""
+    """Create an account; 400 naming `password` when it is weak. Verified at once when
+    `require_verification` is off.
+
+    An address that already has an account: where the link is mailed (verification
+    required, SMTP set), the answer is the one a new registration gets, after the same
+    checks and the same password hashing, and the owner is mailed a word about it, so
+    neither the answer nor its timing says whether the address is registered. Otherwise
+    409: seed 003's own test of a duplicate registration demands it (with verification
+    off), and without SMTP the answer carries the link, so it cannot look the same."""
     password = clean_password(password)
     async with a.uow() as tx:
-        if await tx.accounts.user_by_email(email) is not None:
+        existing = await tx.accounts.user_by_email(email)
+    if existing is not None:
+        if not (a.settings.require_verification and a.mailer is not None):
             raise Conflict(f"The email '{email}' already exists!", field="email")
+        return await _registered_already(a, existing, password, first_name, last_name)
     user = await _add_user(
         a,
         email=email,
@@ -92,8 +111,21 @@ async def register(
     )
     log.info("user %s registered", user.id)
     if not a.settings.require_verification:
-        return Registration(user, None, mailed=False)
-    return await _send_verification(a, user)
+        return Registration(user, None)
+    return _verification(a, user)
+
+
+async def _registered_already(
+    a: Accounts, existing: UserRecord, password: str, first_name: str, last_name: str
+) -> Registration:
+    attributes = {"email": existing.email, "first_name": first_name, "last_name": last_name}
+    errors = _password_errors(a, password, attributes)
+    if errors:
+        raise Invalid(errors[0], errors={"password": errors})
+    await a.hash_password(password)  # a new registration's cost: the timing says nothing
+    log.info("registration asked for the address of user %s: the owner is told", existing.id)
+    mail = Outgoing(existing.email, *already_registered_mail(a.base_url))
+    return Registration(existing, None, mail=mail, existing=True)
 
 
 async def _add_user(
@@ -137,12 +169,11 @@ async def _add_user(
     return user
 
 
-async def _send_verification(a: Accounts, user: UserRecord) -> Registration:
+def _verification(a: Accounts, user: UserRecord) -> Registration:
     link = verification_link(a, user)
     if a.mailer is None:
-        return Registration(user, link, mailed=False)
-    mailed = await a.mail(user.email, *verification_mail(link))
-    return Registration(user, None, mailed=mailed)
+        return Registration(user, link)
+    return Registration(user, None, mail=Outgoing(user.email, *verification_mail(link)))
 
 
 def verification_link(a: Accounts, user: UserRecord) -> str:
@@ -162,7 +193,7 @@ async def resend_verification(a: Accounts, *, email: str, password: str) -> Regi
     if user is None:
         message = "Invalid credentials."
         raise Invalid(message, errors={"non_field_errors": [message]})
-    return await _send_verification(a, user)
+    return _verification(a, user)
 
 
 async def verify_email(a: Accounts, *, uid: str, token: str) -> UserRecord:
@@ -357,17 +388,17 @@ async def _set_password(
         await tx.commit()
 
 
-async def request_password_reset(a: Accounts, *, email: str) -> None:
-    """Mail a signed, single-use, expiring reset link when the account exists. The
-    answer is the same either way. Without SMTP nothing is sent: the link is never put
-    in a response or a log."""
+async def request_password_reset(a: Accounts, *, email: str) -> Outgoing | None:
+    """The signed, single-use, expiring reset link to mail when the account exists, for
+    the caller to send after answering: the answer, and its timing, are the same either
+    way. Without SMTP nothing is sent: the link is never put in a response or a log."""
     async with a.uow() as tx:
         user = await tx.accounts.user_by_email(email)
     if user is None:
-        return
+        return None
     if a.mailer is None:
         log.warning("password reset asked, but no SMTP is configured (TICKHUB_SMTP_HOST)")
-        return
+        return None
     token, _ = a.tokens.issue(
         sub=user.id,
         type="reset",
@@ -376,7 +407,7 @@ async def request_password_reset(a: Accounts, *, email: str) -> None:
         pwd=password_fingerprint(user.password_hash),
     )
     link = f"{a.base_url}/api/user/password-reset-confirm/{b64_encode(user.id)}/{token}"
-    await a.mail(user.email, *reset_mail(link, a.settings.reset_ttl_s))
+    return Outgoing(user.email, *reset_mail(link, a.settings.reset_ttl_s))
 
 
 async def check_reset_link(a: Accounts, *, uidb64: str, token: str) -> UserRecord:

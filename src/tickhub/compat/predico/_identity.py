@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.background import BackgroundTask
 
 from tickhub.accounts import service
 from tickhub.accounts.deps import AccountsDep
 from tickhub.accounts.errors import AccountsError
+from tickhub.accounts.mail import Outgoing
 from tickhub.accounts.schemas import (
     CredentialsIn,
     GenerateLinkIn,
@@ -19,6 +21,7 @@ from tickhub.accounts.schemas import (
     ResetCompleteIn,
     ResetRequestIn,
 )
+from tickhub.accounts.service import Accounts
 from tickhub.compat._envelopes import seed_ok
 from tickhub.compat.predico._bodies import UnsupportedMediaType, body_doc, plain_error, read
 from tickhub.compat.predico._envelope import TAGS, SeedRoute
@@ -39,9 +42,10 @@ router = APIRouter(tags=TAGS, route_class=SeedRoute)
 )
 async def register(request: Request, accounts: AccountsDep) -> Response:
     """201 with `{email, verification_link}` when verification is required and no SMTP is
-    configured (with SMTP the link is mailed and `verification_link` is null), or
-    `{message}` when verification is off. 409 when the e-mail is taken; 400 naming the
-    fields at fault (`password` for a weak one)."""
+    configured (with SMTP the link is mailed after the answer and `verification_link` is
+    null), or `{message}` when verification is off. 400 naming the fields at fault
+    (`password` for a weak one). An address that already has an account gets the answer
+    of a new one where the link is mailed (its owner is told by mail), else 409."""
     body = await read(request, RegisterIn)
     done = await service.register(
         accounts,
@@ -52,17 +56,22 @@ async def register(request: Request, accounts: AccountsDep) -> Response:
     )
     if not accounts.settings.require_verification:
         return seed_ok({"message": "User registered successfully."}, 201)
-    return seed_ok(_link_data(done), 201)
+    return _after(seed_ok(_link_data(done), 201), accounts, done.mail)
+
+
+def _after(response: Response, accounts: Accounts, mail: Outgoing | None) -> Response:
+    """Send `mail` once `response` has gone out."""
+    if mail is not None:
+        response.background = BackgroundTask(accounts.send, mail)
+    return response
 
 
 def _link_data(done: service.Registration) -> dict[str, Any]:
     data: dict[str, Any] = {"email": done.user.email, "verification_link": done.verification_link}
-    if done.mailed:
-        data["message"] = "The verification link was sent to this address."
-    elif done.verification_link is None:
+    if done.mail is not None:
         data["message"] = (
-            "The verification e-mail could not be sent; ask for a new link at "
-            "POST /api/user/verify/generate-link."
+            "The verification link is mailed to this address; if it does not come, ask "
+            "for a new one at POST /api/user/verify/generate-link."
         )
     return data
 
@@ -87,7 +96,7 @@ async def verify(uid: str, token: str, accounts: AccountsDep) -> Response:
 async def generate_link(request: Request, accounts: AccountsDep) -> Response:
     body = await read(request, GenerateLinkIn)
     done = await service.resend_verification(accounts, email=body.email, password=body.password)
-    return seed_ok(_link_data(done))
+    return _after(seed_ok(_link_data(done)), accounts, done.mail)
 
 
 # ---------------------------------------------------------------- tokens (no envelope)
@@ -135,14 +144,14 @@ async def token_refresh(request: Request, accounts: AccountsDep) -> Response:
     openapi_extra=body_doc(ResetRequestIn),
 )
 async def request_reset(request: Request, accounts: AccountsDep) -> Response:
-    """The same answer whether or not the account exists. The link is mailed (never
-    returned); without SMTP nothing is sent."""
+    """The same answer, as fast, whether or not the account exists. The link is mailed
+    after the answer (never returned); without SMTP nothing is sent."""
     try:
         body = await read(request, ResetRequestIn)
     except (AccountsError, UnsupportedMediaType) as exc:
         return plain_error(exc)
-    await service.request_password_reset(accounts, email=body.email)
-    return JSONResponse({"success": RESET_REQUESTED})
+    mail = await service.request_password_reset(accounts, email=body.email)
+    return _after(JSONResponse({"success": RESET_REQUESTED}), accounts, mail)
 
 
 @router.get(

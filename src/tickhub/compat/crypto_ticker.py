@@ -15,15 +15,17 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlunsplit
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from tickhub.common.time import datetime_to_us, from_us
 from tickhub.compat._envelopes import SeedEnvelope, drf_body
 from tickhub.compat._params import int_or_none
+from tickhub.deps import EngineDep
 from tickhub.marketdata import service
-from tickhub.marketdata.deps import MarketReadsDep
+from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
 from tickhub.marketdata.service import InstrumentInfo
 
 ENVELOPE = SeedEnvelope(roots=("/api/current_price", "/api/crypto_price"), body=drf_body)
@@ -84,17 +86,24 @@ _ERRORS_004: dict[int | str, dict[str, Any]] = {
     summary="Latest price of a symbol (seed 004)",
 )
 async def current_price(
-    tx: MarketReadsDep, symbol: str | None = None
-) -> CurrentPriceOut | JSONResponse:
-    """`{"latest_price", "datetime"}`: the newest stored trade; `datetime` is naive UTC."""
-    try:
-        inst = await service.resolve_instrument(tx, symbol or "")
-    except service.MarketDataError:
-        return _error_004(_unsupported(symbol))
-    latest = await service.latest_prices(tx, [inst.id])
-    if not latest:
-        return _error_004(_unsupported(symbol))
-    return CurrentPriceOut(latest_price=latest[0].price, datetime=_seed_datetime(latest[0].ts))
+    cache: SnapshotCacheDep, engine: EngineDep, symbol: str | None = None
+) -> Response:
+    """`{"latest_price", "datetime"}`: the newest stored trade; `datetime` is naive UTC.
+    Served from memory (kept current by the bus) once the snapshot cache is warm."""
+    index = cache.prices if cache is not None else None
+    latest = index.find(symbol) if index is not None and symbol else None
+    if latest is None:
+        async with open_reads(engine) as tx:
+            try:
+                inst = await service.resolve_instrument(tx, symbol or "")
+            except service.MarketDataError:
+                return _error_004(_unsupported(symbol))
+            found = await service.latest_prices(tx, [inst.id])
+        if not found:
+            return _error_004(_unsupported(symbol))
+        latest = found[0]
+    body = {"latest_price": latest.price, "datetime": _seed_datetime(latest.ts)}
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.get(

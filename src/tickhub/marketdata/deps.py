@@ -27,6 +27,12 @@ async def market_reads(engine: EngineDep) -> AsyncIterator[MarketReads]:
 MarketReadsDep = Annotated[MarketReads, Depends(market_reads)]
 
 
+def open_reads(engine: EngineDep) -> MarketDataUnitOfWork:
+    """A read unit of work to open only when needed (`async with open_reads(engine) as
+    tx`), for routes that answer from memory first and touch the database only on a miss."""
+    return MarketDataUnitOfWork(engine)
+
+
 def get_live_hub(conn: HTTPConnection) -> LiveHub | None:
     """The WebSocket fan-out (`/v1/stream`); None in an app that runs none."""
     hub: LiveHub | None = getattr(conn.app.state, "live_hub", None)

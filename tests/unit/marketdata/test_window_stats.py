@@ -71,3 +71,21 @@ def test_bounds_are_exact_when_every_candle_holds_one_price() -> None:
     trades = [Trade(i, T0 + i * MINUTE, float(p), 1.0, None) for i, p in enumerate([5, 1, 4, 2])]
     parts = list(aggregate_trades(trades, MINUTE).values())
     assert median_bounds(parts) == (3.0, 3.0)
+
+
+def test_price_index_chooses_as_the_database_does() -> None:
+    from tickhub.marketdata.service import InstrumentInfo, Latest, PriceIndex
+
+    live = InstrumentInfo(1, "binance", "BTCUSDT", "BTC", "USDT", False)
+    sim = InstrumentInfo(2, "sim", "BTCUSDT", "BTC", "USDT", True)
+    quiet = InstrumentInfo(3, "binance", "ETHUSDT", "ETH", "USDT", False)
+    index = PriceIndex.of(
+        [(sim, Latest(sim, 7, T0, 2.0, 1.0)), (live, Latest(live, 9, T0, 1.0, 1.0)), (quiet, None)]
+    )
+    found = index.find("btc-usdt")
+    assert found is not None and found.instrument == live
+    found = index.find("BTCUSDT", "SIM")
+    assert found is not None and found.instrument == sim
+    assert index.find("ETHUSDT") is None  # no trade yet: the database words the 404
+    assert index.find("BTCUSDT", "kraken") is None
+    assert [p.instrument.exchange for p in index.all] == ["binance", "sim"]

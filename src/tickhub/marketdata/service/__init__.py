@@ -50,6 +50,7 @@ from tickhub.marketdata.service._stats import (
 from tickhub.marketdata.service._v1 import (
     MAX_TIME,
     ExchangeInfo,
+    PriceIndex,
     Snapshot,
     SnapshotEntry,
     TradePage,
@@ -89,6 +90,7 @@ __all__ = [
     "ListingReads",
     "MarketDataError",
     "MarketReads",
+    "PriceIndex",
     "PricePoint",
     "PriceSummary",
     "Snapshot",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -152,6 +153,45 @@ async def prices(
             where = f" on exchange {exchange!r}" if exchange else ""
             raise UnknownInstrument(f"unknown instrument {symbol!r}{where}", field="symbol")
     return await tx.reads.latest([i.id for i in listed])
+
+
+class PriceIndex:
+    """Latest prices by symbol (either spelling), for answering from memory with the
+    choice `find_instrument` makes: the exchange by name in any case; without one, a live
+    venue before the simulated one."""
+
+    __slots__ = ("_by_key", "all")
+
+    def __init__(self, entries: list[tuple[InstrumentInfo, Latest | None]]) -> None:
+        self.all = sorted(
+            (lp for _, lp in entries if lp is not None),
+            key=lambda lp: (lp.instrument.exchange, lp.instrument.symbol),
+        )
+        by_key: dict[str, list[tuple[InstrumentInfo, Latest | None]]] = {}
+        for inst, lp in entries:
+            for key in {compact_symbol(inst.symbol), compact_symbol(inst.base + inst.quote)}:
+                by_key.setdefault(key, []).append((inst, lp))
+        for found in by_key.values():
+            found.sort(key=lambda e: (e[0].simulated, e[0].exchange))
+        self._by_key = by_key
+
+    @classmethod
+    def of(cls, entries: Iterable[tuple[InstrumentInfo, Latest | None]]) -> PriceIndex:
+        return cls(list(entries))
+
+    def find(self, symbol: str, exchange: str | None = None) -> Latest | None:
+        """The latest trade of the instrument `find_instrument` would choose; None when
+        that instrument is unknown here or has no trade (the caller asks the database,
+        which also words the error)."""
+        found = self._by_key.get(compact_symbol(symbol))
+        if not found:
+            return None
+        if exchange is not None:
+            venue = exchange.strip().lower()
+            found = [e for e in found if e[0].exchange.lower() == venue]
+            if not found:
+                return None
+        return found[0][1]
 
 
 async def price(tx: MarketReads, exchange: str, symbol: str) -> Latest:

@@ -149,12 +149,14 @@ def _mount_routers(app: FastAPI) -> Envelopes:
     # Private by default: this reaches every route added from here on; the public ones
     # are listed in `tickhub.public`.
     app.router.dependencies.append(Depends(public.require_authentication))
+    # The market-data reads first: routes are matched in mounting order, and these are
+    # the busiest (no path of them overlaps a later one).
+    app.include_router(crypto_ticker.router)
+    app.include_router(router.router, prefix="/v1")
     accounts.install(app)
     app.include_router(predico.router)
     app.include_router(_health_router())
     app.include_router(prices_tracker.router)
-    app.include_router(crypto_ticker.router)
-    app.include_router(router.router, prefix="/v1")
     app.include_router(cmc_router.router, prefix="/v1")
     app.include_router(trading_datastore.datasets_router)
     app.include_router(trading_datastore.sessions_router)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
 
-def get_engine(conn: HTTPConnection) -> AsyncEngine:
-    """The process's engine, for building a context's unit of work."""
+async def get_engine(conn: HTTPConnection) -> AsyncEngine:
+    """The process's engine, for building a context's unit of work (async: no thread hop)."""
     engine: AsyncEngine = conn.app.state.engine
     return engine
 

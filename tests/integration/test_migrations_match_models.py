@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.db import Base
 
 TABLES = {
-    "market data (0001, 0003)": {
+    "market data (0001, 0003, 0012)": {
         "exchanges",
         "assets",
         "instruments",

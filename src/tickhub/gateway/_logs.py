@@ -3,9 +3,13 @@ wrote it (belt and braces: the access log never holds them in the first place)."
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import re
-from typing import Any
+import sys
+from logging.handlers import QueueHandler, QueueListener
+from typing import IO, Any
 
 _MASK = "***"
 # password, client_secret, access_token, api_key, X-API-Key ... and the bare words that
@@ -64,10 +68,31 @@ def install_log_redaction() -> None:
                 handler.addFilter(RedactFilter())
 
 
+class QueuedStreamHandler(QueueHandler):
+    """The access log off the request path: a request only queues its record (filtered
+    and formatted); a background thread writes it to the stream, so a slow stdout never
+    delays an answer. Nothing is dropped: the queue is unbounded and drained at exit."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        super().__init__(records)
+        self.target = logging.StreamHandler(sys.stdout if stream is None else stream)
+        self.listener = QueueListener(records, self.target)
+        self.listener.start()
+        atexit.register(self.listener.stop)
+
+    def close(self) -> None:
+        atexit.unregister(self.listener.stop)
+        if self.listener._thread is not None:  # a second stop() would fail
+            self.listener.stop()
+        super().close()
+
+
 def logging_config(level: str) -> dict[str, Any]:
     """`logging.config.dictConfig` for the tickhub commands and for uvicorn (its
-    `log_config`): every handler redacts, access lines are bare JSON on stdout, the rest
-    goes to stderr. uvicorn's own access log is off: ours replaces it."""
+    `log_config`): every handler redacts, access lines are bare JSON on stdout (written by
+    a background thread), the rest goes to stderr. uvicorn's own access log is off: ours
+    replaces it."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -84,10 +109,9 @@ def logging_config(level: str) -> dict[str, Any]:
                 "stream": "ext://sys.stderr",
             },
             "access": {
-                "class": "logging.StreamHandler",
+                "()": "tickhub.gateway._logs.QueuedStreamHandler",
                 "formatter": "access",
                 "filters": ["redact"],
-                "stream": "ext://sys.stdout",
             },
         },
         "loggers": {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import orjson
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,4 +92,4 @@ class TelemetryMiddleware:
                     "client": client[0] if client else None,
                     "bytes": sent,
                 }
-                access_log.info(json.dumps(line, separators=(",", ":")))
+                access_log.info(orjson.dumps(line).decode())

@@ -27,7 +27,13 @@ async def market_reads(engine: EngineDep) -> AsyncIterator[MarketReads]:
 MarketReadsDep = Annotated[MarketReads, Depends(market_reads)]
 
 
-def get_live_hub(conn: HTTPConnection) -> LiveHub | None:
+def open_reads(engine: EngineDep) -> MarketDataUnitOfWork:
+    """A read unit of work to open only when needed (`async with open_reads(engine) as
+    tx`), for routes that answer from memory first and touch the database only on a miss."""
+    return MarketDataUnitOfWork(engine)
+
+
+async def get_live_hub(conn: HTTPConnection) -> LiveHub | None:
     """The WebSocket fan-out (`/v1/stream`); None in an app that runs none."""
     hub: LiveHub | None = getattr(conn.app.state, "live_hub", None)
     return hub
@@ -36,7 +42,7 @@ def get_live_hub(conn: HTTPConnection) -> LiveHub | None:
 LiveHubDep = Annotated[LiveHub | None, Depends(get_live_hub)]
 
 
-def get_snapshot_cache(conn: HTTPConnection) -> SnapshotCache | None:
+async def get_snapshot_cache(conn: HTTPConnection) -> SnapshotCache | None:
     """The in-memory `/v1/snapshot`; None until the app's lifespan starts it."""
     cache: SnapshotCache | None = getattr(conn.app.state, "snapshot_cache", None)
     return cache
@@ -45,7 +51,7 @@ def get_snapshot_cache(conn: HTTPConnection) -> SnapshotCache | None:
 SnapshotCacheDep = Annotated[SnapshotCache | None, Depends(get_snapshot_cache)]
 
 
-def get_pipeline(conn: HTTPConnection) -> PipelineStatus:
+async def get_pipeline(conn: HTTPConnection) -> PipelineStatus:
     """Source states and pipeline counters of this process (read-only)."""
     status: PipelineStatus | None = getattr(conn.app.state, "pipeline", None)
     return PipelineStatus() if status is None else status

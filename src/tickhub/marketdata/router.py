@@ -14,13 +14,14 @@ from fastapi.responses import Response
 
 from tickhub.common.time import now_us
 from tickhub.deps import EngineDep
-from tickhub.marketdata import service
+from tickhub.marketdata import encode, service
 from tickhub.marketdata.coinmarketcap.schemas import SnapshotDocument
 from tickhub.marketdata.deps import (
     LiveHubDep,
     MarketReadsDep,
     PipelineStatusDep,
     SnapshotCacheDep,
+    open_reads,
 )
 from tickhub.marketdata.live.hub import TooManyConnections
 from tickhub.marketdata.live.snapshot import current_body
@@ -113,24 +114,46 @@ async def list_instruments(
     return [InstrumentOut.of(i) for i in await service.exchange_instruments(tx, exchange)]
 
 
-@router.get("/prices", summary="Latest prices")
+@router.get("/prices", summary="Latest prices", response_model=list[PriceOut])
 async def list_prices(
-    tx: MarketReadsDep,
+    cache: SnapshotCacheDep,
+    engine: EngineDep,
     exchange: ExchangeFilter = None,
     symbol: Annotated[
         str | None,
         Query(max_length=64, description="Only this symbol (`BTCUSDT` or `BTC-USDT`)"),
     ] = None,
-) -> list[PriceOut]:
-    """The latest trade of every instrument that has one, optionally filtered."""
-    found = await service.prices(tx, exchange=exchange or None, symbol=symbol or None)
-    return [PriceOut.of(p) for p in found]
+) -> Response:
+    """The latest trade of every instrument that has one, optionally filtered. Served
+    from memory (kept current by the bus) once the snapshot cache is warm."""
+    index = cache.prices if cache is not None else None
+    if index is not None and not exchange and not symbol:
+        return _json(encode.prices_json(index.all))
+    async with open_reads(engine) as tx:
+        found = await service.prices(tx, exchange=exchange or None, symbol=symbol or None)
+    return _json(encode.prices_json(found))
 
 
-@router.get("/prices/{exchange}/{symbol}", summary="Latest price of one instrument")
-async def get_price(tx: MarketReadsDep, exchange: str, symbol: str) -> PriceOut:
-    """404 when the instrument is unknown or has no trade yet."""
-    return PriceOut.of(await service.price(tx, exchange, symbol))
+@router.get(
+    "/prices/{exchange}/{symbol}",
+    summary="Latest price of one instrument",
+    response_model=PriceOut,
+)
+async def get_price(
+    cache: SnapshotCacheDep, engine: EngineDep, exchange: str, symbol: str
+) -> Response:
+    """404 when the instrument is unknown or has no trade yet. Served from memory (kept
+    current by the bus) once the snapshot cache is warm."""
+    index = cache.prices if cache is not None else None
+    found = index.find(symbol, exchange) if index is not None else None
+    if found is None:
+        async with open_reads(engine) as tx:
+            found = await service.price(tx, exchange, symbol)
+    return _json(encode.price_json(found))
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 @router.get(
@@ -168,7 +191,7 @@ async def list_trades(
     return TradePageOut.of(inst, page)
 
 
-@router.get("/candles", summary="Candles at any interval")
+@router.get("/candles", summary="Candles at any interval", response_model=list[CandleOut])
 async def list_candles(
     tx: MarketReadsDep,
     symbol: Symbol,
@@ -194,7 +217,7 @@ async def list_candles(
     limit: Annotated[
         int, Query(ge=1, le=service.MAX_CANDLES, description="At most this many candles")
     ] = 500,
-) -> list[CandleOut]:
+) -> Response:
     """OHLCV, trade count and VWAP per bucket, oldest first; `time` is the bucket start and
     buckets without trades are left out. Without `start`: the newest `limit` buckets up to
     `end` (default now). With `start`: the oldest `limit` buckets from there."""
@@ -205,7 +228,7 @@ async def list_candles(
     found = await service.candle_series(
         tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now_us()
     )
-    return [CandleOut.of(c) for c in found]
+    return _json(encode.candles_json(found))
 
 
 @router.get("/statistics", summary="Statistics of the trades in a time range")

@@ -248,6 +248,11 @@ class StatisticsOut(Schema):
     volume: float
     quote_volume: float
     change_pct: float | None
+    median_error: float | None = Field(
+        description="The largest possible distance of `median` from the exact median: 0 "
+        "when it was computed from the trades (windows of up to 10,000 trades), else "
+        "half the width of the bounds the rollups give it"
+    )
 
     @classmethod
     def of(cls, inst: InstrumentInfo, start: int, end: int, s: Statistics) -> StatisticsOut:
@@ -268,6 +273,7 @@ class StatisticsOut(Schema):
             volume=s.volume,
             quote_volume=s.quote_volume,
             change_pct=s.change_pct,
+            median_error=s.median_error,
         )
 
 

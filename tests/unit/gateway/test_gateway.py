@@ -150,3 +150,37 @@ def test_request_id_acceptance() -> None:
         made = accept_request_id(bad)
         assert made != bad
         assert len(made) == 32
+
+
+def test_access_lines_are_written_by_a_background_thread_and_none_is_lost() -> None:
+    import io
+    import logging.config
+    import threading
+
+    from tickhub.gateway._logs import QueuedStreamHandler
+
+    stream = io.StringIO()
+    handler = QueuedStreamHandler(stream)
+    handler.addFilter(RedactFilter())
+    writers: set[str] = set()
+    emit = handler.target.emit
+
+    def noting_emit(record: logging.LogRecord) -> None:
+        writers.add(threading.current_thread().name)
+        emit(record)
+
+    handler.target.emit = noting_emit  # type: ignore[method-assign]
+    log = logging.getLogger("tests.queued_access")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        for i in range(500):
+            log.info('{"n":%d,"password":"hunter2"}', i)
+    finally:
+        log.removeHandler(handler)
+        handler.close()  # drains the queue
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 500
+    assert lines[-1] == '{"n":499,"password":"***"}'
+    assert threading.current_thread().name not in writers

@@ -34,6 +34,7 @@ from tickhub.marketdata.events import CandleUpdate, CmcStored
 from tickhub.marketdata.schemas import SnapshotOut
 from tickhub.marketdata.service import (
     MarketReads,
+    PriceIndex,
     Snapshot,
     SnapshotEntry,
     snapshot_window,
@@ -168,6 +169,7 @@ class SnapshotCache:
         self._subscriptions: list[Subscription] = []
         self._body: bytes | None = None
         self._parts: _Parts | None = None
+        self._prices: PriceIndex | None = None
         self._stale = Stale(everything=True)
         self._dirty = False
         self._rebuilding: asyncio.Task[None] | None = None
@@ -180,6 +182,12 @@ class SnapshotCache:
     @property
     def running(self) -> bool:
         return bool(self._subscriptions)
+
+    @property
+    def prices(self) -> PriceIndex | None:
+        """Every instrument's latest trade as of the last rebuild, to answer the latest-price
+        routes from memory; None until the first rebuild completes."""
+        return self._prices
 
     @property
     def body(self) -> bytes | None:
@@ -207,6 +215,7 @@ class SnapshotCache:
         self._ticker = self._rebuilding = None
         self._body = None
         self._parts = None
+        self._prices = None
 
     async def on_event(self, _topic: str, message: Message) -> None:
         """Bus handler: never waits, so the cache keeps up with any rate of inserts."""
@@ -259,6 +268,9 @@ class SnapshotCache:
                     continue
                 self._parts = parts
                 self._body = encode(parts.document(now))
+                self._prices = PriceIndex.of(
+                    (e.instrument, e.latest) for e in parts.entries.values()
+                )
                 self.rebuilds += 1
                 delay = 0.1
         finally:

@@ -9,9 +9,11 @@ them to HTTP.
 from tickhub.marketdata.service._bulk import closed_candles
 from tickhub.marketdata.service._core import (
     MAX_CANDLES,
+    MAX_ROLLUP_ROWS,
+    MAX_TRADE_ROWS,
+    MAX_TRADE_WINDOW,
     InvalidParameter,
     MarketDataError,
-    Statistics,
     UnknownInstrument,
     candles,
     coverage,
@@ -20,10 +22,10 @@ from tickhub.marketdata.service._core import (
     latest_prices,
     parse_tz,
     resolve_instrument,
-    statistics,
 )
 from tickhub.marketdata.service._ports import CandleRow, ListingReads, MarketReads, TradeReads
 from tickhub.marketdata.service._seeds import (
+    MAX_SEED_MATCHES,
     MAX_SEED_PRICES,
     CoinTicker,
     PricePoint,
@@ -38,9 +40,17 @@ from tickhub.marketdata.service._seeds import (
     price_summary,
     recent_minutes,
 )
+from tickhub.marketdata.service._stats import (
+    EXACT_MEDIAN_TRADES,
+    Statistics,
+    median_bounds,
+    tiles,
+    window_statistics,
+)
 from tickhub.marketdata.service._v1 import (
     MAX_TIME,
     ExchangeInfo,
+    PriceIndex,
     Snapshot,
     SnapshotEntry,
     TradePage,
@@ -58,7 +68,6 @@ from tickhub.marketdata.service._v1 import (
     snapshot_window,
     trades_page,
     window_candle,
-    window_statistics,
 )
 from tickhub.marketdata.service._venues import (
     MAX_WINDOW_S,
@@ -72,9 +81,14 @@ from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 from tickhub.marketdata.store.uow import reads_on
 
 __all__ = [
+    "EXACT_MEDIAN_TRADES",
     "MAX_CANDLES",
+    "MAX_ROLLUP_ROWS",
+    "MAX_SEED_MATCHES",
     "MAX_SEED_PRICES",
     "MAX_TIME",
+    "MAX_TRADE_ROWS",
+    "MAX_TRADE_WINDOW",
     "MAX_WINDOW_S",
     "MIN_WINDOW_S",
     "CandleRow",
@@ -87,6 +101,7 @@ __all__ = [
     "ListingReads",
     "MarketDataError",
     "MarketReads",
+    "PriceIndex",
     "PricePoint",
     "PriceSummary",
     "Snapshot",
@@ -116,6 +131,7 @@ __all__ = [
     "interval_or_error",
     "latest_prices",
     "market_instruments",
+    "median_bounds",
     "parse_time",
     "parse_tz",
     "price",
@@ -128,7 +144,7 @@ __all__ = [
     "resolve_exchange",
     "resolve_instrument",
     "snapshot_window",
-    "statistics",
+    "tiles",
     "trades_page",
     "window_candle",
     "window_statistics",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tickhub.common import errors as kinds
@@ -11,6 +9,9 @@ from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store import coverage as cov
 from tickhub.marketdata.store.candles import (
+    DAY,
+    HOUR,
+    MINUTE,
     Candle,
     Interval,
     IntervalError,
@@ -24,6 +25,14 @@ from tickhub.marketdata.store.coverage import Gap, Range
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 MAX_CANDLES = 10_000
+MAX_TRADE_WINDOW = 3600 * 1_000_000
+"""Intervals that no rollup tiles (below a minute, or not whole minutes) are folded from
+the trades: over at most this long a window (one hour) per request."""
+MAX_TRADE_ROWS = 100_000
+"""The most trades one candles request folds; a busier hour is a 400 on `start`."""
+MAX_ROLLUP_ROWS = 50_000
+"""The most stored rollups one candles request folds (10,000 7-minute candles read
+70,000 one-minute rollups: too many; 10,000 one-minute candles read 10,000)."""
 
 
 class MarketDataError(kinds.DomainError):
@@ -106,53 +115,46 @@ async def candles(
         raise InvalidParameter(f"more than {MAX_CANDLES} candles", field="interval")
     repo = tx.reads
     res = best_rollup(edges)
+    span = edges[-1] - edges[0]
     if res is not None:
+        if span // res > MAX_ROLLUP_ROWS:
+            raise InvalidParameter(
+                f"this window needs {span // res} stored candles, more than "
+                f"{MAX_ROLLUP_ROWS}: narrow start/end, lower limit or use an interval "
+                "of whole hours or days",
+                field="interval",
+            )
         source = await repo.candles(inst.id, res, edges[0], edges[-1])
         return fold(source, edges)
-    trades = await repo.trades(inst.id, edges[0], edges[-1] - 1)
+    if span > MAX_TRADE_WINDOW:
+        raise InvalidParameter(
+            f"interval {interval.text} is not a whole number of minutes, so its candles "
+            f"are folded from trades: over at most {MAX_TRADE_WINDOW // 60_000_000} minutes "
+            "per request; narrow start/end or use whole minutes",
+            field="interval",
+        )
+    trades = await repo.trades(inst.id, edges[0], edges[-1] - 1, limit=MAX_TRADE_ROWS + 1)
+    if len(trades) > MAX_TRADE_ROWS:
+        raise InvalidParameter(
+            f"more than {MAX_TRADE_ROWS} trades in this window: narrow start/end",
+            field="start",
+        )
     return fold((trade_candle(t) for t in trades), edges)
 
 
-@dataclass(frozen=True, slots=True)
-class Statistics:
-    count: int
-    open: float | None
-    close: float | None
-    high: float | None
-    low: float | None
-    mean: float | None
-    median: float | None
-    std: float | None
-    vwap: float | None
-    volume: float
-    quote_volume: float
-    change_pct: float | None
-
-
-async def statistics(tx: MarketReads, inst: InstrumentInfo, start: int, end: int) -> Statistics:
-    """Statistics of the stored trades with start <= time <= end (population std)."""
-    if start > end:
-        raise InvalidParameter("start must not be after end", field="start")
-    s = await tx.reads.trade_stats(inst.id, start, end)
-    count = int(s["count"] or 0)
-    if count == 0:
-        return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
-    first, last = float(s["open"] or 0), float(s["close"] or 0)
-    volume, quote_volume = float(s["volume"] or 0), float(s["quote_volume"] or 0)
-    return Statistics(
-        count=count,
-        open=first,
-        close=last,
-        high=float(s["high"] or 0),
-        low=float(s["low"] or 0),
-        mean=float(s["mean"] or 0),
-        median=float(s["median"] or 0),
-        std=math.sqrt(max(float(s["variance"] or 0), 0.0)),
-        vwap=quote_volume / volume if volume else None,
-        volume=volume,
-        quote_volume=quote_volume,
-        change_pct=(last - first) / first * 100 if first else 0.0,
-    )
+def max_buckets(interval: Interval, tz: ZoneInfo | None) -> int:
+    """How many buckets of `interval` one request may fold (at least 1), from the bounds
+    above: used to shorten a window whose far end the caller left open."""
+    fixed = interval.fixed_us
+    if fixed is not None and fixed % MINUTE:
+        return max(1, MAX_TRADE_WINDOW // fixed)
+    if fixed is not None and (fixed < DAY or fixed % DAY or tz is None):
+        res = next(r for r in (DAY, HOUR, MINUTE) if fixed % r == 0)
+        return max(1, MAX_ROLLUP_ROWS * res // fixed)
+    # days, weeks and months of a time zone: its whole-hour offsets tile them with hours
+    per_unit = {"d": DAY, "w": 7 * DAY, "M": 31 * DAY}[interval.unit] * interval.count
+    res = DAY if tz is None else HOUR
+    return max(1, MAX_ROLLUP_ROWS * res // per_unit)
 
 
 async def coverage(tx: MarketReads, inst: InstrumentInfo) -> tuple[list[Range], list[Gap]]:

@@ -54,12 +54,13 @@ class TradeReads(Protocol):
 
     async def last_trade_ids(self, exchange: str) -> dict[str, int]: ...
 
-    async def trade_stats(
-        self, instrument_id: int, start: int, end: int
-    ) -> dict[str, float | int | None]: ...
-
     async def count_trades_of(
-        self, instrument_ids: Sequence[int], start: int | None, end: int | None
+        self,
+        instrument_ids: Sequence[int],
+        start: int | None,
+        end: int | None,
+        *,
+        up_to: int | None = None,
     ) -> int: ...
 
     async def trades_of(

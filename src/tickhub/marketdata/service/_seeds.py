@@ -23,6 +23,9 @@ from tickhub.marketdata.store.repository import InstrumentInfo
 
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
+MAX_SEED_MATCHES = 1_000_000
+"""The most trades a seed price page counts and pages through: past it, narrow the range
+(the count is a bounded read, and so is the offset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,10 @@ async def recent_minutes(
     """
     if limit <= 0 or start > end:
         return []
+    first = await tx.reads.first_covered_ts([inst.id])
+    if first is None:
+        return []
+    start = max(start, first - first % MINUTE)  # no span before the data is read
     one_minute = Interval(1, "m")
     span = (MAX_CANDLES - 2) * MINUTE
     out: list[Candle] = []
@@ -126,12 +133,17 @@ async def price_page(
     offset: int,
     limit: int,
 ) -> tuple[int, list[PricePoint]]:
-    """(how many stored trades have start <= time <= end, one page of them), oldest first."""
+    """(how many stored trades have start <= time <= end, one page of them), oldest first.
+    More than `MAX_SEED_MATCHES` is an `InvalidParameter` on `range`."""
     if not instruments:
         return 0, []
     repo = tx.reads
     by_id = {i.id: i for i in instruments}
-    count = await repo.count_trades_of(list(by_id), start, end)
+    count = await repo.count_trades_of(list(by_id), start, end, up_to=MAX_SEED_MATCHES + 1)
+    if count > MAX_SEED_MATCHES:
+        raise InvalidParameter(
+            f"more than {MAX_SEED_MATCHES} prices match: narrow the time range", field="range"
+        )
     if count == 0 or offset >= count:
         return count, []
     rows = await repo.trades_of(list(by_id), start, end, offset=offset, limit=limit)
@@ -143,14 +155,12 @@ async def price_series(
 ) -> list[Trade]:
     """Every stored trade with start <= time <= end, oldest first; more than
     `MAX_SEED_PRICES` is an `InvalidParameter` on `range`."""
-    repo = tx.reads
-    count = await repo.count_trades(inst.id, start, end)
-    if count > MAX_SEED_PRICES:
+    found = await tx.reads.trades(inst.id, start, end, limit=MAX_SEED_PRICES + 1)
+    if len(found) > MAX_SEED_PRICES:
         raise InvalidParameter(
-            f"{count} prices match, more than {MAX_SEED_PRICES}: narrow the time range",
-            field="range",
+            f"more than {MAX_SEED_PRICES} prices match: narrow the time range", field="range"
         )
-    return await repo.trades(inst.id, start, end)
+    return found
 
 
 def price_summary(prices: Sequence[float]) -> PriceSummary:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,12 +17,11 @@ from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._core import (
     InvalidParameter,
     MarketDataError,
-    Statistics,
     UnknownInstrument,
     candles,
     instruments,
+    max_buckets,
     resolve_instrument,
-    statistics,
 )
 from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store.candles import (
@@ -155,6 +155,45 @@ async def prices(
     return await tx.reads.latest([i.id for i in listed])
 
 
+class PriceIndex:
+    """Latest prices by symbol (either spelling), for answering from memory with the
+    choice `find_instrument` makes: the exchange by name in any case; without one, a live
+    venue before the simulated one."""
+
+    __slots__ = ("_by_key", "all")
+
+    def __init__(self, entries: list[tuple[InstrumentInfo, Latest | None]]) -> None:
+        self.all = sorted(
+            (lp for _, lp in entries if lp is not None),
+            key=lambda lp: (lp.instrument.exchange, lp.instrument.symbol),
+        )
+        by_key: dict[str, list[tuple[InstrumentInfo, Latest | None]]] = {}
+        for inst, lp in entries:
+            for key in {compact_symbol(inst.symbol), compact_symbol(inst.base + inst.quote)}:
+                by_key.setdefault(key, []).append((inst, lp))
+        for found in by_key.values():
+            found.sort(key=lambda e: (e[0].simulated, e[0].exchange))
+        self._by_key = by_key
+
+    @classmethod
+    def of(cls, entries: Iterable[tuple[InstrumentInfo, Latest | None]]) -> PriceIndex:
+        return cls(list(entries))
+
+    def find(self, symbol: str, exchange: str | None = None) -> Latest | None:
+        """The latest trade of the instrument `find_instrument` would choose; None when
+        that instrument is unknown here or has no trade (the caller asks the database,
+        which also words the error)."""
+        found = self._by_key.get(compact_symbol(symbol))
+        if not found:
+            return None
+        if exchange is not None:
+            venue = exchange.strip().lower()
+            found = [e for e in found if e[0].exchange.lower() == venue]
+            if not found:
+                return None
+        return found[0][1]
+
+
 async def price(tx: MarketReads, exchange: str, symbol: str) -> Latest:
     inst = await find_instrument(tx, symbol, exchange)
     found = await tx.reads.latest([inst.id])
@@ -220,7 +259,10 @@ async def candle_series(
     tz: ZoneInfo | None = None,
 ) -> list[Candle]:
     """At most `limit` candles. With `start`: the oldest from `start` on (up to `end` when
-    given); without: the newest up to `end` (default `now`)."""
+    given); without: the newest up to `end` (default `now`). When only one end is given,
+    `limit` is lowered to what one request may read (`max_buckets`)."""
+    if start is None or end is None:
+        limit = min(limit, max_buckets(interval, tz))
     if start is None:
         end = now if end is None else end
         last = boundaries(end - 1, end, interval, tz)[0]
@@ -228,19 +270,8 @@ async def candle_series(
         return (await candles(tx, inst, interval, start, end, tz))[-limit:]
     if end is None:
         first = boundaries(start, start + 1, interval, tz)[0]
-        end = _bucket_point(first, interval, limit - 1, tz) + 1
+        end = max(_bucket_point(first, interval, limit - 1, tz) + 1, start + 1)
     return (await candles(tx, inst, interval, start, end, tz))[:limit]
-
-
-async def window_statistics(
-    tx: MarketReads, inst: InstrumentInfo, start: int, end: int
-) -> Statistics:
-    """`statistics` of the trades with start <= time < end."""
-    if start > end:
-        raise InvalidParameter("start must not be after end", field="start")
-    if start == end:
-        return Statistics(0, None, None, None, None, None, None, None, None, 0.0, 0.0, None)
-    return await statistics(tx, inst, start, end - 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,30 @@ class Candle:
     open_id: int
     close_ts: int
     close_id: int
+    # The sum of the trade prices and the sum of their squared deviations from the
+    # candle's mean price (M2): mergeable, so the mean and the population standard
+    # deviation of any window follow exactly from its rollups (`merge`).
+    price_sum: float = 0.0
+    price_m2: float = 0.0
 
     @property
     def vwap(self) -> float | None:
         return self.quote_volume / self.volume if self.volume else None
+
+    @property
+    def mean(self) -> float | None:
+        return self.price_sum / self.trade_count if self.trade_count else None
+
+
+def merged_m2(n_a: int, sum_a: float, m2_a: float, n_b: int, sum_b: float, m2_b: float) -> float:
+    """M2 of two sets of prices from their counts, sums and M2s (Chan et al.'s pairwise
+    update, stable where sums of squares are not)."""
+    if n_a == 0:
+        return m2_b
+    if n_b == 0:
+        return m2_a
+    delta = sum_b / n_b - sum_a / n_a
+    return m2_a + m2_b + delta * delta * n_a * n_b / (n_a + n_b)
 
 
 def merge(a: Candle, b: Candle) -> Candle:
@@ -66,6 +86,8 @@ def merge(a: Candle, b: Candle) -> Candle:
         first.open_id,
         last.close_ts,
         last.close_id,
+        a.price_sum + b.price_sum,
+        merged_m2(a.trade_count, a.price_sum, a.price_m2, b.trade_count, b.price_sum, b.price_m2),
     )
 
 
@@ -82,6 +104,8 @@ def aggregate_trades(trades: Iterable[Trade], resolution: int) -> dict[int, Cand
         qtys = [t.qty for t in g]
         first = min(g, key=_ORDER)
         last = max(g, key=_ORDER)
+        total = sum(prices)
+        mean = total / len(prices)
         c = Candle(
             start,
             first.price,
@@ -95,6 +119,8 @@ def aggregate_trades(trades: Iterable[Trade], resolution: int) -> dict[int, Cand
             first.trade_id,
             last.ts,
             last.trade_id,
+            total,
+            sum((p - mean) * (p - mean) for p in prices),
         )
         cur = out.get(start)
         out[start] = c if cur is None else merge(cur, c)
@@ -146,6 +172,8 @@ def _at(c: Candle, start: int) -> Candle:
         c.open_id,
         c.close_ts,
         c.close_id,
+        c.price_sum,
+        c.price_m2,
     )
 
 
@@ -163,6 +191,8 @@ def trade_candle(t: Trade) -> Candle:
         t.trade_id,
         t.ts,
         t.trade_id,
+        t.price,
+        0.0,
     )
 
 

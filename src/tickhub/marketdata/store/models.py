@@ -105,6 +105,10 @@ class CandleRow(Base):
     open_id: Mapped[int] = mapped_column(BigInteger)
     close_ts: Mapped[int] = mapped_column(BigInteger)
     close_id: Mapped[int] = mapped_column(BigInteger)
+    # Sum of the prices and their M2 (sum of squared deviations from the mean): the mean
+    # and standard deviation of any window, from the rollups (migration 0012).
+    price_sum: Mapped[float] = mapped_column(Float(53), server_default="0")
+    price_m2: Mapped[float] = mapped_column(Float(53), server_default="0")
 
 
 class LatestPrice(Base):

@@ -143,6 +143,8 @@ class MarketDataReads:
                 c.open_id,
                 c.close_ts,
                 c.close_id,
+                c.price_sum,
+                c.price_m2,
             )
             .where(
                 c.instrument_id == instrument_id,
@@ -195,56 +197,6 @@ class MarketDataReads:
         )
         return {r[0]: int(r[1]) for r in rows}
 
-    async def trade_stats(
-        self, instrument_id: int, start: int, end: int
-    ) -> dict[str, float | int | None]:
-        """Aggregates of the trades with start <= ts <= end (two passes for a stable std)."""
-        c = trades_t.c
-        where = (c.instrument_id == instrument_id, c.ts >= start, c.ts <= end)
-        row = (
-            await self.conn.execute(
-                select(
-                    func.count(),
-                    func.min(c.price),
-                    func.max(c.price),
-                    func.avg(c.price),
-                    func.sum(c.qty),
-                    func.sum(c.price * c.qty),
-                ).where(*where)
-            )
-        ).one()
-        count = int(row[0])
-        if count == 0:
-            return {"count": 0}
-        mean = float(row[3])
-        var = await self.conn.scalar(
-            select(func.avg((c.price - mean) * (c.price - mean))).where(*where)
-        )
-        lo = (count - 1) // 2
-        mids = list(
-            await self.conn.scalars(
-                select(c.price).where(*where).order_by(c.price).offset(lo).limit(2 - count % 2)
-            )
-        )
-        first = await self.conn.scalar(
-            select(c.price).where(*where).order_by(c.ts, c.trade_id).limit(1)
-        )
-        last = await self.conn.scalar(
-            select(c.price).where(*where).order_by(c.ts.desc(), c.trade_id.desc()).limit(1)
-        )
-        return {
-            "count": count,
-            "low": row[1],
-            "high": row[2],
-            "mean": mean,
-            "variance": float(var or 0.0),
-            "median": sum(mids) / len(mids),
-            "volume": float(row[4] or 0.0),
-            "quote_volume": float(row[5] or 0.0),
-            "open": first,
-            "close": last,
-        }
-
     async def rejected_count(self) -> int:
         return int(await self.conn.scalar(select(func.count()).select_from(rejected_t)) or 0)
 
@@ -253,15 +205,24 @@ class MarketDataReads:
     # Keep new queries for other routes above this block.
 
     async def count_trades_of(
-        self, instrument_ids: Sequence[int], start: int | None, end: int | None
+        self,
+        instrument_ids: Sequence[int],
+        start: int | None,
+        end: int | None,
+        *,
+        up_to: int | None = None,
     ) -> int:
-        """How many trades of these instruments have start <= ts <= end."""
+        """How many trades of these instruments have start <= ts <= end; at most `up_to`
+        are counted (a bounded read: the count stops there)."""
         c = trades_t.c
-        stmt = select(func.count()).select_from(trades_t).where(c.instrument_id.in_(instrument_ids))
+        rows = select(c.ts).where(c.instrument_id.in_(instrument_ids))
         if start is not None:
-            stmt = stmt.where(c.ts >= start)
+            rows = rows.where(c.ts >= start)
         if end is not None:
-            stmt = stmt.where(c.ts <= end)
+            rows = rows.where(c.ts <= end)
+        if up_to is not None:
+            rows = rows.limit(up_to)
+        stmt = select(func.count()).select_from(rows.subquery())
         return int(await self.conn.scalar(stmt) or 0)
 
     async def trades_of(

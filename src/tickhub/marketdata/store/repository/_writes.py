@@ -95,6 +95,17 @@ def _merge_candles_stmt(dialect: str) -> Any:
             "volume": cur.volume + ex.volume,
             "quote_volume": cur.quote_volume + ex.quote_volume,
             "trade_count": cur.trade_count + ex.trade_count,
+            "price_sum": cur.price_sum + ex.price_sum,
+            "price_m2": case(
+                (cur.trade_count == 0, ex.price_m2),
+                else_=cur.price_m2
+                + ex.price_m2
+                + (ex.price_sum / ex.trade_count - cur.price_sum / cur.trade_count)
+                * (ex.price_sum / ex.trade_count - cur.price_sum / cur.trade_count)
+                * cur.trade_count
+                * ex.trade_count
+                / (cur.trade_count + ex.trade_count),
+            ),
         },
     )
 
@@ -288,6 +299,8 @@ class MarketDataWrites:
                     "open_id": c.open_id,
                     "close_ts": c.close_ts,
                     "close_id": c.close_id,
+                    "price_sum": c.price_sum,
+                    "price_m2": c.price_m2,
                 }
                 for c in candles
             ],

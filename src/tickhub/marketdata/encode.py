@@ -1,0 +1,61 @@
+"""The hot responses encoded in one step (orjson over plain dicts), in exactly the shapes
+of their schemas (`PriceOut`, `CandleOut`), which still describe them in the OpenAPI
+document: no per-row model validation on the way out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from tickhub.marketdata.store.candles import Candle
+from tickhub.marketdata.store.repository import Latest
+
+_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, rendered with a `Z`
+
+
+def time_text(ts: int) -> str:
+    """`2026-11-23T15:34:07.123456Z`, as `common.time.format_time` renders it."""
+    return (_EPOCH + timedelta(microseconds=ts)).isoformat(timespec="microseconds") + "Z"
+
+
+def price_dict(p: Latest) -> dict[str, Any]:
+    i = p.instrument
+    return {
+        "exchange": i.exchange,
+        "symbol": i.symbol,
+        "price": p.price,
+        "qty": p.qty,
+        "trade_id": p.trade_id,
+        "time": time_text(p.ts),
+        "simulated": i.simulated,
+    }
+
+
+def price_json(p: Latest) -> bytes:
+    return orjson.dumps(price_dict(p))
+
+
+def prices_json(prices: Iterable[Latest]) -> bytes:
+    return orjson.dumps([price_dict(p) for p in prices])
+
+
+def candles_json(candles: Iterable[Candle]) -> bytes:
+    return orjson.dumps(
+        [
+            {
+                "time": time_text(c.start),
+                "open": c.open,
+                "high": c.high,
+                "low": c.low,
+                "close": c.close,
+                "volume": c.volume,
+                "quote_volume": c.quote_volume,
+                "trade_count": c.trade_count,
+                "vwap": c.quote_volume / c.volume if c.volume else None,
+            }
+            for c in candles
+        ]
+    )

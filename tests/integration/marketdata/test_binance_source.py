@@ -2,67 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.fixtures.fake_binance import EXCHANGE_INFO, HISTORICAL_TRADES, STREAM, FakeBinance
-from tickhub.marketdata.events import RejectedFrame, SourceState, SourceStatus, TradeBatch
+from tests.fixtures.sinks import RecordingSink, running
+from tickhub.marketdata.events import SourceState
 from tickhub.marketdata.ingest.binance.source import BinanceSource, Gap
-from tickhub.marketdata.ingest.source import SourceEvent
 from tickhub.settings import BinanceSettings
-
-
-class RecordingSink:
-    """A TradeSink that keeps everything and lets a test wait for a condition."""
-
-    def __init__(self) -> None:
-        self.batches: list[TradeBatch] = []
-        self.statuses: list[SourceStatus] = []
-        self.rejects: list[RejectedFrame] = []
-        self.events: list[SourceEvent] = []
-        self._changed = asyncio.Condition()
-
-    async def trades(self, batch: TradeBatch) -> None:
-        self.batches.append(batch)
-        await self._notify()
-
-    async def status(self, status: SourceStatus) -> None:
-        self.statuses.append(status)
-        await self._notify()
-
-    async def reject(self, frame: RejectedFrame) -> None:
-        self.rejects.append(frame)
-        await self._notify()
-
-    async def publish(self, event: SourceEvent) -> None:
-        self.events.append(event)
-        await self._notify()
-
-    def ids(self, symbol: str) -> set[int]:
-        return {t.trade_id for b in self.batches if b.symbol == symbol for t in b.trades}
-
-    def states(self) -> list[SourceState]:
-        return [s.state for s in self.statuses]
-
-    async def wait_for(self, predicate: Callable[[], bool], within_s: float = 5.0) -> None:
-        async def wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(predicate)
-
-        await asyncio.wait_for(wait(), within_s)
-
-    async def wait_for_ids(self, symbol: str, ids: Iterable[int], within_s: float = 5.0) -> None:
-        wanted = set(ids)
-        await self.wait_for(lambda: wanted <= self.ids(symbol), within_s)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
 
 @pytest.fixture
@@ -79,17 +29,6 @@ def settings_for(fake: FakeBinance, **overrides: Any) -> BinanceSettings:
         "backoff_max_s": 0.05,
     }
     return BinanceSettings(**(values | overrides))
-
-
-@asynccontextmanager
-async def running(source: BinanceSource, sink: RecordingSink) -> AsyncIterator[None]:
-    task = asyncio.create_task(source.run(sink))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 def assert_batches_in_venue_order(sink: RecordingSink) -> None:

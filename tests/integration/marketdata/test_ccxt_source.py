@@ -3,15 +3,13 @@ fake Coinbase Exchange: polling, watching, a dropped feed, 429 with `Retry-After
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import pytest
 
 from tests.fixtures.fake_coinbase import FakeCoinbase, trades_path
-from tests.fixtures.sinks import RecordingSink
+from tests.fixtures.sinks import RecordingSink, running
 from tickhub.marketdata.events import SourceState
 from tickhub.marketdata.ingest.ccxt import CcxtSource, make_exchange
 from tickhub.settings import CcxtSettings
@@ -34,17 +32,6 @@ def source_for(fake: FakeCoinbase, symbols: list[str], **overrides: Any) -> Ccxt
     }
     settings = CcxtSettings(**(values | overrides))
     return CcxtSource(settings, "coinbaseexchange", symbols, resume=overrides.get("resume"))
-
-
-@asynccontextmanager
-async def running(source: CcxtSource, sink: RecordingSink) -> AsyncIterator[None]:
-    task = asyncio.create_task(source.run(sink))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 def stored(sink: RecordingSink) -> list[int]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import pytest
 
 from tests.fixtures.fake_coinbase import PRODUCTS, FakeCoinbase, trades_path
-from tests.fixtures.sinks import RecordingSink
+from tests.fixtures.sinks import RecordingSink, running
 from tickhub.marketdata.events import SourceState
 from tickhub.marketdata.ingest.coinbase import CoinbaseSource
 from tickhub.marketdata.ingest.engine import Gap
@@ -35,17 +33,6 @@ def settings_for(fake: FakeCoinbase, **overrides: Any) -> CoinbaseSettings:
         "backoff_max_s": 0.05,
     }
     return CoinbaseSettings(**(values | overrides))
-
-
-@asynccontextmanager
-async def running(source: CoinbaseSource, sink: RecordingSink) -> AsyncIterator[None]:
-    task = asyncio.create_task(source.run(sink))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 def every_trade_once(sink: RecordingSink, symbol: str) -> list[int]:

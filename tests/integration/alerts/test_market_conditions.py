@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -125,9 +126,12 @@ async def test_global_metrics_aligned_across_gaps(runtime: Runtime, minutes: lis
     await store_market(runtime)
     closes = closes_of(minutes)
     async with runtime.engine.connect() as conn:
-        got = await service.cmc_series(
-            service.reads_on(conn), ["btc_dominance", "active_cryptocurrencies"], closes
-        )
+        reads = service.reads_on(conn)
+        got = await service.cmc_series(reads, ["btc_dominance", "active_cryptocurrencies"], closes)
+        # bounded by the closes: one row per step between them, not every stored minute
+        step = math.gcd(*(b - a for a, b in pairwise(minutes))) or 1
+        read = await reads.cmc.global_as_of(int(closes[0]), int(closes[-1]), step * MIN)
+    assert len(read) <= (minutes[-1] - minutes[0]) // step + 1
     for k, close in enumerate(closes.tolist()):
         m = carried(GLOBAL_MINUTES, close)
         value, count = got["btc_dominance"].values[k], got["active_cryptocurrencies"].values[k]

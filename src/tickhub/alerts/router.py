@@ -125,7 +125,10 @@ async def check_condition(body: ConditionIn) -> ConditionOut:
     candles it needs; a 422 with `position` and `reason` when it does not parse.
 
     The language: numbers, the series `open high low close volume vwap trade_count`,
-    `+ - * /`, comparisons `< <= > >= == !=`, `and or not`, brackets and the indicators
+    CoinMarketCap's `btc_dominance eth_dominance total_market_cap total_volume_24h
+    active_cryptocurrencies` and, for `coinmarketcap:` instruments, the coin's
+    `market_cap percent_change_24h cmc_rank` (the last value at or before each candle's
+    close), `+ - * /`, comparisons `< <= > >= == !=`, `and or not`, brackets and the indicators
     `rsi sma ema wma macd macd_signal macd_hist bbands_upper bbands_middle bbands_lower
     atr stddev roc change highest lowest crosses_above crosses_below`. Nothing else is
     accepted (no attributes, no other names), and size and nesting are bounded."""

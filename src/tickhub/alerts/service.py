@@ -100,6 +100,24 @@ def parse_condition(text: str) -> language.Condition:
         ) from None
 
 
+def check_listing_fields(condition: str, instruments: list[str], field: str) -> None:
+    """A coin's listing fields (`market_cap`, …) apply to CoinMarketCap quotes only:
+    `Invalid` on `field` when the condition reads one and an instrument is not one."""
+    try:
+        used = sorted(language.parse(condition).series & language.LISTING_SERIES)
+    except language.ConditionError:
+        return  # a stored condition that no longer parses: the scanner skips it
+    if not used:
+        return
+    others = [i for i in instruments if i.partition(":")[0] != marketdata.CMC_EXCHANGE]
+    if others:
+        raise Invalid(
+            f"'{used[0]}' is a CoinMarketCap listing field: it applies to "
+            f"{marketdata.CMC_EXCHANGE}:SYMBOL instruments only, not {others[0]}",
+            field=field,
+        )
+
+
 def _functions(node: language.Node) -> set[str]:
     if isinstance(node, language.Call):
         return {node.name}.union(*(_functions(a) for a in node.args))
@@ -277,6 +295,7 @@ async def create_strategy(
             if await repo.strategy_named(user_id, data.name) is not None:
                 raise _name_taken(data.name)
             instruments = await resolve_instruments(tx.market, data.instruments)
+            check_listing_fields(data.condition, instruments, "condition")
             strategy_id = await repo.add_strategy(
                 {
                     "user_id": user_id,
@@ -348,6 +367,12 @@ async def update_strategy(
                 )
             if data.instruments is not None:
                 values["instruments"] = await resolve_instruments(tx.market, data.instruments)
+            if "condition" in values or "instruments" in values:
+                check_listing_fields(
+                    values.get("condition", record.condition),
+                    values.get("instruments", record.instruments),
+                    "condition" if "condition" in values else "instruments",
+                )
             if values:
                 values["updated_at"] = now or utc_now()
                 await repo.update_strategy(strategy_id, values)

@@ -14,6 +14,9 @@ from tickhub.alerts.language._functions import FUNCTIONS, MAX_PERIOD
 from tickhub.alerts.language._lexer import MAX_SOURCE, ConditionError
 from tickhub.alerts.language._parser import MAX_DEPTH, MAX_NODES, parse
 from tickhub.alerts.language._tree import (
+    LISTING_SERIES,
+    MARKET_SERIES,
+    NAMES,
     SERIES,
     Binary,
     Call,
@@ -26,10 +29,13 @@ from tickhub.alerts.language._tree import (
 
 __all__ = [
     "FUNCTIONS",
+    "LISTING_SERIES",
+    "MARKET_SERIES",
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_PERIOD",
     "MAX_SOURCE",
+    "NAMES",
     "SERIES",
     "Binary",
     "Call",

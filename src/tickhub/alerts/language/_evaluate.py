@@ -54,13 +54,19 @@ def evaluate(condition: Condition, candles: Mapping[str, npt.ArrayLike]) -> Bool
 
 
 def explain(
-    condition: Condition, candles: Mapping[str, npt.ArrayLike], index: int
+    condition: Condition,
+    candles: Mapping[str, npt.ArrayLike],
+    index: int,
+    *,
+    ages: Mapping[str, npt.ArrayLike] | None = None,
 ) -> dict[str, float]:
     """Values of every series and indicator sub-expression at candle `index`.
 
     Keys are the sub-expressions in canonical form (see `render`); literals are left out.
+    A series given an age (see `Evaluation`) is followed by `<name>.age_s`.
     """
-    return Evaluation(candles, (), series=condition.series).explain(condition, index)
+    evaluation = Evaluation(candles, (), series=condition.series, ages=ages)
+    return evaluation.explain(condition, index)
 
 
 def render(node: Node) -> str:
@@ -89,6 +95,10 @@ class Evaluation:
     `series` names the candle series read (default: every one in `candles`); they must be
     one-dimensional and of one length. Raises ValueError for bad candles and IndexError
     for rows outside the history.
+
+    `ages` gives, for series carried forward from sparser data (the market series), the
+    age in seconds of the value at each candle (0: stored for the close itself; NaN: no
+    value yet); `explain` reports it after the series as `<name>.age_s`, so a gap shows.
     """
 
     def __init__(
@@ -97,6 +107,7 @@ class Evaluation:
         rows: npt.ArrayLike | None = None,
         *,
         series: Collection[str] | None = None,
+        ages: Mapping[str, npt.ArrayLike] | None = None,
     ) -> None:
         self._series: dict[str, Floats] = {}
         length: int | None = None
@@ -113,6 +124,12 @@ class Evaluation:
         if length is None:
             length = max((np.shape(candles[k])[0] for k in candles), default=0)
         self.length: int = length
+        self._ages: dict[str, Floats] = {}
+        for name, given in (ages or {}).items():
+            age = np.ascontiguousarray(given, dtype=np.float64)
+            if age.shape != (length,):
+                raise ValueError(f"ages of '{name}' must be one per candle")
+            self._ages[name] = age
         self.rows: Rows = (
             np.arange(length, dtype=np.intp) if rows is None else np.asarray(rows, dtype=np.intp)
         )
@@ -140,6 +157,8 @@ class Evaluation:
                 name = _cached(self._names, node, render)
                 if name not in values:
                     values[name] = float(self._number(node)[index])
+                    if isinstance(node, Series) and name in self._ages:
+                        values[f"{name}.age_s"] = float(self._ages[name][index])
         return values
 
     def number(self, node: Node) -> Floats:

@@ -10,7 +10,7 @@ Grammar (lowest precedence first; comparisons do not chain)::
     sum        := product (("+" | "-") product)*
     product    := unary (("*" | "/") unary)*
     unary      := "-" unary | primary
-    primary    := NUMBER | SERIES | call | "(" or_expr ")"
+    primary    := NUMBER | SERIES | call | "(" or_expr ")"   -- SERIES: candle or market
     call       := FUNCTION "(" [argument ("," argument)*] ")"
 
 Every node is typed "number" (a number or a series of numbers) or "boolean"; arithmetic and
@@ -33,6 +33,9 @@ from tickhub.alerts.language._functions import (
 )
 from tickhub.alerts.language._lexer import ConditionError, Token, tokenize
 from tickhub.alerts.language._tree import (
+    LISTING_SERIES,
+    MARKET_SERIES,
+    NAMES,
     SERIES,
     Binary,
     Call,
@@ -49,6 +52,7 @@ MAX_NODES = 200
 MAX_DEPTH = 32
 
 KEYWORDS = frozenset({"and", "or", "not"})
+_KNOWN_NAMES = ", ".join([*sorted(SERIES), *sorted(MARKET_SERIES), *sorted(LISTING_SERIES)])
 COMPARISONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
 
 
@@ -256,13 +260,13 @@ class _Parser:
         called = self._at("(")
         if name in KEYWORDS:
             raise ConditionError(f"unexpected keyword '{name}'", token.position)
-        if name in SERIES:
+        if name in NAMES:
             if called:
                 raise ConditionError(f"'{name}' is a series, not a function", token.position)
             return self._make(Series(name, token.position))
         function = FUNCTIONS.get(name)
         if function is None:
-            known = ", ".join(sorted(SERIES)) if not called else ", ".join(sorted(FUNCTIONS))
+            known = _KNOWN_NAMES if not called else ", ".join(sorted(FUNCTIONS))
             what = "function" if called else "name"
             raise ConditionError(f"unknown {what} '{name}' (known: {known})", token.position)
         if not called:

@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 SERIES = frozenset({"open", "high", "low", "close", "volume", "vwap", "trade_count"})
+# CoinMarketCap's global metrics, the same for every instrument, and a coin's listing
+# fields (for `coinmarketcap:` instruments only): at each candle, the last value stored at
+# or before its close, carried forward (the scanner reads them only when a condition
+# names them).
+MARKET_SERIES = frozenset(
+    {"btc_dominance", "eth_dominance", "total_market_cap", "total_volume_24h",
+     "active_cryptocurrencies"}
+)  # fmt: skip
+LISTING_SERIES = frozenset({"market_cap", "percent_change_24h", "cmc_rank"})
+NAMES = SERIES | MARKET_SERIES | LISTING_SERIES
 
 Kind = Literal["number", "boolean"]
 

@@ -9,6 +9,7 @@ from tickhub.alerts.scanner._engine import (
     evaluate_many,
     find_alerts,
 )
+from tickhub.alerts.scanner._market import market_inputs, market_names
 from tickhub.alerts.scanner._model import ScanResult, latest_close
 from tickhub.alerts.scanner._service import Scanner
 
@@ -22,4 +23,6 @@ __all__ = [
     "evaluate_many",
     "find_alerts",
     "latest_close",
+    "market_inputs",
+    "market_names",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -77,9 +77,10 @@ class Hit:
 class GroupRequest:
     """Everything a worker process needs to evaluate one group (picklable)."""
 
-    candles: dict[str, Floats]
+    candles: dict[str, Floats]  # with the market series the conditions read
     closes: npt.NDArray[np.int64]  # each candle's close time, µs
     jobs: tuple[Job, ...]
+    ages: dict[str, Floats] = field(default_factory=dict)  # of the market series, s
 
 
 def find_alerts(request: GroupRequest) -> list[Hit]:
@@ -93,7 +94,7 @@ def find_alerts(request: GroupRequest) -> list[Hit]:
     if lowest >= length:
         return []
     rows = np.arange(max(lowest, 0), length, dtype=np.intp)
-    shared = Evaluation(request.candles, rows)
+    shared = Evaluation(request.candles, rows, ages=request.ages)
     base = int(rows[0])
     closes = request.closes
     hits: list[Hit] = []

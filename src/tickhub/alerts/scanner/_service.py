@@ -31,6 +31,7 @@ from tickhub.alerts.language import ConditionError
 from tickhub.alerts.scanner._claims import claim, last_alerts, remember
 from tickhub.alerts.scanner._engine import GroupRequest, Hit, Job, find_alerts, parsed
 from tickhub.alerts.scanner._history import history
+from tickhub.alerts.scanner._market import market_inputs, market_names
 from tickhub.alerts.scanner._model import (
     US,
     Clock,
@@ -339,7 +340,9 @@ class Scanner:
             lookback = max(parsed(s.condition).lookback for s in pending)
             limit = min(service.MAX_CANDLES, max(self._settings.history, lookback + behind))
             starts, series = await history(tx.market, group, limit)
-        closes = starts + group.interval_us
+            closes = starts + group.interval_us
+            names = market_names(parsed(s.condition) for s in pending)
+            extra, ages = await market_inputs(tx.market, group.instrument, names, closes)
         jobs: list[Job] = []
         for s in pending:
             mark = seen[s.id]
@@ -348,7 +351,7 @@ class Scanner:
             jobs.append(Job(s.condition, first, s.cooldown_s * US, mark.last_alert_close))
         if all(j.first >= len(closes) for j in jobs):
             return None  # no candle closed after any mark: nothing to decide or claim
-        request = GroupRequest(series, closes, tuple(jobs))
+        request = GroupRequest(series | extra, closes, tuple(jobs), ages)
         hits = await self._find_alerts(request)
         fresh = [s.id for s in pending if s.id not in stored]
         return Prepared(group, pending, seen, fresh, remembered, jobs, hits, request)

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickhub.marketdata.coinmarketcap.models import CmcGlobalMetricsRow, CmcListingRow
 from tickhub.marketdata.events import CmcGlobalMetrics, CmcListing
 
-listings_t = CmcListingRow.__table__
-global_t = CmcGlobalMetricsRow.__table__
+listings_t: Table = CmcListingRow.__table__  # type: ignore[assignment]
+global_t: Table = CmcGlobalMetricsRow.__table__  # type: ignore[assignment]
 
 # The columns besides the keys are the events' fields, under the same names.
 _LISTING_VALUES = tuple(f.name for f in fields(CmcListing) if f.name != "cmc_id")
@@ -166,3 +166,39 @@ class CmcReads:
             .limit(limit)
         )
         return [_global(r) for r in await self.conn.execute(stmt)]
+
+    async def global_as_of(self, first: int, last: int, step: int) -> list[CmcGlobalMetrics]:
+        """The rows a carry-forward onto the times `first`, `first + step`, … `last` needs
+        (see `_as_of`), oldest first."""
+        return [_global(r) for r in await self._as_of(global_t, (), first, last, step)]
+
+    async def listing_as_of(
+        self, cmc_id: int, first: int, last: int, step: int
+    ) -> list[StoredListing]:
+        """`global_as_of` for one coin's listing rows."""
+        where = (listings_t.c.cmc_id == cmc_id,)
+        return [_listing(r) for r in await self._as_of(listings_t, where, first, last, step)]
+
+    async def _as_of(
+        self,
+        table: Table,
+        where: tuple[ColumnElement[bool], ...],
+        first: int,
+        last: int,
+        step: int,
+    ) -> list[Any]:
+        """The latest row at or before `first`, and the latest row of each step after it
+        up to `last` ((first, first + step], (first + step, first + 2 step], …): for
+        every time first + k * step, the latest row at or before it is among them. At
+        most one row per step, however many minutes are stored in it."""
+        minute = table.c.minute
+        bucket = (minute - first + (step - 1)) // step
+        latest = (
+            select(func.max(minute)).where(*where, minute > first, minute <= last).group_by(bucket)
+        )
+        before = select(table).where(*where, minute <= first).order_by(minute.desc()).limit(1)
+        rows = list(await self.conn.execute(before))
+        if last > first:
+            after = select(table).where(*where, minute.in_(latest)).order_by(minute)
+            rows.extend(await self.conn.execute(after))
+        return rows

@@ -7,6 +7,16 @@ them to HTTP.
 """
 
 from tickhub.marketdata.service._bulk import closed_candles
+from tickhub.marketdata.service._cmc_series import (
+    CMC_EXCHANGE,
+    GLOBAL_SERIES,
+    LISTING_SERIES,
+    NO_VALUE,
+    AsOfSeries,
+    align,
+    cmc_series,
+    lists_coin,
+)
 from tickhub.marketdata.service._core import (
     MAX_CANDLES,
     MAX_ROLLUP_ROWS,
@@ -81,7 +91,10 @@ from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 from tickhub.marketdata.store.uow import reads_on
 
 __all__ = [
+    "CMC_EXCHANGE",
     "EXACT_MEDIAN_TRADES",
+    "GLOBAL_SERIES",
+    "LISTING_SERIES",
     "MAX_CANDLES",
     "MAX_ROLLUP_ROWS",
     "MAX_SEED_MATCHES",
@@ -91,6 +104,8 @@ __all__ = [
     "MAX_TRADE_WINDOW",
     "MAX_WINDOW_S",
     "MIN_WINDOW_S",
+    "NO_VALUE",
+    "AsOfSeries",
     "CandleRow",
     "CoinTicker",
     "Comparison",
@@ -112,9 +127,11 @@ __all__ = [
     "UnknownExchange",
     "UnknownInstrument",
     "VenuePrice",
+    "align",
     "candle_series",
     "candles",
     "closed_candles",
+    "cmc_series",
     "coin_assets",
     "coin_tickers",
     "collection_start",
@@ -130,6 +147,7 @@ __all__ = [
     "instruments",
     "interval_or_error",
     "latest_prices",
+    "lists_coin",
     "market_instruments",
     "median_bounds",
     "parse_time",

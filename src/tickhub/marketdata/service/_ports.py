@@ -95,6 +95,12 @@ class ListingReads(Protocol):
 
     async def global_history(self, start: int, end: int, limit: int) -> list[CmcGlobalMetrics]: ...
 
+    async def global_as_of(self, first: int, last: int, step: int) -> list[CmcGlobalMetrics]: ...
+
+    async def listing_as_of(
+        self, cmc_id: int, first: int, last: int, step: int
+    ) -> list[StoredListing]: ...
+
 
 class MarketReads(Protocol):
     """An open unit of work the market-data reads run in (they never commit)."""

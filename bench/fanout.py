@@ -12,11 +12,11 @@ Each server runs as a subprocess (`tickhub up`, SQLite in a temporary data direc
 `TICKHUB_SOURCES=sim`, `TICKHUB_SIM_RATE=10`, symbols `S000USDT`…`S099USDT`). With no
 client it measures, over the window:
 
-- stored lag: wall clock minus the exchange time of the newest stored trade
-  (`tickhub_writer_last_trade_timestamp_seconds`, scraped from `/metrics` every 0.5 s;
-  the same figure on both servers; it includes the source's own batching), and where the
-  server has it, newest published minus newest stored
-  (`tickhub_tracker_last_trade_timestamp_seconds`);
+- stored lag: the newest trade time the tracker has received (`last_trade_time` of the
+  source in `/v1/sources`) minus that of the newest stored trade
+  (`tickhub_writer_last_trade_timestamp_seconds` in `/metrics`), both scraped every
+  0.5 s; and wall clock minus the newest stored trade time (which adds the simulated
+  source's own batching, up to `TICKHUB_SIM_BATCH_INTERVAL_S`);
 - backlog: trades published by the tracker but not yet stored;
 - process CPU (% of one core, from /proc) and RSS.
 
@@ -92,9 +92,16 @@ _METRIC = re.compile(r"^(tickhub_[a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$", re.MULT
 
 
 def scrape(port: int) -> dict[str, float]:
+    """The server's tickhub metrics, and `newest_received`: the newest trade time the
+    tracker has received from the simulated source (`/v1/sources`)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:  # noqa: S310
         text = r.read().decode()
-    return {m[1]: float(m[2]) for m in _METRIC.finditer(text)}
+    out = {m[1]: float(m[2]) for m in _METRIC.finditer(text)}
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=5) as r:  # noqa: S310
+        times = [s["last_trade_time"] for s in json.loads(r.read()) if s.get("last_trade_time")]
+    if times:
+        out["newest_received"] = max(datetime.fromisoformat(t).timestamp() for t in times)
+    return out
 
 
 @dataclass
@@ -168,7 +175,7 @@ class Sampled:
     """What the server did over a window."""
 
     lag_s: list[float] = field(default_factory=list)  # now - newest stored
-    pub_lag_s: list[float] = field(default_factory=list)  # newest published - newest stored
+    pub_lag_s: list[float] = field(default_factory=list)  # newest received - newest stored
     backlog: list[float] = field(default_factory=list)
     cpu_pct: float = 0.0
     rss_mib: float = 0.0
@@ -193,7 +200,7 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
         stored_ts = m.get("tickhub_writer_last_trade_timestamp_seconds")
         if stored_ts is not None:
             out.lag_s.append(now - stored_ts)
-            published_ts = m.get("tickhub_tracker_last_trade_timestamp_seconds")
+            published_ts = m.get("newest_received")
             if published_ts is not None:
                 out.pub_lag_s.append(max(0.0, published_ts - stored_ts))
         published = m.get("tickhub_tracker_trades_published_total", 0.0)
@@ -324,9 +331,7 @@ async def measure_clients(
         ]  # fmt: skip
         if bundle:
             cmd.append("--bundle")
-        procs.append(
-            await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
-        )
+        procs.append(await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE))
     await asyncio.sleep(warmup)
     sampled = await sample_server(server, args.window)
     outputs = [json.loads((await p.communicate())[0]) for p in procs]
@@ -388,9 +393,9 @@ async def run_server(label: str, src: Path | None, args: argparse.Namespace, bun
 
 
 def fmt_idle(s: Sampled) -> str:
-    pub = f", published-stored p99 {pct(s.pub_lag_s, 99):.2f} s" if s.pub_lag_s else ""
+    pub = f", received-stored p99 {pct(s.pub_lag_s, 99):.2f} s" if s.pub_lag_s else ""
     return (
-        f"stored lag p50 {pct(s.lag_s, 50):.2f} s p99 {pct(s.lag_s, 99):.2f} s{pub}, "
+        f"now-stored p50 {pct(s.lag_s, 50):.2f} s p99 {pct(s.lag_s, 99):.2f} s{pub}, "
         f"backlog p99 {pct(s.backlog, 99):.0f} trades, stored {s.stored_rate:.0f}/s, "
         f"CPU {s.cpu_pct:.0f} %, RSS {s.rss_mib:.0f} MiB (load {s.load})"
     )
@@ -402,7 +407,7 @@ def fmt_clients(f: ClientFigures) -> str:
         f"p99 {f.p99_ms:.0f} ms, trades/s each min {f.rate_min:.0f} median "
         f"{f.rate_median:.0f}, disconnects {f.disconnects}{' ' + str(f.errors) if f.errors else ''}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
-        f"stored lag p99 {pct(f.server.lag_s, 99):.2f} s (load {f.server.load})"
+        f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s (load {f.server.load})"
     )
 
 
@@ -420,7 +425,15 @@ def report(base: Run | None, new: Run) -> None:
         print(f"| {name} | {bs} | {n:.2f} {unit} | {r} |".replace(".00 ", " "))
 
     bi = base.idle if base else None
-    row("no clients: stored lag p99", bi and pct(bi.lag_s, 99), pct(new.idle.lag_s, 99), "s")
+    row(
+        "no clients: stored lag p99", bi and pct(bi.pub_lag_s, 99), pct(new.idle.pub_lag_s, 99), "s"
+    )
+    row(
+        "no clients: now − newest stored, p99",
+        bi and pct(bi.lag_s, 99),
+        pct(new.idle.lag_s, 99),
+        "s",
+    )
     row("no clients: CPU", bi and bi.cpu_pct, new.idle.cpu_pct, "% of a core")
     row("no clients: RSS", bi and bi.rss_mib, new.idle.rss_mib, "MiB")
     for i, f in enumerate(new.with_clients):

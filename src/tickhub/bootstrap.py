@@ -71,6 +71,9 @@ def server_config(app: Callable[..., Any], settings: Settings) -> uvicorn.Config
         # gateway), never from uvicorn's FORWARDED_ALLOW_IPS.
         proxy_headers=False,
         ws_max_size=settings.gateway.ws_max_bytes,
+        # The live stream encodes a message once for all its clients; per-message deflate
+        # would compress it again for every client (clients that offer it get plain frames).
+        ws_per_message_deflate=False,
     )
 
 

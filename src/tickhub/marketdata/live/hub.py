@@ -2,9 +2,13 @@
 
 One `LiveHub` per process subscribes to the bus once, with live subscriptions (when the hub
 falls behind, the bus drops the oldest messages instead of slowing the pipeline). It
-encodes each event once and offers it to the clients that asked for it. Every client has a
+encodes each event once, whatever the number of clients, and offers the same text to the
+clients that asked for it; who asked is looked up in an index by (channel, exchange,
+symbol), rebuilt only when a client subscribes, unsubscribes or leaves. Every client has a
 bounded queue and its own sender task with a send timeout: a client that cannot keep up is
 disconnected, so it slows neither the other clients nor the publishers (`tickhub.websocket`).
+The server sends these frames uncompressed (`bootstrap.server_config`): per-message
+deflate would compress every frame again for every client.
 
 Trades of an instrument are sent once: ids at or below the last one sent are skipped
 (at-least-once delivery and source replays would otherwise repeat them).
@@ -146,6 +150,7 @@ class LiveClient(QueuedClient):
             self.selectors -= selectors
             self.channels -= channels
             new_status = False
+        self._hub.subscriptions_changed()
         self.send_subscriptions()
         if new_status:
             for status in self._hub.statuses.values():
@@ -165,6 +170,11 @@ class LiveClient(QueuedClient):
         self.offer(message.model_dump_json())
 
 
+def encode(message: BaseModel) -> str:
+    """A message to every client that asked for it, encoded once."""
+    return message.model_dump_json()
+
+
 class TooManyConnections(Exception):
     """The client's address already has as many open streams as it may."""
 
@@ -175,9 +185,20 @@ class LiveHub(StreamHub[LiveClient]):
     noun = "live client"
     _log = log
 
-    def __init__(self, bus: Bus, *, queue_size: int = 256, send_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        queue_size: int = 256,
+        send_timeout_s: float = 5.0,
+        encoder: Callable[[BaseModel], str] = encode,
+    ) -> None:
         super().__init__(queue_size=queue_size, send_timeout_s=send_timeout_s)
         self._bus = bus
+        self._encode = encoder
+        # who wants (channel, exchange, symbol), filled as events come; emptied whenever a
+        # client's subscriptions change or a client leaves
+        self._targets: dict[tuple[Channel, str, str], tuple[LiveClient, ...]] = {}
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
         self._last_trade_id: dict[tuple[str, str], int] = {}
@@ -221,11 +242,24 @@ class LiveHub(StreamHub[LiveClient]):
         self.stats.connected = len(self._clients)
         return client
 
+    def subscriptions_changed(self) -> None:
+        """A client subscribed or unsubscribed: who wants what is looked up again."""
+        self._targets.clear()
+
+    def _wanting(self, channel: Channel, exchange: str, symbol: str) -> tuple[LiveClient, ...]:
+        key = (channel, exchange, symbol)
+        found = self._targets.get(key)
+        if found is None:
+            found = tuple(c for c in self._clients if c.wants(channel, exchange, symbol))
+            self._targets[key] = found
+        return found
+
     def _all_clients(self) -> list[LiveClient]:
         return list(self._clients)
 
     def _remove(self, client: LiveClient) -> None:
         self._clients.discard(client)
+        self._targets.clear()
         self.stats.connected = len(self._clients)
 
     # -- events -------------------------------------------------------------------------
@@ -251,7 +285,7 @@ class LiveHub(StreamHub[LiveClient]):
             for client in list(self._clients):
                 if "status" in client.channels:
                     if text is None:
-                        text = StreamStatus(status=SourceStatusOut.of(message)).model_dump_json()
+                        text = self._encode(StreamStatus(status=SourceStatusOut.of(message)))
                     client.offer(text)
 
     def _on_trades(self, batch: TradeBatch) -> None:
@@ -283,10 +317,9 @@ class LiveHub(StreamHub[LiveClient]):
     def _fan_out(
         self, channel: Channel, exchange: str, symbol: str, build: Callable[[], BaseModel]
     ) -> None:
-        ex, sym = exchange.lower(), compact_symbol(symbol)
-        text: str | None = None
-        for client in list(self._clients):
-            if client.wants(channel, ex, sym):
-                if text is None:
-                    text = build().model_dump_json()
-                client.offer(text)
+        targets = self._wanting(channel, exchange.lower(), compact_symbol(symbol))
+        if not targets:
+            return
+        text = self._encode(build())
+        for client in targets:
+            client.offer(text)

@@ -94,10 +94,10 @@ _METRIC = re.compile(r"^(tickhub_[a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$", re.MULT
 def scrape(port: int) -> dict[str, float]:
     """The server's tickhub metrics, and `newest_received`: the newest trade time the
     tracker has received from the simulated source (`/v1/sources`)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:  # noqa: S310
         text = r.read().decode()
     out = {m[1]: float(m[2]) for m in _METRIC.finditer(text)}
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=5) as r:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=10) as r:  # noqa: S310
         times = [s["last_trade_time"] for s in json.loads(r.read()) if s.get("last_trade_time")]
     if times:
         out["newest_received"] = max(datetime.fromisoformat(t).timestamp() for t in times)
@@ -181,6 +181,7 @@ class Sampled:
     rss_mib: float = 0.0
     stored_rate: float = 0.0
     load: str = ""
+    missed: int = 0  # scrapes the server did not answer in time
 
 
 def pct(values: list[float], q: float) -> float:
@@ -195,7 +196,11 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
     cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
     first = last = None
     while time.monotonic() - t0 < seconds:
-        m = await asyncio.to_thread(scrape, server.port)
+        try:
+            m = await asyncio.to_thread(scrape, server.port)
+        except OSError:  # the server did not answer within the timeout: a missed sample
+            out.missed += 1
+            continue
         now = time.time()
         stored_ts = m.get("tickhub_writer_last_trade_timestamp_seconds")
         if stored_ts is not None:
@@ -333,7 +338,10 @@ async def measure_clients(
             cmd.append("--bundle")
         procs.append(await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE))
     await asyncio.sleep(warmup)
+    profiler = profile(server, args, f"{n}-clients")
     sampled = await sample_server(server, args.window)
+    if profiler is not None:
+        profiler.wait()
     outputs = [json.loads((await p.communicate())[0]) for p in procs]
     received = [r / args.window for o in outputs for r in o["received"]]
     delays = [d for o in outputs for d in o["delays"]]
@@ -357,6 +365,18 @@ async def measure_clients(
 # ---------------------------------------------------------------- one server, all phases
 
 
+def profile(server: Server, args: argparse.Namespace, phase: str) -> subprocess.Popen[bytes] | None:
+    """py-spy samples the server over the window (collapsed stacks) with `--profile`."""
+    if not args.profile:
+        return None
+    out = Path(args.profile) / f"{server.label}-{phase}.txt"
+    return subprocess.Popen(  # noqa: S603
+        [str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(server.pid),
+         "-d", str(int(args.window)), "-o", str(out), "--format", "raw", "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 @dataclass
 class Run:
     label: str
@@ -369,14 +389,7 @@ async def run_server(label: str, src: Path | None, args: argparse.Namespace, bun
     server.start()
     try:
         await asyncio.sleep(args.warmup)
-        profiler = None
-        if args.profile:
-            out = Path(args.profile) / f"{label}-idle.txt"
-            profiler = subprocess.Popen(  # noqa: S603
-                [str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(server.pid),
-                 "-d", str(int(args.window)), "-o", str(out), "--format", "raw", "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+        profiler = profile(server, args, "idle")
         idle = await sample_server(server, args.window)
         if profiler is not None:
             profiler.wait()
@@ -397,7 +410,8 @@ def fmt_idle(s: Sampled) -> str:
     return (
         f"now-stored p50 {pct(s.lag_s, 50):.2f} s p99 {pct(s.lag_s, 99):.2f} s{pub}, "
         f"backlog p99 {pct(s.backlog, 99):.0f} trades, stored {s.stored_rate:.0f}/s, "
-        f"CPU {s.cpu_pct:.0f} %, RSS {s.rss_mib:.0f} MiB (load {s.load})"
+        f"CPU {s.cpu_pct:.0f} %, RSS {s.rss_mib:.0f} MiB"
+        f"{f', {s.missed} scrapes unanswered' if s.missed else ''} (load {s.load})"
     )
 
 

@@ -16,6 +16,7 @@ Trades of an instrument are sent once: ids at or below the last one sent are ski
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from tickhub.websocket import Connection, QueuedClient, StreamHub, StreamStats
 log = logging.getLogger(__name__)
 
 PATTERNS = ("trades.#", "candles.#", "status.#")
+_BUNDLE_HEAD = '{"channel":"bundle","messages":['
 DEFAULT_CHANNELS: frozenset[Channel] = frozenset({"trades", "candles"})
 MAX_SELECTORS = 500
 
@@ -92,6 +94,9 @@ class LiveClient(QueuedClient):
         self.address: str | None = None
         self.selectors: set[Selector] = set()
         self.channels: set[Channel] = set()
+        # `bundle`: trades and candles come in one frame per burst of bus events
+        self.bundle = False
+        self.signature: tuple[frozenset[Selector], frozenset[Channel]] = (frozenset(), frozenset())
 
     def __repr__(self) -> str:
         return f"LiveClient({self.id})"
@@ -150,6 +155,7 @@ class LiveClient(QueuedClient):
             self.selectors -= selectors
             self.channels -= channels
             new_status = False
+        self.signature = (frozenset(self.selectors), frozenset(self.channels))
         self._hub.subscriptions_changed()
         self.send_subscriptions()
         if new_status:
@@ -199,6 +205,9 @@ class LiveHub(StreamHub[LiveClient]):
         # who wants (channel, exchange, symbol), filled as events come; emptied whenever a
         # client's subscriptions change or a client leaves
         self._targets: dict[tuple[Channel, str, str], tuple[LiveClient, ...]] = {}
+        # (channel, exchange, symbol, text) of the messages since the last bundles were sent
+        self._to_bundle: list[tuple[Channel, str, str, str]] = []
+        self._bundling = False
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
         self._last_trade_id: dict[tuple[str, str], int] = {}
@@ -317,9 +326,38 @@ class LiveHub(StreamHub[LiveClient]):
     def _fan_out(
         self, channel: Channel, exchange: str, symbol: str, build: Callable[[], BaseModel]
     ) -> None:
-        targets = self._wanting(channel, exchange.lower(), compact_symbol(symbol))
+        ex, sym = exchange.lower(), compact_symbol(symbol)
+        targets = self._wanting(channel, ex, sym)
         if not targets:
             return
         text = self._encode(build())
+        bundled = False
         for client in targets:
-            client.offer(text)
+            if client.bundle:
+                bundled = True
+            else:
+                client.offer(text)
+        if bundled:
+            self._to_bundle.append((channel, ex, sym, text))
+            if not self._bundling:
+                self._bundling = True
+                asyncio.get_running_loop().call_soon(self._send_bundles)
+
+    def _send_bundles(self) -> None:
+        """Once the events delivered together are fanned out: to each client that asked for
+        bundles, one frame with the messages it wants, built once for all the clients
+        that want the same (the messages inside are the texts encoded before)."""
+        self._bundling = False
+        pending, self._to_bundle = self._to_bundle, []
+        groups: dict[tuple[frozenset[Selector], frozenset[Channel]], list[LiveClient]] = {}
+        for client in self._clients:
+            if client.bundle:
+                groups.setdefault(client.signature, []).append(client)
+        for clients in groups.values():
+            first = clients[0]
+            texts = [text for ch, ex, sym, text in pending if first.wants(ch, ex, sym)]
+            if not texts:
+                continue
+            frame = "".join((_BUNDLE_HEAD, ",".join(texts), "]}"))
+            for client in clients:
+                client.offer(frame)

@@ -94,10 +94,10 @@ _METRIC = re.compile(r"^(tickhub_[a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$", re.MULT
 def scrape(port: int) -> dict[str, float]:
     """The server's tickhub metrics, and `newest_received`: the newest trade time the
     tracker has received from the simulated source (`/v1/sources`)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         text = r.read().decode()
     out = {m[1]: float(m[2]) for m in _METRIC.finditer(text)}
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=10) as r:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=10) as r:
         times = [s["last_trade_time"] for s in json.loads(r.read()) if s.get("last_trade_time")]
     if times:
         out["newest_received"] = max(datetime.fromisoformat(t).timestamp() for t in times)
@@ -133,7 +133,7 @@ class Server:
             env["PYTHONPATH"] = str(self.src)
         code = "import sys; from tickhub.cli import main; sys.argv[0] = 'tickhub'; main()"
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(  # noqa: S603
+            self.proc = subprocess.Popen(
                 [sys.executable, "-c", code, "up"],
                 env=env,
                 cwd=self.data,
@@ -146,9 +146,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise SystemExit(f"{self.label}: server exited; see {self.log}")
             with contextlib.suppress(OSError):
-                urllib.request.urlopen(  # noqa: S310
-                    f"http://127.0.0.1:{self.port}/healthz", timeout=2
-                ).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2).read()
                 return
             time.sleep(0.5)
         raise SystemExit(f"{self.label}: server did not answer; see {self.log}")
@@ -370,7 +368,7 @@ def profile(server: Server, args: argparse.Namespace, phase: str) -> subprocess.
     if not args.profile:
         return None
     out = Path(args.profile) / f"{server.label}-{phase}.txt"
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(server.pid),
          "-d", str(int(args.window)), "-o", str(out), "--format", "raw", "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -416,10 +414,11 @@ def fmt_idle(s: Sampled) -> str:
 
 
 def fmt_clients(f: ClientFigures) -> str:
+    errors = f" {f.errors}" if f.errors else ""
     return (
         f"{f.clients} clients ({f.connected} connected): delay p50 {f.p50_ms:.0f} ms "
         f"p99 {f.p99_ms:.0f} ms, trades/s each min {f.rate_min:.0f} median "
-        f"{f.rate_median:.0f}, disconnects {f.disconnects}{' ' + str(f.errors) if f.errors else ''}, "
+        f"{f.rate_median:.0f}, disconnects {f.disconnects}{errors}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
         f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s (load {f.server.load})"
     )

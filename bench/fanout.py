@@ -194,6 +194,7 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
     cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
     first = last = None
     while time.monotonic() - t0 < seconds:
+        out.rss_mib = max(out.rss_mib, proc_rss_mib(server.pid))
         try:
             m = await asyncio.to_thread(scrape, server.port)
         except OSError:  # the server did not answer within the timeout: a missed sample
@@ -212,7 +213,6 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
         if first is None:
             first = (time.monotonic(), stored)
         last = (time.monotonic(), stored)
-        out.rss_mib = max(out.rss_mib, proc_rss_mib(server.pid))
         await asyncio.sleep(0.5)
     out.cpu_pct = 100 * (proc_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
     if first is not None and last is not None and last[0] > first[0]:

@@ -5,13 +5,16 @@ from memory.
 announce after each commit (`candles.<exchange>.<symbol>`: trades of that instrument
 stored; `stored.cmc.listings` / `stored.cmc.global`: CoinMarketCap listings or global
 metrics stored) and rebuilds the document, re-reading from the database only what was
-announced: the named instruments, the listings or the global metrics. The rest of the
-document is kept. Bursts coalesce: at most one rebuild runs; notifications that arrive
-meanwhile cause exactly one more right after it, which re-reads all they named. A
-request is answered with the encoded document in memory and never touches the database
-once the cache is warm; the document it gets is at most one rebuild behind the last
-insert the cache has heard of. On every minute boundary the 24-hour window moves on, and
-every instrument is re-read (its listings and global metrics are kept).
+announced: the named instruments (their window candles in three queries for all of
+them), the listings or the global metrics. The rest of the document is kept, encoded:
+each instrument's item is encoded when it is re-read, and the body is spliced from the
+encoded parts. Bursts coalesce: at most one rebuild runs, and rebuilds start at most
+every `min_interval_s` (0.1 s); notifications that arrive meanwhile cause exactly one
+more, which re-reads all they named. A request is answered with the encoded document in
+memory and never touches the database once the cache is warm; the document it gets is
+at most one rebuild (and that pause) behind the last insert the cache has heard of. On
+every minute boundary the 24-hour window moves on, and every instrument is re-read (its
+listings and global metrics are kept).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -213,6 +217,7 @@ class SnapshotCache:
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
         retry_max_s: float = 5.0,
+        min_interval_s: float = 0.1,
     ) -> None:
         self._engine = engine
         self._bus = bus
@@ -220,6 +225,10 @@ class SnapshotCache:
         self._clock = clock
         self._sleep = sleep
         self._retry_max_s = retry_max_s
+        # rebuilds start at most this often: under a stream of inserts the notifications
+        # of the pause coalesce into the next rebuild
+        self._min_interval_s = min_interval_s
+        self._last_rebuild = -math.inf
         self._subscriptions: list[Subscription] = []
         self._body: bytes | None = None
         self._parts: _Parts | None = None
@@ -304,6 +313,11 @@ class SnapshotCache:
         delay = 0.1
         try:
             while self._dirty:
+                loop = asyncio.get_running_loop()
+                pause = self._last_rebuild + self._min_interval_s - loop.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                self._last_rebuild = loop.time()
                 self._dirty = False
                 stale, self._stale = self._stale, Stale()
                 try:

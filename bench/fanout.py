@@ -24,8 +24,11 @@ Then, for each client count, client processes (asyncio + `websockets`, at most
 `--per-process` clients each) connect, wait until all are connected, and count over the
 window: delay from the newest trade's time in a message to its receipt (p50/p99),
 trades received per second per client, disconnects; beside the server's RSS and CPU.
-With `--bundle` the new server's clients also ask for bundled frames (`bundle=true`, see
-the stream protocol); the baseline has no bundles and gets plain clients.
+Every client counts its trades; about 100 of them (one in n/100) also parse every message
+for the delay, so that the clients take little of the machine from the server.
+With `--bundle` the branch's server is also measured with clients that ask for bundled
+frames (`bundle=true`, see the stream protocol), after the plain ones; the baseline has
+no bundles, so its plain figures are the reference for both.
 
 The machine has 2 cores and the client processes run on it too: compare the ratios
 measured side by side, and read the load average printed with every figure.
@@ -224,6 +227,9 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
 # ---------------------------------------------------------------- the clients
 
 
+_TRADE_ID = '"trade_id":'
+
+
 def _newest_time(text: str | bytes) -> tuple[int, float] | None:
     """(trades, newest trade time) of a trades message, or of the trades messages of a
     bundle; None for anything else."""
@@ -239,9 +245,18 @@ def _newest_time(text: str | bytes) -> tuple[int, float] | None:
 
 
 async def run_clients(
-    port: int, n: int, warmup: float, window: float, bundle: bool, connect_rate: float
+    port: int,
+    n: int,
+    warmup: float,
+    window: float,
+    bundle: bool,
+    connect_rate: float,
+    sample_every: int,
 ) -> dict[str, Any]:
-    """`n` clients; after `warmup` s (every client connected by then), count for `window` s."""
+    """`n` clients; after `warmup` s (every client connected by then), count for `window` s.
+    Every client counts its trades (a substring count: the clients share the machine with
+    the server, so they must cost little); one in `sample_every` also parses each message
+    for the delay."""
     from websockets.asyncio.client import connect
 
     url = f"ws://127.0.0.1:{port}/v1/stream?instruments=sim:*&channels=trades"
@@ -274,11 +289,12 @@ async def run_clients(
                     now = time.time()
                     if loop.time() < t_start:
                         continue
-                    got = _newest_time(text)
-                    if got is None:
+                    if i % sample_every:
+                        received[i] += text.count(_TRADE_ID)
                         continue
-                    received[i] += got[0]
-                    if i % 10 == 0:  # a sample of the clients measures the delay
+                    got = _newest_time(text)
+                    if got is not None:
+                        received[i] += got[0]
                         delays.append(now - got[1])
         except Exception as exc:
             kind = type(exc).__name__
@@ -300,13 +316,22 @@ async def run_clients(
 
 def client_worker(args: argparse.Namespace) -> None:
     result = asyncio.run(
-        run_clients(args.port, args.n, args.warmup, args.window, args.bundle, args.connect_rate)
+        run_clients(
+            args.port,
+            args.n,
+            args.warmup,
+            args.window,
+            args.bundle,
+            args.connect_rate,
+            args.sample_every,
+        )
     )
     print(json.dumps(result))
 
 
 @dataclass
 class ClientFigures:
+    bundle: bool
     clients: int
     connected: int
     p50_ms: float
@@ -331,6 +356,7 @@ async def measure_clients(
             sys.executable, __file__, "--client-worker", "--port", str(server.port),
             "--n", str(size), "--warmup", str(warmup), "--window", str(args.window),
             "--connect-rate", str(args.connect_rate / len(groups)),
+            "--sample-every", str(max(1, n // 100)),
         ]  # fmt: skip
         if bundle:
             cmd.append("--bundle")
@@ -348,6 +374,7 @@ async def measure_clients(
         for k, v in o["errors"].items():
             errors[k] = errors.get(k, 0) + v
     return ClientFigures(
+        bundle=bundle,
         clients=n,
         connected=sum(o["connected"] for o in outputs),
         p50_ms=1000 * pct(delays, 50),
@@ -382,7 +409,10 @@ class Run:
     with_clients: list[ClientFigures]
 
 
-async def run_server(label: str, src: Path | None, args: argparse.Namespace, bundle: bool) -> Run:
+async def run_server(
+    label: str, src: Path | None, args: argparse.Namespace, modes: list[bool]
+) -> Run:
+    """One server: idle, then each client count in each mode (plain, bundled)."""
     server = Server(label, src)
     server.start()
     try:
@@ -393,11 +423,12 @@ async def run_server(label: str, src: Path | None, args: argparse.Namespace, bun
             profiler.wait()
         print(f"  {label}: idle {fmt_idle(idle)}", flush=True)
         figures = []
-        for n in args.clients:
-            f = await measure_clients(server, n, args, bundle)
-            print(f"  {label}: {fmt_clients(f)}", flush=True)
-            figures.append(f)
-            await asyncio.sleep(3)  # the last clients leave
+        for bundle in modes:
+            for n in args.clients:
+                f = await measure_clients(server, n, args, bundle)
+                print(f"  {label}: {fmt_clients(f)}", flush=True)
+                figures.append(f)
+                await asyncio.sleep(3)  # the last clients leave
         return Run(label, idle, figures)
     finally:
         server.stop()
@@ -415,8 +446,9 @@ def fmt_idle(s: Sampled) -> str:
 
 def fmt_clients(f: ClientFigures) -> str:
     errors = f" {f.errors}" if f.errors else ""
+    who = f"{f.clients} {'bundled ' if f.bundle else ''}clients"
     return (
-        f"{f.clients} clients ({f.connected} connected): delay p50 {f.p50_ms:.0f} ms "
+        f"{who} ({f.connected} connected): delay p50 {f.p50_ms:.0f} ms "
         f"p99 {f.p99_ms:.0f} ms, trades/s each min {f.rate_min:.0f} median "
         f"{f.rate_median:.0f}, disconnects {f.disconnects}{errors}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
@@ -449,14 +481,19 @@ def report(base: Run | None, new: Run) -> None:
     )
     row("no clients: CPU", bi and bi.cpu_pct, new.idle.cpu_pct, "% of a core")
     row("no clients: RSS", bi and bi.rss_mib, new.idle.rss_mib, "MiB")
-    for i, f in enumerate(new.with_clients):
-        b = base.with_clients[i] if base else None
-        row(f"{f.clients} clients: delay p50", b and b.p50_ms, f.p50_ms, "ms")
-        row(f"{f.clients} clients: delay p99", b and b.p99_ms, f.p99_ms, "ms")
-        row(f"{f.clients} clients: trades/s each (min)", b and b.rate_min, f.rate_min, "", False)
-        row(f"{f.clients} clients: disconnects", b and b.disconnects, f.disconnects, "")
-        row(f"{f.clients} clients: server RSS", b and b.server.rss_mib, f.server.rss_mib, "MiB")
-        row(f"{f.clients} clients: server CPU", b and b.server.cpu_pct, f.server.cpu_pct, "%")
+    plain = {f.clients: f for f in base.with_clients} if base else {}
+    for f in new.with_clients:
+        b = plain.get(f.clients)
+        who = f"{f.clients} {'bundled ' if f.bundle else ''}clients"
+        row(f"{who}: delay p50", b and b.p50_ms, f.p50_ms, "ms")
+        row(f"{who}: delay p99", b and b.p99_ms, f.p99_ms, "ms")
+        row(f"{who}: trades/s each (min)", b and b.rate_min, f.rate_min, "", False)
+        row(f"{who}: trades/s each (median)", b and b.rate_median, f.rate_median, "", False)
+        row(f"{who}: disconnects", b and b.disconnects, f.disconnects, "")
+        row(f"{who}: server RSS", b and b.server.rss_mib, f.server.rss_mib, "MiB")
+        row(f"{who}: server CPU", b and b.server.cpu_pct, f.server.cpu_pct, "%")
+        row(f"{who}: stored lag p99", b and pct(b.server.pub_lag_s, 99),
+            pct(f.server.pub_lag_s, 99), "s")  # fmt: skip
     print(f"\nload average at the end: {load_average()} (2 cores, shared)")
 
 
@@ -464,9 +501,9 @@ async def main_async(args: argparse.Namespace) -> None:
     base = None
     if args.baseline_src:
         print(f"baseline: {args.baseline_src}", flush=True)
-        base = await run_server("baseline", Path(args.baseline_src), args, bundle=False)
+        base = await run_server("baseline", Path(args.baseline_src), args, [False])
     print("this branch", flush=True)
-    new = await run_server("branch", None, args, bundle=args.bundle)
+    new = await run_server("branch", None, args, [False, True] if args.bundle else [False])
     report(base, new)
 
 
@@ -478,11 +515,14 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=20.0)
     p.add_argument("--per-process", type=int, default=1000)
     p.add_argument("--connect-rate", type=float, default=500.0, help="new clients per second")
-    p.add_argument("--bundle", action="store_true", help="the branch's clients ask for bundles")
+    p.add_argument(
+        "--bundle", action="store_true", help="the branch's clients also ask for bundles"
+    )
     p.add_argument("--profile", help="write py-spy flame graphs of the idle server here")
     p.add_argument("--client-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--sample-every", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.client_worker:
         client_worker(args)

@@ -1,9 +1,11 @@
 """The writer: consumes trade batches and stores them idempotently, in bulk.
 
-One batch is one transaction: the instrument is locked, trades whose ids are already
-covered are set aside, and only the new ones are stored, folded into the 1 m / 1 h / 1 d
-rollups, added to the coverage ranges and offered to the latest price. A replayed or
-duplicated trade therefore changes nothing.
+One transaction stores a batch, or the batches that waited for the database together
+(SQLite takes one writer at a time): their instruments are locked, trades whose ids are
+already covered are set aside, and only the new ones are stored, folded into the 1 m /
+1 h / 1 d rollups, added to the coverage ranges and offered to the latest price, with
+one statement per step for all the instruments. A replayed or duplicated trade therefore
+changes nothing.
 """
 
 from __future__ import annotations

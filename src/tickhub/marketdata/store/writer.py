@@ -328,7 +328,8 @@ class Writer:
                     ids.discard(t.trade_id)
                     n += 1
             self.stats.duplicates += len(w.batch.trades) - n
-            w.done.set_result(n)
+            if not w.done.done():  # its handler may have been cancelled meanwhile
+                w.done.set_result(n)
         self.stats.new += sum(len(p.trades) for p in stored.values())
         self.stats.stored += kept
         for p in stored.values():

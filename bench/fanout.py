@@ -5,7 +5,7 @@ the same run.
 
     git worktree add /tmp/fanout-base main          # the code before the change
     .venv/bin/python bench/fanout.py --baseline-src /tmp/fanout-base/src \\
-        [--clients 100,1000,5000] [--window 20] [--warmup 20] [--profile DIR]
+        [--clients 100,1000,5000] [--modes both] [--window 20] [--warmup 20] [--profile DIR]
     git worktree remove /tmp/fanout-base
 
 Each server runs as a subprocess (`tickhub up`, SQLite in a temporary data directory,
@@ -15,7 +15,7 @@ client it measures, over the window:
 - stored lag: the newest trade time the tracker has received (`last_trade_time` of the
   source in `/v1/sources`) minus that of the newest stored trade
   (`tickhub_writer_last_trade_timestamp_seconds` in `/metrics`), both scraped every
-  0.5 s; and wall clock minus the newest stored trade time (which adds the simulated
+  second; and wall clock minus the newest stored trade time (which adds the simulated
   source's own batching, up to `TICKHUB_SIM_BATCH_INTERVAL_S`);
 - backlog: trades published by the tracker but not yet stored;
 - process CPU (% of one core, from /proc) and RSS.
@@ -26,9 +26,9 @@ window: delay from the newest trade's time in a message to its receipt (p50/p99)
 trades received per second per client, disconnects; beside the server's RSS and CPU.
 Every client counts its trades; about 100 of them (one in n/100) also parse every message
 for the delay, so that the clients take little of the machine from the server.
-With `--bundle` the branch's server is also measured with clients that ask for bundled
-frames (`bundle=true`, see the stream protocol), after the plain ones; the baseline has
-no bundles, so its plain figures are the reference for both.
+The branch's server is measured with clients that ask for bundled frames (`bundle=true`,
+see the stream protocol) and with plain ones (`--modes`); the baseline has no bundles,
+so its plain figures are the reference for both.
 
 The machine has 2 cores and the client processes run on it too: compare the ratios
 measured side by side, and read the load average printed with every figure.
@@ -216,7 +216,7 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
         if first is None:
             first = (time.monotonic(), stored)
         last = (time.monotonic(), stored)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
     out.cpu_pct = 100 * (proc_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
     if first is not None and last is not None and last[0] > first[0]:
         out.stored_rate = (last[1] - first[1]) / (last[0] - first[0])
@@ -412,7 +412,7 @@ class Run:
 async def run_server(
     label: str, src: Path | None, args: argparse.Namespace, modes: list[bool]
 ) -> Run:
-    """One server: idle, then each client count in each mode (plain, bundled)."""
+    """One server: idle, then each client count in each mode (bundled, plain)."""
     server = Server(label, src)
     server.start()
     try:
@@ -423,8 +423,8 @@ async def run_server(
             profiler.wait()
         print(f"  {label}: idle {fmt_idle(idle)}", flush=True)
         figures = []
-        for bundle in modes:
-            for n in args.clients:
+        for n in args.clients:
+            for bundle in modes:
                 f = await measure_clients(server, n, args, bundle)
                 print(f"  {label}: {fmt_clients(f)}", flush=True)
                 figures.append(f)
@@ -503,7 +503,8 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"baseline: {args.baseline_src}", flush=True)
         base = await run_server("baseline", Path(args.baseline_src), args, [False])
     print("this branch", flush=True)
-    new = await run_server("branch", None, args, [False, True] if args.bundle else [False])
+    modes = {"plain": [False], "bundle": [True], "both": [True, False]}[args.modes]
+    new = await run_server("branch", None, args, modes)
     report(base, new)
 
 
@@ -516,13 +517,17 @@ def main() -> None:
     p.add_argument("--per-process", type=int, default=1000)
     p.add_argument("--connect-rate", type=float, default=500.0, help="new clients per second")
     p.add_argument(
-        "--bundle", action="store_true", help="the branch's clients also ask for bundles"
+        "--modes",
+        choices=["plain", "bundle", "both"],
+        default="both",
+        help="the branch's clients: plain, asking for bundles, or both (bundled first)",
     )
     p.add_argument("--profile", help="write py-spy flame graphs of the idle server here")
     p.add_argument("--client-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--sample-every", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--bundle", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.client_worker:
         client_worker(args)

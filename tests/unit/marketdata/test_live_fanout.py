@@ -62,7 +62,7 @@ def subscribe(hub: LiveHub, conn: FakeConnection, instruments: str = "sim:*") ->
 
 
 def trades_of(conn: FakeConnection) -> list[tuple[str, int]]:
-    out = []
+    out: list[tuple[str, int]] = []
     for text in conn.sent:
         msg = json.loads(text)
         if msg["channel"] == "trades":
@@ -177,7 +177,7 @@ async def test_a_client_that_cannot_keep_up_is_closed_and_the_others_go_on() -> 
 
 def unbundled(conn: FakeConnection) -> list[str]:
     """The client's messages, bundles opened, as texts."""
-    out = []
+    out: list[str] = []
     for text in conn.sent:
         msg = json.loads(text)
         if msg["channel"] == "bundle":

@@ -71,6 +71,9 @@ def server_config(app: Callable[..., Any], settings: Settings) -> uvicorn.Config
         # gateway), never from uvicorn's FORWARDED_ALLOW_IPS.
         proxy_headers=False,
         ws_max_size=settings.gateway.ws_max_bytes,
+        # The live stream encodes a message once for all its clients; per-message deflate
+        # would compress it again for every client (clients that offer it get plain frames).
+        ws_per_message_deflate=False,
     )
 
 
@@ -213,7 +216,7 @@ async def declare_writer_queues(bus: Bus) -> None:
 async def start_writer(settings: Settings, engine: AsyncEngine, bus: Bus) -> Writer:
     """A writer consuming trade batches, rejected frames and CoinMarketCap data."""
     writer = Writer(engine, capture_interval_s=settings.capture_interval, publish=bus.publish)
-    for _ in range(settings.writer_concurrency):
+    for _ in range(writer.consumers(settings.writer_concurrency)):
         await bus.subscribe(WRITER_TOPICS[0], writer.handle, group="writer")
     for pattern in WRITER_TOPICS[1:]:
         await bus.subscribe(pattern, writer.handle, group="writer")

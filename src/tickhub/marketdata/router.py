@@ -295,6 +295,11 @@ after every op; `{"channel": "trades", "exchange", "symbol", "simulated", "trade
 `{"channel": "status", "status": {...}}`; `{"channel": "pong"}`;
 `{"channel": "error", "field", "detail"}` for a refused message (nothing changes).
 
+`?bundle=true`: trades and candles arrive bundled, `{"channel": "bundle", "messages":
+[...]}`, each message inside exactly as it would arrive alone, in the order published;
+one frame carries what the server received together (a burst of instruments), so a
+client of many instruments reads far fewer frames. Other messages arrive alone.
+
 A trade is sent once. A client that does not keep up is disconnected (close code 1008),
 and so is one past `TICKHUB_GATEWAY_STREAM_MAX_PER_ADDRESS` open streams from its address;
 a message larger than `TICKHUB_GATEWAY_WS_MAX_BYTES` closes the connection (1009).
@@ -319,6 +324,7 @@ async def stream(
     hub: LiveHubDep,
     instruments: str | None = None,
     channels: str | None = None,
+    bundle: bool = False,
 ) -> None:
     if hub is None or not hub.running:
         await websocket.close(code=CLOSE_TRY_LATER, reason="the live stream is not running")
@@ -334,6 +340,7 @@ async def stream(
     except TooManyConnections as exc:
         await websocket.close(code=CLOSE_POLICY, reason=str(exc))
         return
+    client.bundle = bundle
     if instruments or channels:
         client.handle(
             {

@@ -59,6 +59,7 @@ class Tracker:
         self._backoff = restart_backoff_s
         self._max_backoff = max(max_restart_backoff_s, restart_backoff_s)
         self._buffers: dict[tuple[str, str], _Buffer] = {}
+        self._buffered_trades = 0  # the trades of all buffers: counted, not summed per call
         self._pending: list[SourceStatus | RejectedFrame] = []  # refused by the bus
         self._room = asyncio.Event()
         self._room.set()
@@ -83,7 +84,7 @@ class Tracker:
     @property
     def buffered(self) -> int:
         """Trades and events held, not yet on the bus."""
-        return sum(len(b.trades) for b in self._buffers.values()) + len(self._pending)
+        return self._buffered_trades + len(self._pending)
 
     async def _wait_for_room(self) -> None:
         while self.buffered >= self._max_buffered:
@@ -105,6 +106,7 @@ class Tracker:
             buf = _Buffer(batch.exchange, batch.symbol, batch.base, batch.quote, batch.simulated)
             self._buffers[key] = buf
         buf.trades.extend(batch.trades)
+        self._buffered_trades += len(batch.trades)
         status = self.statuses.get(batch.exchange)
         if status is not None and batch.trades:
             newest = max(t.ts for t in batch.trades)
@@ -227,6 +229,7 @@ class Tracker:
             trades, buf.trades = buf.trades, []
             if not trades:
                 return
+            self._buffered_trades -= len(trades)
             batch = TradeBatch(
                 buf.exchange, buf.symbol, tuple(trades), buf.base, buf.quote, buf.simulated
             )
@@ -234,6 +237,7 @@ class Tracker:
                 await self._bus.publish(batch.topic, batch)
             except BaseException:
                 buf.trades[:0] = trades  # back in front, in order: nothing is lost
+                self._buffered_trades += len(trades)
                 raise
             self.published += len(trades)
             self._update_room()

@@ -2,9 +2,13 @@
 
 One `LiveHub` per process subscribes to the bus once, with live subscriptions (when the hub
 falls behind, the bus drops the oldest messages instead of slowing the pipeline). It
-encodes each event once and offers it to the clients that asked for it. Every client has a
+encodes each event once, whatever the number of clients, and offers the same text to the
+clients that asked for it; who asked is looked up in an index by (channel, exchange,
+symbol), rebuilt only when a client subscribes, unsubscribes or leaves. Every client has a
 bounded queue and its own sender task with a send timeout: a client that cannot keep up is
 disconnected, so it slows neither the other clients nor the publishers (`tickhub.websocket`).
+The server sends these frames uncompressed (`bootstrap.server_config`): per-message
+deflate would compress every frame again for every client.
 
 Trades of an instrument are sent once: ids at or below the last one sent are skipped
 (at-least-once delivery and source replays would otherwise repeat them).
@@ -12,6 +16,7 @@ Trades of an instrument are sent once: ids at or below the last one sent are ski
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -42,6 +47,7 @@ from tickhub.websocket import Connection, QueuedClient, StreamHub, StreamStats
 log = logging.getLogger(__name__)
 
 PATTERNS = ("trades.#", "candles.#", "status.#")
+_BUNDLE_HEAD = '{"channel":"bundle","messages":['
 DEFAULT_CHANNELS: frozenset[Channel] = frozenset({"trades", "candles"})
 MAX_SELECTORS = 500
 
@@ -88,6 +94,9 @@ class LiveClient(QueuedClient):
         self.address: str | None = None
         self.selectors: set[Selector] = set()
         self.channels: set[Channel] = set()
+        # `bundle`: trades and candles come in one frame per burst of bus events
+        self.bundle = False
+        self.signature: tuple[frozenset[Selector], frozenset[Channel]] = (frozenset(), frozenset())
 
     def __repr__(self) -> str:
         return f"LiveClient({self.id})"
@@ -146,6 +155,8 @@ class LiveClient(QueuedClient):
             self.selectors -= selectors
             self.channels -= channels
             new_status = False
+        self.signature = (frozenset(self.selectors), frozenset(self.channels))
+        self._hub.subscriptions_changed()
         self.send_subscriptions()
         if new_status:
             for status in self._hub.statuses.values():
@@ -165,6 +176,11 @@ class LiveClient(QueuedClient):
         self.offer(message.model_dump_json())
 
 
+def encode(message: BaseModel) -> str:
+    """A message to every client that asked for it, encoded once."""
+    return message.model_dump_json()
+
+
 class TooManyConnections(Exception):
     """The client's address already has as many open streams as it may."""
 
@@ -175,9 +191,23 @@ class LiveHub(StreamHub[LiveClient]):
     noun = "live client"
     _log = log
 
-    def __init__(self, bus: Bus, *, queue_size: int = 256, send_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        queue_size: int = 256,
+        send_timeout_s: float = 5.0,
+        encoder: Callable[[BaseModel], str] = encode,
+    ) -> None:
         super().__init__(queue_size=queue_size, send_timeout_s=send_timeout_s)
         self._bus = bus
+        self._encode = encoder
+        # who wants (channel, exchange, symbol), filled as events come; emptied whenever a
+        # client's subscriptions change or a client leaves
+        self._targets: dict[tuple[Channel, str, str], tuple[LiveClient, ...]] = {}
+        # (channel, exchange, symbol, text) of the messages since the last bundles were sent
+        self._to_bundle: list[tuple[Channel, str, str, str]] = []
+        self._bundling = False
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
         self._last_trade_id: dict[tuple[str, str], int] = {}
@@ -221,11 +251,24 @@ class LiveHub(StreamHub[LiveClient]):
         self.stats.connected = len(self._clients)
         return client
 
+    def subscriptions_changed(self) -> None:
+        """A client subscribed or unsubscribed: who wants what is looked up again."""
+        self._targets.clear()
+
+    def _wanting(self, channel: Channel, exchange: str, symbol: str) -> tuple[LiveClient, ...]:
+        key = (channel, exchange, symbol)
+        found = self._targets.get(key)
+        if found is None:
+            found = tuple(c for c in self._clients if c.wants(channel, exchange, symbol))
+            self._targets[key] = found
+        return found
+
     def _all_clients(self) -> list[LiveClient]:
         return list(self._clients)
 
     def _remove(self, client: LiveClient) -> None:
         self._clients.discard(client)
+        self._targets.clear()
         self.stats.connected = len(self._clients)
 
     # -- events -------------------------------------------------------------------------
@@ -251,7 +294,7 @@ class LiveHub(StreamHub[LiveClient]):
             for client in list(self._clients):
                 if "status" in client.channels:
                     if text is None:
-                        text = StreamStatus(status=SourceStatusOut.of(message)).model_dump_json()
+                        text = self._encode(StreamStatus(status=SourceStatusOut.of(message)))
                     client.offer(text)
 
     def _on_trades(self, batch: TradeBatch) -> None:
@@ -284,9 +327,37 @@ class LiveHub(StreamHub[LiveClient]):
         self, channel: Channel, exchange: str, symbol: str, build: Callable[[], BaseModel]
     ) -> None:
         ex, sym = exchange.lower(), compact_symbol(symbol)
-        text: str | None = None
-        for client in list(self._clients):
-            if client.wants(channel, ex, sym):
-                if text is None:
-                    text = build().model_dump_json()
+        targets = self._wanting(channel, ex, sym)
+        if not targets:
+            return
+        text = self._encode(build())
+        bundled = False
+        for client in targets:
+            if client.bundle:
+                bundled = True
+            else:
                 client.offer(text)
+        if bundled:
+            self._to_bundle.append((channel, ex, sym, text))
+            if not self._bundling:
+                self._bundling = True
+                asyncio.get_running_loop().call_soon(self._send_bundles)
+
+    def _send_bundles(self) -> None:
+        """Once the events delivered together are fanned out: to each client that asked for
+        bundles, one frame with the messages it wants, built once for all the clients
+        that want the same (the messages inside are the texts encoded before)."""
+        self._bundling = False
+        pending, self._to_bundle = self._to_bundle, []
+        groups: dict[tuple[frozenset[Selector], frozenset[Channel]], list[LiveClient]] = {}
+        for client in self._clients:
+            if client.bundle:
+                groups.setdefault(client.signature, []).append(client)
+        for clients in groups.values():
+            first = clients[0]
+            texts = [text for ch, ex, sym, text in pending if first.wants(ch, ex, sym)]
+            if not texts:
+                continue
+            frame = "".join((_BUNDLE_HEAD, ",".join(texts), "]}"))
+            for client in clients:
+                client.offer(frame)

@@ -5,13 +5,16 @@ from memory.
 announce after each commit (`candles.<exchange>.<symbol>`: trades of that instrument
 stored; `stored.cmc.listings` / `stored.cmc.global`: CoinMarketCap listings or global
 metrics stored) and rebuilds the document, re-reading from the database only what was
-announced: the named instruments, the listings or the global metrics. The rest of the
-document is kept. Bursts coalesce: at most one rebuild runs; notifications that arrive
-meanwhile cause exactly one more right after it, which re-reads all they named. A
-request is answered with the encoded document in memory and never touches the database
-once the cache is warm; the document it gets is at most one rebuild behind the last
-insert the cache has heard of. On every minute boundary the 24-hour window moves on, and
-every instrument is re-read (its listings and global metrics are kept).
+announced: the named instruments (their window candles in three queries for all of
+them), the listings or the global metrics. The rest of the document is kept, encoded:
+each instrument's item is encoded when it is re-read, and the body is spliced from the
+encoded parts. Bursts coalesce: at most one rebuild runs, and rebuilds start at most
+every `min_interval_s` (0.1 s); notifications that arrive meanwhile cause exactly one
+more, which re-reads all they named. A request is answered with the encoded document in
+memory and never touches the database once the cache is warm; the document it gets is
+at most one rebuild (and that pause) behind the last insert the cache has heard of. On
+every minute boundary the 24-hour window moves on, and every instrument is re-read (its
+listings and global metrics are kept).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -27,19 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.bus import Bus, Message, Subscription
 from tickhub.common.clock import Clock, Sleep, minute_ticks
-from tickhub.common.time import now_us
+from tickhub.common.time import from_us, now_us
 from tickhub.marketdata.coinmarketcap import service as cmc_service
 from tickhub.marketdata.coinmarketcap.schemas import GlobalMetricsOut, ListingOut, SnapshotDocument
 from tickhub.marketdata.events import CandleUpdate, CmcStored
 from tickhub.marketdata.schemas import SnapshotOut
-from tickhub.marketdata.service import (
-    MarketReads,
-    PriceIndex,
-    Snapshot,
-    SnapshotEntry,
-    snapshot_window,
-    window_candle,
-)
+from tickhub.marketdata.service import PriceIndex, Snapshot, SnapshotEntry, snapshot_window
+from tickhub.marketdata.store.candles import HOUR, MINUTE, Candle, fold
 from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -65,13 +63,16 @@ class Stale:
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    """What the document is made of, as last read."""
+    """What the document is made of, as last read, and each part encoded once: a rebuild
+    encodes only the instruments it re-read, and splices the rest in as they were."""
 
     start: int  # the 24-hour window [start, end)
     end: int
     entries: dict[int, SnapshotEntry]  # by instrument id, in the document's order
+    items: dict[int, bytes]  # each entry encoded, by instrument id
     listings: list[ListingOut]
     global_metrics: GlobalMetricsOut | None
+    tail: bytes  # `,"listings":[…],"global_metrics":…}` encoded
 
     def document(self, now: int) -> SnapshotDocument:
         base = SnapshotOut.of(Snapshot(now, self.start, self.end, list(self.entries.values())))
@@ -79,16 +80,44 @@ class _Parts:
             **dict(base), listings=self.listings, global_metrics=self.global_metrics
         )
 
+    def body(self, now: int) -> bytes:
+        """`encode(self.document(now))`, from the parts encoded before."""
+        head = SnapshotOut.of(Snapshot(now, self.start, self.end, [])).model_dump_json()
+        return b"".join(
+            (head[: -len(_EMPTY_ITEMS_END)].encode(), b",".join(self.items.values()), b"]",
+             self.tail)
+        )  # fmt: skip
+
+
+_EMPTY_ITEMS = '"items":[]'
+_EMPTY_ITEMS_END = "]}"  # the head keeps its "["
+
+
+def _tail(listings: list[ListingOut], global_metrics: GlobalMetricsOut | None) -> bytes:
+    """What follows the items in the encoded document."""
+    text = SnapshotDocument(
+        generated_at=from_us(0), window_start=from_us(0), window_end=from_us(0), items=[],
+        listings=listings, global_metrics=global_metrics,
+    ).model_dump_json()  # fmt: skip
+    return text[text.index(_EMPTY_ITEMS) + len(_EMPTY_ITEMS) :].encode()
+
+
+def _item(entry: SnapshotEntry, start: int, end: int) -> bytes:
+    """One instrument's item, encoded as the document holds it."""
+    return SnapshotOut.of(Snapshot(0, start, end, [entry])).items[0].model_dump_json().encode()
+
 
 async def _read_parts(
-    tx: MarketReads, now: int, kept: _Parts | None = None, stale: Stale | None = None
+    tx: MarketDataUnitOfWork, now: int, kept: _Parts | None = None, stale: Stale | None = None
 ) -> _Parts:
     """The parts of the document at `now`: those of `kept` that are not `stale` (and
     whose window has not moved on) are kept, the others read from the database."""
     start, end = snapshot_window(now)
     if kept is None or stale is None or stale.everything:
         kept, stale = None, Stale(everything=True)
-    keep_entries = {} if kept is None or (kept.start, kept.end) != (start, end) else kept.entries
+    same_window = kept is not None and (kept.start, kept.end) == (start, end)
+    keep_entries = kept.entries if kept is not None and same_window else {}
+    keep_items = kept.items if kept is not None and same_window else {}
     if kept is None or stale.listings:
         listings = [ListingOut.of(s) for s in await cmc_service.latest_listings(tx)]
     else:
@@ -98,37 +127,66 @@ async def _read_parts(
         global_metrics = None if metrics is None else GlobalMetricsOut.of(metrics)
     else:
         global_metrics = kept.global_metrics
-    entries = await _entries(tx, start, end, keep_entries, stale.instruments)
-    return _Parts(start, end, entries, listings, global_metrics)
+    if kept is None or stale.listings or stale.global_metrics:
+        tail = _tail(listings, global_metrics)
+    else:
+        tail = kept.tail
+    entries, items = await _entries(tx, start, end, keep_entries, keep_items, stale.instruments)
+    return _Parts(start, end, entries, items, listings, global_metrics, tail)
 
 
 async def _entries(
-    tx: MarketReads,
+    tx: MarketDataUnitOfWork,
     start: int,
     end: int,
     kept: Mapping[int, SnapshotEntry],
+    kept_items: Mapping[int, bytes],
     changed: Collection[tuple[str, str]],
-) -> dict[int, SnapshotEntry]:
+) -> tuple[dict[int, SnapshotEntry], dict[int, bytes]]:
     """Every instrument's latest price and its [start, end) folded into one candle, from
-    the stored rollups. The entries of `kept` are reused unless their instrument is `changed`."""
+    the stored rollups, and each encoded. The entries of `kept` are reused unless their
+    instrument is `changed`; the instruments are re-read only when one is not known."""
     repo = tx.reads
-    instruments = await repo.instruments()
+    known = {(e.instrument.exchange, e.instrument.symbol) for e in kept.values()}
+    if kept and all(key in known for key in changed):
+        instruments = [e.instrument for e in kept.values()]
+    else:
+        instruments = await repo.instruments()
     stale = [i for i in instruments if i.id not in kept or (i.exchange, i.symbol) in changed]
     if not stale:
-        return {i.id: kept[i.id] for i in instruments}
-    latest = {
-        p.instrument.id: p for p in await repo.latest(None if not kept else [i.id for i in stale])
+        return {i.id: kept[i.id] for i in instruments}, {
+            i.id: kept_items[i.id] for i in instruments
+        }
+    ids = [i.id for i in stale]
+    latest = {p.instrument.id: p for p in await repo.latest(None if not kept else ids)}
+    days = await _window_candles(tx, ids, start, end)
+    fresh = {inst.id: SnapshotEntry(inst, latest.get(inst.id), days[inst.id]) for inst in stale}
+    entries = {i.id: fresh.get(i.id) or kept[i.id] for i in instruments}
+    items = {
+        i.id: _item(fresh[i.id], start, end) if i.id in fresh else kept_items[i.id]
+        for i in instruments
     }
-    fresh = {
-        inst.id: SnapshotEntry(
-            inst, latest.get(inst.id), await window_candle(tx, inst.id, start, end)
-        )
-        for inst in stale
-    }
-    return {i.id: fresh.get(i.id) or kept[i.id] for i in instruments}
+    return entries, items
 
 
-async def build_snapshot(tx: MarketReads, now: int) -> SnapshotDocument:
+async def _window_candles(
+    tx: MarketDataUnitOfWork, ids: list[int], start: int, end: int
+) -> dict[int, Candle | None]:
+    """`window_candle` of several instruments, in three queries for all of them."""
+    first_hour = start + (-start) % HOUR
+    last_hour = end - end % HOUR
+    reads = tx.reads
+    heads = await reads.candles_of(ids, MINUTE, start, first_hour)
+    hours = await reads.candles_of(ids, HOUR, first_hour, last_hour)
+    tails = await reads.candles_of(ids, MINUTE, last_hour, end)
+    out: dict[int, Candle | None] = {}
+    for i in ids:
+        day = fold([*heads.get(i, ()), *hours.get(i, ()), *tails.get(i, ())], [start, end])
+        out[i] = day[0] if day else None
+    return out
+
+
+async def build_snapshot(tx: MarketDataUnitOfWork, now: int) -> SnapshotDocument:
     """The snapshot document, read from the database."""
     return (await _read_parts(tx, now)).document(now)
 
@@ -159,6 +217,7 @@ class SnapshotCache:
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
         retry_max_s: float = 5.0,
+        min_interval_s: float = 0.1,
     ) -> None:
         self._engine = engine
         self._bus = bus
@@ -166,6 +225,10 @@ class SnapshotCache:
         self._clock = clock
         self._sleep = sleep
         self._retry_max_s = retry_max_s
+        # rebuilds start at most this often: under a stream of inserts the notifications
+        # of the pause coalesce into the next rebuild
+        self._min_interval_s = min_interval_s
+        self._last_rebuild = -math.inf
         self._subscriptions: list[Subscription] = []
         self._body: bytes | None = None
         self._parts: _Parts | None = None
@@ -250,6 +313,11 @@ class SnapshotCache:
         delay = 0.1
         try:
             while self._dirty:
+                loop = asyncio.get_running_loop()
+                pause = self._last_rebuild + self._min_interval_s - loop.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                self._last_rebuild = loop.time()
                 self._dirty = False
                 stale, self._stale = self._stale, Stale()
                 try:
@@ -267,7 +335,7 @@ class SnapshotCache:
                     delay = min(delay * 2, self._retry_max_s)
                     continue
                 self._parts = parts
-                self._body = encode(parts.document(now))
+                self._body = parts.body(now)
                 self._prices = PriceIndex.of(
                     (e.instrument, e.latest) for e in parts.entries.values()
                 )

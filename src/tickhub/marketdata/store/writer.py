@@ -1,9 +1,11 @@
 """The writer: consumes trade batches and stores them idempotently, in bulk.
 
-One batch is one transaction: the instrument is locked, trades whose ids are already
-covered are set aside, and only the new ones are stored, folded into the 1 m / 1 h / 1 d
-rollups, added to the coverage ranges and offered to the latest price. A replayed or
-duplicated trade therefore changes nothing.
+One transaction stores a batch, or the batches that waited for the database together
+(SQLite takes one writer at a time): their instruments are locked, trades whose ids are
+already covered are set aside, and only the new ones are stored, folded into the 1 m /
+1 h / 1 d rollups, added to the coverage ranges and offered to the latest price, with
+one statement per step for all the instruments. A replayed or duplicated trade therefore
+changes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +31,8 @@ from tickhub.marketdata.events import (
 )
 from tickhub.marketdata.ingest.normalize import coin_name, split_symbol
 from tickhub.marketdata.store import coverage
-from tickhub.marketdata.store.candles import MINUTE, ROLLUPS, Candle, aggregate_trades, rollup
+from tickhub.marketdata.store.candles import ROLLUPS, Candle, aggregate_trades, rollup
+from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import MarketDataWrites
 from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 
@@ -61,6 +64,10 @@ def _short(exc: BaseException) -> str:
 
 Publish = Callable[[str, object], Awaitable[None]]
 
+# On SQLite one write runs at a time and the batches that wait meanwhile go in together:
+# the bus gives the writer this many consumers, so that many batches can wait.
+SQLITE_CONSUMERS = 64
+
 
 @dataclass
 class WriterStats:
@@ -74,6 +81,18 @@ class WriterStats:
     cmc_global: int = 0  # CoinMarketCap global-metrics minutes stored (new ones)
     database_retries: int = 0
     last_trade_ts: int | None = None
+
+
+@dataclass(eq=False, slots=True)
+class _Waiting:
+    """A batch waiting to be written: its trades unique, in id order."""
+
+    batch: TradeBatch
+    inst_id: int
+    trades: list[Trade]
+    done: asyncio.Future[int] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +144,16 @@ class Writer:
         self._serial: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        self._waiting: list[_Waiting] = []
         self.stats = WriterStats()
+
+    def consumers(self, requested: int) -> int:
+        """How many bus consumers to give this writer: `requested`, and on SQLite at least
+        `SQLITE_CONSUMERS` (they wait for the one write at a time, then are written
+        together; on PostgreSQL each writes in its own transaction)."""
+        if isinstance(self._serial, asyncio.Lock):
+            return max(requested, SQLITE_CONSUMERS)
+        return requested
 
     async def handle(self, _topic: str, message: object) -> None:
         """Bus handler.
@@ -203,52 +231,109 @@ class Writer:
     async def write(self, batch: TradeBatch) -> int:
         """Store a batch; returns how many of its trades were new.
 
-        The work that needs no database (dedupe, candle deltas) is done before the
-        transaction, on the guess that every trade is new (the usual case); several
-        writer tasks can then prepare while another one's transaction runs.
+        Batches that arrive while another write holds the database (SQLite: one writer at a
+        time) wait, then go in together: the next write stores every waiting batch in one
+        transaction, a handful of statements for all their instruments. The work that
+        needs no database (dedupe) is done before waiting.
         """
         self.stats.batches += 1
         self.stats.received += len(batch.trades)
         if not batch.trades:
             return 0
         inst_id = await self.instrument_id(batch)
-        prepared = _Prepared.of(coverage.unseen(batch.trades, ()))
-        async with self._serial, MarketDataUnitOfWork(self._engine) as tx:
+        item = _Waiting(batch, inst_id, coverage.unseen(batch.trades, ()))
+        self._waiting.append(item)
+        async with self._serial:
+            if not item.done.done():
+                group, self._waiting = self._waiting, []
+                try:
+                    await self._write_group(group)
+                except asyncio.CancelledError:
+                    # the others were not cancelled: the next write takes them
+                    self._waiting[:0] = [w for w in group if w is not item and not w.done.done()]
+                    raise
+                except Exception as exc:
+                    for w in group:
+                        if not w.done.done():
+                            w.done.set_exception(exc)
+        return await item.done
+
+    async def _write_group(self, group: list[_Waiting]) -> None:
+        """One transaction for the batches of `group` (any instruments); sets each one's
+        count of new trades."""
+        by_inst: dict[int, list[_Waiting]] = {}
+        for w in group:
+            by_inst.setdefault(w.inst_id, []).append(w)
+        candidates = {
+            i: coverage.unseen([t for w in ws for t in w.trades], ()) for i, ws in by_inst.items()
+        }
+        stored: dict[int, _Prepared] = {}
+        minute_candles: dict[int, list[Candle]] = {}
+        kept_total = 0
+        async with MarketDataUnitOfWork(self._engine) as tx:
             repo = tx.writes
-            await repo.lock_instrument(inst_id)
-            near = await repo.coverage_near(inst_id, prepared.lo, prepared.hi)
-            ranges = [r for _, r in near]
-            new = coverage.unseen(prepared.trades, ranges) if ranges else prepared.trades
-            if not new:  # nothing to store: the lock goes with the rollback
-                self.stats.duplicates += len(batch.trades)
-                return 0
-            if len(new) != len(prepared.trades):
-                prepared = _Prepared.of(new)
-            kept = await self._sample(repo, inst_id, new) if self._capture_us else new
-            await repo.insert_trades(inst_id, kept)
-            for res, deltas in zip(ROLLUPS, prepared.deltas, strict=True):
-                await repo.merge_candles(inst_id, res, deltas)
-            await repo.replace_coverage(
-                inst_id, [row_id for row_id, _ in near], coverage.merge(ranges, new)
+            await repo.lock_instruments(by_inst)
+            near = await repo.coverage_near_many(
+                {i: (ts[0].trade_id, ts[-1].trade_id) for i, ts in candidates.items()}
             )
-            newest = prepared.newest
-            await repo.upsert_latest(inst_id, newest)
-            if self._publish is not None:
-                first = prepared.deltas[0][0].start
-                minute_candles = await tx.reads.candles(inst_id, MINUTE, first, newest.ts + 1)
-            await tx.commit()
-        self.stats.new += len(new)
-        self.stats.stored += len(kept)
-        self.stats.duplicates += len(batch.trades) - len(new)
-        self.stats.last_trade_ts = max(self.stats.last_trade_ts or 0, newest.ts)
+            rows: list[tuple[object, ...]] = []
+            deltas: list[tuple[int, int, Candle]] = []
+            old_rows: list[int] = []
+            ranges: list[tuple[int, Range]] = []
+            for i, trades in candidates.items():
+                here = [r for _, r in near.get(i, [])]
+                new = coverage.unseen(trades, here) if here else trades
+                if not new:
+                    continue
+                prepared = stored[i] = _Prepared.of(new)
+                kept = await self._sample(repo, i, new) if self._capture_us else new
+                kept_total += len(kept)
+                rows.extend((i, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in kept)
+                for res, ds in zip(ROLLUPS, prepared.deltas, strict=True):
+                    deltas.extend((i, res, d) for d in ds)
+                old_rows.extend(row_id for row_id, _ in near.get(i, []))
+                ranges.extend((i, r) for r in coverage.merge(here, new))
+            if stored:  # else nothing to store: the locks go with the rollback
+                await repo.insert_trade_rows(rows)
+                await repo.merge_candles_many(deltas)
+                await repo.replace_coverage_many(old_rows, ranges)
+                await repo.upsert_latest_many([(i, p.newest) for i, p in stored.items()])
+                if self._publish is not None:
+                    minute_candles = await repo.minute_candles_since(
+                        {i: p.deltas[0][0].start for i, p in stored.items()}
+                    )
+                await tx.commit()
+        self._settle(group, stored, kept_total)
         if self._publish is not None:
-            for c in minute_candles:
-                update = CandleUpdate(
-                    batch.exchange, batch.symbol, c.start, c.open, c.high, c.low, c.close,
-                    c.volume, c.quote_volume, c.trade_count,
-                )  # fmt: skip
-                await self._publish(update.topic, update)
-        return len(new)
+            for i, candles in minute_candles.items():
+                b = by_inst[i][0].batch
+                for c in candles:
+                    if c.start > stored[i].newest.ts:
+                        continue
+                    update = CandleUpdate(
+                        b.exchange, b.symbol, c.start, c.open, c.high, c.low, c.close,
+                        c.volume, c.quote_volume, c.trade_count,
+                    )  # fmt: skip
+                    await self._publish(update.topic, update)
+
+    def _settle(self, group: list[_Waiting], stored: dict[int, _Prepared], kept: int) -> None:
+        """Count what was stored and tell each batch how many of its trades were new (a
+        trade in two batches of the group counts for the first)."""
+        fresh = {i: {t.trade_id for t in p.trades} for i, p in stored.items()}
+        for w in group:
+            ids = fresh.get(w.inst_id, set())
+            n = 0
+            for t in w.trades:
+                if t.trade_id in ids:
+                    ids.discard(t.trade_id)
+                    n += 1
+            self.stats.duplicates += len(w.batch.trades) - n
+            if not w.done.done():  # its handler may have been cancelled meanwhile
+                w.done.set_result(n)
+        self.stats.new += sum(len(p.trades) for p in stored.values())
+        self.stats.stored += kept
+        for p in stored.values():
+            self.stats.last_trade_ts = max(self.stats.last_trade_ts or 0, p.newest.ts)
 
     async def _sample(self, repo: MarketDataWrites, inst_id: int, new: list[Trade]) -> list[Trade]:
         """Keep the earliest trade of each capture interval (seed 004's sampling).

@@ -261,3 +261,33 @@ class MarketDataReads:
                 select(func.min(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
             )
         return None if ts is None else int(ts)
+
+    async def candles_of(
+        self, instrument_ids: Sequence[int], resolution: int, start: int, end: int
+    ) -> dict[int, list[Candle]]:
+        """`candles` of several instruments in one query, by instrument id."""
+        if not instrument_ids or start >= end:
+            return {}
+        c = candles_t.c
+        rows = await self.conn.execute(
+            select(c.instrument_id, *_CANDLE_COLUMNS)
+            .where(
+                c.instrument_id.in_(instrument_ids),
+                c.resolution == resolution // 1_000_000,
+                c.start >= start,
+                c.start < end,
+            )
+            .order_by(c.instrument_id, c.start)
+        )
+        out: dict[int, list[Candle]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(Candle(*cast("tuple[Any, ...]", r[1:])))
+        return out
+
+
+_CANDLE_COLUMNS = (
+    candles_t.c.start, candles_t.c.open, candles_t.c.high, candles_t.c.low, candles_t.c.close,
+    candles_t.c.volume, candles_t.c.quote_volume, candles_t.c.trade_count, candles_t.c.open_ts,
+    candles_t.c.open_id, candles_t.c.close_ts, candles_t.c.close_id, candles_t.c.price_sum,
+    candles_t.c.price_m2,
+)  # fmt: skip

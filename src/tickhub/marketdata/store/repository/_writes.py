@@ -8,25 +8,23 @@ Core, not the ORM, because the writer moves hundreds of thousands of rows a seco
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Transaction, and_, case, delete, event, func, or_, select, update
+from sqlalchemy import Connection, Transaction, delete, event, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.store.candles import Candle
+from tickhub.marketdata.store.candles import MINUTE, Candle
 from tickhub.marketdata.store.coverage import Range
+from tickhub.marketdata.store.repository._statements import CANDLE_COLUMNS, hot_statements
 from tickhub.marketdata.store.repository._tables import (
     assets_t,
     candles_t,
     coverage_t,
-    dialect_insert,
     exchanges_t,
     insert,
     instruments_t,
-    latest_t,
     rejected_t,
     trades_t,
 )
@@ -62,63 +60,6 @@ _STAGING_READY = "tickhub.trades_staging"
 # Transactions whose staging table already holds rows (it empties only at commit): a
 # second COPY in one of them clears it first. Weak, so finished transactions drop out.
 _STAGED_IN: weakref.WeakSet[Transaction] = weakref.WeakSet()
-
-
-@cache
-def _merge_candles_stmt(dialect: str) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE that folds a candle delta into the stored candle.
-
-    Built once per dialect: the writer runs it for every batch.
-    """
-    greatest, least = (
-        (func.greatest, func.least) if dialect == "postgresql" else (func.max, func.min)
-    )
-    ins = dialect_insert(dialect, candles_t)
-    ex, cur = ins.excluded, candles_t.c
-    earlier = or_(
-        ex.open_ts < cur.open_ts, and_(ex.open_ts == cur.open_ts, ex.open_id < cur.open_id)
-    )
-    later = or_(
-        ex.close_ts > cur.close_ts, and_(ex.close_ts == cur.close_ts, ex.close_id > cur.close_id)
-    )
-    return ins.on_conflict_do_update(
-        index_elements=["instrument_id", "resolution", "start"],
-        set_={
-            "open": case((earlier, ex.open), else_=cur.open),
-            "open_ts": case((earlier, ex.open_ts), else_=cur.open_ts),
-            "open_id": case((earlier, ex.open_id), else_=cur.open_id),
-            "close": case((later, ex.close), else_=cur.close),
-            "close_ts": case((later, ex.close_ts), else_=cur.close_ts),
-            "close_id": case((later, ex.close_id), else_=cur.close_id),
-            "high": greatest(cur.high, ex.high),
-            "low": least(cur.low, ex.low),
-            "volume": cur.volume + ex.volume,
-            "quote_volume": cur.quote_volume + ex.quote_volume,
-            "trade_count": cur.trade_count + ex.trade_count,
-            "price_sum": cur.price_sum + ex.price_sum,
-            "price_m2": case(
-                (cur.trade_count == 0, ex.price_m2),
-                else_=cur.price_m2
-                + ex.price_m2
-                + (ex.price_sum / ex.trade_count - cur.price_sum / cur.trade_count)
-                * (ex.price_sum / ex.trade_count - cur.price_sum / cur.trade_count)
-                * cur.trade_count
-                * ex.trade_count
-                / (cur.trade_count + ex.trade_count),
-            ),
-        },
-    )
-
-
-@cache
-def _upsert_latest_stmt(dialect: str) -> Any:
-    ins = dialect_insert(dialect, latest_t)
-    ex, cur = ins.excluded, latest_t.c
-    return ins.on_conflict_do_update(
-        index_elements=["instrument_id"],
-        set_={"trade_id": ex.trade_id, "ts": ex.ts, "price": ex.price, "qty": ex.qty},
-        where=or_(ex.ts > cur.ts, and_(ex.ts == cur.ts, ex.trade_id > cur.trade_id)),
-    )
 
 
 def _staging_committed(conn: Connection) -> None:
@@ -161,46 +102,77 @@ class MarketDataWrites:
         assert inst_id is not None
         return int(inst_id)
 
-    async def lock_instrument(self, instrument_id: int) -> None:
-        """Serialise the writers of one instrument.
+    async def lock_instruments(self, instrument_ids: Iterable[int]) -> None:
+        """Serialise the writers of these instruments (taken in id order).
 
-        A row lock on PostgreSQL; on SQLite, the database write lock.
+        Row locks on PostgreSQL; on SQLite, the database write lock.
         """
-        await self.conn.execute(
-            update(instruments_t)
-            .where(instruments_t.c.id == instrument_id)
-            .values(symbol=instruments_t.c.symbol)
-        )
+        hot = hot_statements(self.conn.dialect)["lock"]
+        rows = [hot.args({"id": i}) for i in sorted(set(instrument_ids))]
+        if rows:
+            await self.conn.exec_driver_sql(hot.sql, rows)
+
+    async def lock_instrument(self, instrument_id: int) -> None:
+        await self.lock_instruments([instrument_id])
 
     # ------------------------------------------------------------ writes
 
     async def coverage_near(self, instrument_id: int, lo: int, hi: int) -> list[tuple[int, Range]]:
         """Ranges that overlap or touch [lo, hi], with their row ids, by first id."""
+        return (await self.coverage_near_many({instrument_id: (lo, hi)})).get(instrument_id, [])
+
+    async def coverage_near_many(
+        self, bounds: Mapping[int, tuple[int, int]]
+    ) -> dict[int, list[tuple[int, Range]]]:
+        """For each instrument, the ranges that overlap or touch its [lo, hi], with their
+        row ids, by first id: one query for all of them."""
+        if not bounds:
+            return {}
         c = coverage_t.c
+        lo = min(b[0] for b in bounds.values())
+        hi = max(b[1] for b in bounds.values())
         rows = await self.conn.execute(
-            select(c.id, c.first_id, c.last_id, c.first_ts, c.last_ts)
-            .where(c.instrument_id == instrument_id, c.last_id >= lo - 1, c.first_id <= hi + 1)
-            .order_by(c.first_id)
+            select(c.instrument_id, c.id, c.first_id, c.last_id, c.first_ts, c.last_ts)
+            .where(c.instrument_id.in_(list(bounds)), c.last_id >= lo - 1, c.first_id <= hi + 1)
+            .order_by(c.instrument_id, c.first_id)
         )
-        return [(r[0], Range(r[1], r[2], r[3], r[4])) for r in rows]
+        out: dict[int, list[tuple[int, Range]]] = {}
+        for r in rows:
+            i_lo, i_hi = bounds[r[0]]
+            if r[3] >= i_lo - 1 and r[2] <= i_hi + 1:
+                out.setdefault(r[0], []).append((r[1], Range(r[2], r[3], r[4], r[5])))
+        return out
 
     async def replace_coverage(
         self, instrument_id: int, old_row_ids: Sequence[int], ranges: Sequence[Range]
     ) -> None:
+        await self.replace_coverage_many(old_row_ids, [(instrument_id, r) for r in ranges])
+
+    async def replace_coverage_many(
+        self, old_row_ids: Sequence[int], ranges: Sequence[tuple[int, Range]]
+    ) -> None:
+        """Delete the rows `old_row_ids`, then store `ranges` (instrument id, range)."""
+        hot = hot_statements(self.conn.dialect)
         if old_row_ids:
-            await self.conn.execute(delete(coverage_t).where(coverage_t.c.id.in_(old_row_ids)))
+            delete_ = hot["delete_coverage"]
+            await self.conn.exec_driver_sql(
+                delete_.sql, [delete_.args({"id": i}) for i in old_row_ids]
+            )
         if ranges:
-            await self.conn.execute(
-                coverage_t.insert(),
+            insert_ = hot["insert_coverage"]
+            await self.conn.exec_driver_sql(
+                insert_.sql,
                 [
-                    {
-                        "instrument_id": instrument_id,
-                        "first_id": r.first_id,
-                        "last_id": r.last_id,
-                        "first_ts": r.first_ts,
-                        "last_ts": r.last_ts,
-                    }
-                    for r in ranges
+                    insert_.args(
+                        {
+                            "instrument_id": inst,
+                            "first_id": r.first_id,
+                            "last_id": r.last_id,
+                            "first_ts": r.first_ts,
+                            "last_ts": r.last_ts,
+                        }
+                    )
+                    for inst, r in ranges
                 ],
             )
 
@@ -209,9 +181,15 @@ class MarketDataWrites:
         the second guard). Rows go to the driver as plain tuples: this is the hot path.
 
         On PostgreSQL the rows travel by COPY (see `_copy_trades`)."""
-        if not trades:
+        await self.insert_trade_rows(
+            [(instrument_id, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in trades]
+        )
+
+    async def insert_trade_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """`insert_trades` for rows (instrument_id, trade_id, ts, price, qty,
+        is_buyer_maker) of any instruments."""
+        if not rows:
             return
-        rows = [(instrument_id, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in trades]
         if self.conn.dialect.name == "postgresql":
             await self._copy_trades(rows)
             return
@@ -274,50 +252,89 @@ class MarketDataWrites:
     async def merge_candles(
         self, instrument_id: int, resolution: int, candles: Sequence[Candle]
     ) -> None:
-        """Add candle deltas (built from trades not seen before) into the stored rollups.
+        await self.merge_candles_many([(instrument_id, resolution, c) for c in candles])
 
-        `resolution` is in microseconds like every time here; the column keeps seconds.
+    async def merge_candles_many(self, deltas: Sequence[tuple[int, int, Candle]]) -> None:
+        """Add candle deltas (instrument id, resolution, candle built from trades not seen
+        before) into the stored rollups, in one statement.
+
+        A resolution is in microseconds like every time here; the column keeps seconds.
         """
-        if not candles:
+        if not deltas:
             return
-        res_s = resolution // 1_000_000
-        await self.conn.execute(
-            _merge_candles_stmt(self.conn.dialect.name),
+        hot = hot_statements(self.conn.dialect)["merge_candles"]
+        await self.conn.exec_driver_sql(
+            hot.sql,
             [
-                {
-                    "instrument_id": instrument_id,
-                    "resolution": res_s,
-                    "start": c.start,
-                    "open": c.open,
-                    "high": c.high,
-                    "low": c.low,
-                    "close": c.close,
-                    "volume": c.volume,
-                    "quote_volume": c.quote_volume,
-                    "trade_count": c.trade_count,
-                    "open_ts": c.open_ts,
-                    "open_id": c.open_id,
-                    "close_ts": c.close_ts,
-                    "close_id": c.close_id,
-                    "price_sum": c.price_sum,
-                    "price_m2": c.price_m2,
-                }
-                for c in candles
+                hot.args(
+                    {
+                        "instrument_id": inst,
+                        "resolution": res // 1_000_000,
+                        "start": c.start,
+                        "open": c.open,
+                        "high": c.high,
+                        "low": c.low,
+                        "close": c.close,
+                        "volume": c.volume,
+                        "quote_volume": c.quote_volume,
+                        "trade_count": c.trade_count,
+                        "open_ts": c.open_ts,
+                        "open_id": c.open_id,
+                        "close_ts": c.close_ts,
+                        "close_id": c.close_id,
+                        "price_sum": c.price_sum,
+                        "price_m2": c.price_m2,
+                    }
+                )
+                for inst, res, c in deltas
             ],
         )
 
     async def upsert_latest(self, instrument_id: int, t: Trade) -> None:
         """Offer a trade as the latest price; only a later (time, id) replaces the stored one."""
-        await self.conn.execute(
-            _upsert_latest_stmt(self.conn.dialect.name),
-            {
-                "instrument_id": instrument_id,
-                "trade_id": t.trade_id,
-                "ts": t.ts,
-                "price": t.price,
-                "qty": t.qty,
-            },
+        await self.upsert_latest_many([(instrument_id, t)])
+
+    async def upsert_latest_many(self, offers: Sequence[tuple[int, Trade]]) -> None:
+        """`upsert_latest` for several instruments, in one statement."""
+        if not offers:
+            return
+        hot = hot_statements(self.conn.dialect)["upsert_latest"]
+        await self.conn.exec_driver_sql(
+            hot.sql,
+            [
+                hot.args(
+                    {
+                        "instrument_id": inst,
+                        "trade_id": t.trade_id,
+                        "ts": t.ts,
+                        "price": t.price,
+                        "qty": t.qty,
+                    }
+                )
+                for inst, t in offers
+            ],
         )
+
+    async def minute_candles_since(self, firsts: Mapping[int, int]) -> dict[int, list[Candle]]:
+        """For each instrument, its stored 1 m rollups from its given start on, oldest first:
+        what the writer announces after a commit. One query for all of them."""
+        if not firsts:
+            return {}
+        c = candles_t.c
+        rows = await self.conn.execute(
+            select(c.instrument_id, *CANDLE_COLUMNS)
+            .where(
+                c.instrument_id.in_(list(firsts)),
+                c.resolution == MINUTE // 1_000_000,
+                c.start >= min(firsts.values()),
+            )
+            .order_by(c.instrument_id, c.start)
+        )
+        out: dict[int, list[Candle]] = {}
+        for r in rows:
+            if r[1] >= firsts[r[0]]:
+                out.setdefault(r[0], []).append(Candle(*r[1:]))
+        return out
 
     async def add_rejected(self, source: str, raw: str, error: str, received_at: int) -> None:
         await self.conn.execute(

@@ -95,6 +95,12 @@ def _drf_message(error: Any) -> str:
         return "Not a valid string."
     if kind in {"bool_parsing", "bool_type"}:
         return "Must be a valid boolean."
+    if kind == "greater_than_equal":
+        return f"Ensure this value is greater than or equal to {ctx.get('ge')}."
+    if kind == "less_than_equal":
+        return f"Ensure this value is less than or equal to {ctx.get('le')}."
+    if kind == "list_type":
+        return f'Expected a list of items but got type "{type(value).__name__}".'
     if kind == "literal_error":
         return f'"{value}" is not a valid choice.'
     return str(error["msg"])

@@ -233,6 +233,14 @@ class DataRepository:
                 .values(attempts=found.attempts + 1, started_at=now)
             )
 
+    async def claim_clearing(self, session_id: int, now: datetime) -> None:
+        """The session's books are an external engine's: the built-in one skips it."""
+        await self.conn.execute(
+            insert(clearings_t).values(
+                session_id=session_id, status="external", attempts=0, started_at=now
+            )
+        )
+
     async def book_clearing(
         self, session_id: int, now: datetime, next_session_id: int | None
     ) -> None:

@@ -22,6 +22,12 @@ from tickhub.market.service._data import (
     raw_data,
     upload_raw,
 )
+from tickhub.market.service._external import (
+    book_session_balance,
+    post_fee,
+    post_weights,
+    session_books,
+)
 from tickhub.market.service._holdings import (
     RESOURCE_TYPES,
     ResourceFilter,
@@ -38,6 +44,7 @@ from tickhub.market.service._holdings import (
 )
 from tickhub.market.service._money import (
     TransferOut,
+    TransferUpdate,
     balances,
     book,
     fees,
@@ -46,6 +53,7 @@ from tickhub.market.service._money import (
     transactions,
     transfer_out,
     transfers,
+    update_transfer,
     weights,
 )
 from tickhub.market.service._notify import notification, notifications, set_notification_state
@@ -76,6 +84,7 @@ __all__ = [
     "ResourceFilter",
     "SessionFilter",
     "TransferOut",
+    "TransferUpdate",
     "TrustAdmin",
     "Validation",
     "add_resource",
@@ -84,6 +93,7 @@ __all__ = [
     "balances",
     "bids",
     "book",
+    "book_session_balance",
     "build_market",
     "clear_session",
     "create_session",
@@ -96,12 +106,15 @@ __all__ = [
     "notifications",
     "open_balance",
     "place_bid",
+    "post_fee",
     "post_forecasts",
+    "post_weights",
     "raw_data",
     "replace_wallet",
     "resource",
     "resources",
     "session_balances",
+    "session_books",
     "sessions",
     "set_market_wallet",
     "set_notification_state",
@@ -109,6 +122,7 @@ __all__ = [
     "transfer_out",
     "transfers",
     "update_resource",
+    "update_transfer",
     "upload_raw",
     "validate_payment",
     "wallets",

@@ -12,6 +12,7 @@ from datetime import UTC
 from tickhub.market.errors import Conflict
 from tickhub.market.repository import ForecastRecord, RawDataRecord, ResourceRecord
 from tickhub.market.service._context import Caller, Market
+from tickhub.market.service._external import claim
 from tickhub.market.uow import MarketUow
 
 
@@ -119,7 +120,8 @@ async def post_forecasts(
     points: Sequence[ForecastPoint],
 ) -> int:
     """Admins (or an external engine with an admin's key): store forecasts for a user's
-    resource in a session."""
+    resource in a session. It claims the session for the external engine (409 when the
+    built-in engine books it)."""
     now = m.clock()
     by_time = {utc(p.datetime): p for p in points}
     async with m.uow() as tx:
@@ -130,8 +132,9 @@ async def post_forecasts(
                 "Resource owner must register it first.",
                 field="resource_name",
             )
-        if await tx.sessions.session(session_id) is None:
+        if await tx.sessions.session(session_id, lock=True) is None:
             raise Conflict(f"Market session {session_id} does not exist.", field="market_session")
+        await claim(tx, session_id, now)
         await tx.data.upsert_forecasts(
             [
                 {

@@ -26,6 +26,7 @@ from tickhub.market.schemas import (
 
 router = APIRouter(tags=TAGS, route_class=SeedRoute)
 UNKNOWN_SESSION = "That market session ID does not exist."
+UNKNOWN_BID = "That market bid ID does not exist."
 
 
 # ---------------------------------------------------------------- sessions
@@ -158,6 +159,10 @@ async def post_bid(request: Request, principal: CurrentUser, market: MarketDep) 
 async def patch_bid(
     bid_id: str, request: Request, principal: CurrentUser, market: MarketDep
 ) -> Response:
+    """The caller's bid, while its session is open, once. As the seed: an unknown bid is
+    a 400 whose `data` is the message; another user's bid is a 409."""
+    if not q.is_uuid(bid_id) or not await service.bid_exists(market, bid_id):
+        raise Invalid(UNKNOWN_BID, field="bid_id", seed_data=UNKNOWN_BID)
     body = await read(request, PaymentIn)
     bid = await service.attach_payment(market, principal, bid_id, body.tangle_msg_id)
     return seed_ok({"bid_id": bid.id, "tangle_msg_id": bid.tangle_msg_id})

@@ -91,12 +91,23 @@ async def test_update_session_status_and_unknown_session(
     session_id = await new_session(client, boss)
     data = session_body()
     for status in LIFECYCLE[1:]:
-        # form-encoded, with the whole session body, as the seed's test sends it
+        # with the whole session body, as the seed's test sends it: multipart (its test
+        # client's default format, a file part ignored) or form-encoded
+        files = {"ignored": ("notes.txt", b"x")} if status in ("open", "running") else None
         r = await client.patch(
-            f"{SESSION}/{session_id}", data={**data, "status": status}, headers=boss.headers
+            f"{SESSION}/{session_id}",
+            data={**data, "status": status},
+            files=files,
+            headers=boss.headers,
         )
         got = await ok(r)
         assert (got["id"], got["status"]) == (session_id, status)
+    r = await client.patch(
+        f"{SESSION}/{session_id}",
+        content=b"junk",
+        headers={**boss.headers, "content-type": "multipart/form-data; boundary=zz"},
+    )
+    assert r.status_code == 400 and r.json()["data"]["detail"].startswith("Multipart form")
     r = await client.patch(
         f"{SESSION}/{session_id}", json={"status": "invalid_status"}, headers=boss.headers
     )

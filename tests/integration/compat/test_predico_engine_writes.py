@@ -7,6 +7,7 @@ external one. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -409,3 +410,30 @@ async def test_put_transfer_out_records_the_transfer_and_books_nothing_again(
     assert (balance["balance"], balance["total_withdraw"]) == (600_000, 400_000)
     listed = await ok(await client.get(TRANSFER, params={"is_solid": "true"}, headers=boss.headers))
     assert [t["withdraw_transfer_id"] for t in listed] == [transfer_id]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_parallel_external_writes_book_once(
+    client: httpx.AsyncClient, boss: User, ada: Member
+) -> None:
+    session_id = await _running_with_bid(client, boss, ada)
+    payment = _entry(ada, session_id, "payment", -700_000)
+    answers = await asyncio.gather(
+        *(client.post(BALANCE, json=payment, headers=boss.headers) for _ in range(8))
+    )
+    assert sorted(r.status_code for r in answers) == [200] + [409] * 7
+    fee = {"market_session": session_id, "amount": 1000}
+    answers = await asyncio.gather(
+        *(client.post(FEE, json=fee, headers=boss.headers) for _ in range(8))
+    )
+    # one fee; the others are the seed's "already exists" (400) or lost the race (409)
+    assert sorted(r.status_code for r in answers)[0] == 200
+    assert [r.status_code for r in answers].count(200) == 1
+    (balance,) = await ok(await client.get("/api/market/balance", headers=ada.headers))
+    assert (balance["balance"], balance["total_payment"]) == (300_000, 700_000)
+    assert await _books(client, boss, session_id) == (
+        Decimal(700_000),
+        Decimal(0),
+        Decimal(1000),
+    )

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
+from tickhub.common.uow import ConstraintViolation
 from tickhub.market.errors import Conflict
 from tickhub.market.repository import ForecastRecord, RawDataRecord, ResourceRecord
 from tickhub.market.service._context import Caller, Market
-from tickhub.market.service._external import claim
+from tickhub.market.service._external import changed_meanwhile, claim
 from tickhub.market.uow import MarketUow
 
 
@@ -124,31 +125,36 @@ async def post_forecasts(
     built-in engine books it)."""
     now = m.clock()
     by_time = {utc(p.datetime): p for p in points}
-    async with m.uow() as tx:
-        resource = await _resource_named(tx, user_id, resource_name)
-        if resource is None:
-            raise Conflict(
-                f"Resource ID '{resource_name}' is not registered in the platform. "
-                "Resource owner must register it first.",
-                field="resource_name",
+    try:
+        async with m.uow() as tx:
+            resource = await _resource_named(tx, user_id, resource_name)
+            if resource is None:
+                raise Conflict(
+                    f"Resource ID '{resource_name}' is not registered in the platform. "
+                    "Resource owner must register it first.",
+                    field="resource_name",
+                )
+            if await tx.sessions.session(session_id, lock=True) is None:
+                raise Conflict(
+                    f"Market session {session_id} does not exist.", field="market_session"
+                )
+            await claim(tx, session_id, now)
+            await tx.data.upsert_forecasts(
+                [
+                    {
+                        "user_id": user_id,
+                        "resource_id": resource.id,
+                        "session_id": session_id,
+                        "datetime": when,
+                        "request": utc(p.request),
+                        "value": p.value,
+                        "units": units,
+                        "registered_at": now,
+                    }
+                    for when, p in sorted(by_time.items())
+                ]
             )
-        if await tx.sessions.session(session_id, lock=True) is None:
-            raise Conflict(f"Market session {session_id} does not exist.", field="market_session")
-        await claim(tx, session_id, now)
-        await tx.data.upsert_forecasts(
-            [
-                {
-                    "user_id": user_id,
-                    "resource_id": resource.id,
-                    "session_id": session_id,
-                    "datetime": when,
-                    "request": utc(p.request),
-                    "value": p.value,
-                    "units": units,
-                    "registered_at": now,
-                }
-                for when, p in sorted(by_time.items())
-            ]
-        )
-        await tx.commit()
+            await tx.commit()
+    except ConstraintViolation as exc:  # the built-in engine started it meanwhile
+        raise changed_meanwhile(session_id) from exc
     return len(by_time)

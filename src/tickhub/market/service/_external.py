@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from tickhub.common.uow import ConstraintViolation
 from tickhub.market import engine
 from tickhub.market.errors import Conflict, Invalid
 from tickhub.market.repository import SessionRecord
@@ -30,6 +31,11 @@ from tickhub.market.uow import MarketUow
 ZERO = Decimal(0)
 NO_SESSION_YET = "This market session does not exist yet."
 CLAIMING = ("payment", "revenue")
+
+
+def changed_meanwhile(session_id: int) -> Conflict:
+    """A concurrent write got there first (where the database takes no row lock)."""
+    return Conflict(f"Market session {session_id} changed meanwhile.", field="market_session")
 
 
 def engine_owns(session_id: int) -> str:
@@ -100,6 +106,21 @@ async def book_session_balance(
             field="amount",
         )
     now = m.clock()
+    try:
+        await _book_session_balance(m, now, user_id, session_id, resource_id, kind, amount)
+    except ConstraintViolation as exc:
+        raise changed_meanwhile(session_id) from exc
+
+
+async def _book_session_balance(
+    m: Market,
+    now: datetime,
+    user_id: str,
+    session_id: int,
+    resource_id: str,
+    kind: str,
+    amount: Decimal,
+) -> None:
     async with m.uow() as tx:
         if await tx.sessions.session(session_id, lock=True) is None:
             raise Conflict(f"Market session {session_id} does not exist.", field="market_session")
@@ -129,23 +150,35 @@ async def book_session_balance(
 async def post_fee(m: Market, session_id: int, amount: Decimal) -> None:
     """Seed 003's `POST session-fee`: the market's take of a session, once."""
     now = m.clock()
-    async with m.uow() as tx:
-        await _session(tx, session_id)
-        await claim(tx, session_id, now)
-        if await tx.money.fees(session_id):
-            raise Invalid(
-                "market session fee with this market session already exists.",
-                field="market_session",
-            )
-        await _no_money_created(tx, session_id, fee=amount)
-        await tx.money.add_fee(session_id, amount, now)
-        await tx.commit()
+    try:
+        async with m.uow() as tx:
+            await _session(tx, session_id)
+            await claim(tx, session_id, now)
+            if await tx.money.fees(session_id):
+                raise Invalid(
+                    "market session fee with this market session already exists.",
+                    field="market_session",
+                )
+            await _no_money_created(tx, session_id, fee=amount)
+            await tx.money.add_fee(session_id, amount, now)
+            await tx.commit()
+    except ConstraintViolation as exc:
+        raise changed_meanwhile(session_id) from exc
 
 
 async def post_weights(m: Market, session_id: int, weights: Sequence[float]) -> None:
     """Seed 003's `POST price-weight`: weights appended to the session's, one per price
     step (at most `n_price_steps` in all), each priced at its step of the session's grid."""
     now = m.clock()
+    try:
+        await _post_weights(m, now, session_id, weights)
+    except ConstraintViolation as exc:
+        raise changed_meanwhile(session_id) from exc
+
+
+async def _post_weights(
+    m: Market, now: datetime, session_id: int, weights: Sequence[float]
+) -> None:
     async with m.uow() as tx:
         session = await _session(tx, session_id)
         await claim(tx, session_id, now)

@@ -76,9 +76,11 @@ async def get_raw(
     openapi_extra=body_doc(RawDataIn),
 )
 async def post_raw(request: Request, principal: CurrentUser, market: MarketDep) -> Response:
-    """Upsert on (user, resource, datetime): a time sent again replaces its value."""
+    """Upsert on (user, resource, datetime): a time sent again replaces its value. The
+    seed's answer: `message` empty when every value was new, else "One or more database
+    records were updated."."""
     body = await read(request, RawDataIn)
-    count = await service.upload_raw(
+    written = await service.upload_raw(
         market,
         principal,
         resource_name=body.resource_name,
@@ -87,7 +89,7 @@ async def post_raw(request: Request, principal: CurrentUser, market: MarketDep) 
         units=body.units,
         points=[service.Point(p.datetime, p.value) for p in body.timeseries],
     )
-    return seed_ok({"status": "ok", "message": f"Inserted or updated {count} records."})
+    return seed_ok({"status": "ok", "message": written.message})
 
 
 @router.get("/api/data/market-forecasts", summary="Forecasts of the caller's resources")
@@ -120,7 +122,7 @@ async def post_forecasts(request: Request, _admin: AdminUser, market: MarketDep)
     body = await read(request, ForecastsIn)
     if not q.is_uuid(body.user):
         raise q.query_error("Must be a valid UUID.", "user")
-    count = await service.post_forecasts(
+    written = await service.post_forecasts(
         market,
         user_id=body.user,
         resource_name=body.resource_name,
@@ -128,7 +130,7 @@ async def post_forecasts(request: Request, _admin: AdminUser, market: MarketDep)
         units=body.units,
         points=[service.ForecastPoint(p.datetime, p.request, p.value) for p in body.timeseries],
     )
-    return seed_ok({"status": "ok", "message": f"Inserted or updated {count} records."})
+    return seed_ok({"status": "ok", "message": written.message})
 
 
 # ---------------------------------------------------------------- notifications

@@ -48,6 +48,18 @@ class DataRepository:
 
     # ------------------------------------------------------------ raw data
 
+    async def count_raw(self, user_id: str, resource_id: str) -> int:
+        t = raw_t
+        stmt = select(func.count()).where(t.c.user_id == user_id, t.c.resource_id == resource_id)
+        return int(await self.conn.scalar(stmt) or 0)
+
+    async def count_forecasts(self, user_id: str, resource_id: str, session_id: int) -> int:
+        t = forecasts_t
+        stmt = select(func.count()).where(
+            t.c.user_id == user_id, t.c.resource_id == resource_id, t.c.session_id == session_id
+        )
+        return int(await self.conn.scalar(stmt) or 0)
+
     async def upsert_raw(self, rows: Sequence[dict[str, Any]]) -> None:
         await self._upsert(
             raw_t,

@@ -204,6 +204,10 @@ class NotificationStateIn(SeedIn):
     state: bool
 
 
+class NotificationTypeIn(SeedIn):
+    name: Annotated[Text, Field(min_length=1, max_length=64)]
+
+
 class PointIn(BaseModel):
     datetime: dt.datetime
     value: float

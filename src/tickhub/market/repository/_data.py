@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, cast, func, insert, select, update
+from sqlalchemy import BigInteger, Table, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,7 @@ from tickhub.market.repository._records import (
 from tickhub.market.repository._tables import (
     clearings_t,
     forecasts_t,
+    notification_types_t,
     notifications_t,
     owned,
     raw_t,
@@ -222,6 +223,31 @@ class DataRepository:
             update(t).where(t.c.id == notification_id, t.c.user_id == user_id).values(state=state)
         )
         return bool(result.rowcount == 1)
+
+    # ------------------------------------------------------------ notification types
+
+    async def notification_types(self) -> list[tuple[int, str]]:
+        t = notification_types_t
+        return [(r.id, r.name) for r in await self.conn.execute(select(t).order_by(t.c.id))]
+
+    async def add_notification_type(self, name: str) -> int:
+        result = await self.conn.execute(insert(notification_types_t).values(name=name))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def rename_notification_type(self, type_id: int, old: str, new: str) -> None:
+        t, n = notification_types_t, notifications_t
+        await self.conn.execute(update(t).where(t.c.id == type_id).values(name=new))
+        await self.conn.execute(
+            update(n).where(n.c.notification_type == old).values(notification_type=new)
+        )
+
+    async def delete_notification_type(self, type_id: int, name: str) -> None:
+        """The type and its notifications (the seed's cascade)."""
+        t, n = notification_types_t, notifications_t
+        await self.conn.execute(delete(n).where(n.c.notification_type == name))
+        await self.conn.execute(delete(t).where(t.c.id == type_id))
 
     # ------------------------------------------------------------ clearings
 

@@ -1,4 +1,4 @@
-"""Seed 003's admin notification types (`api/users/tests/views/
+"""Seed 003's welcome route, and its admin notification types (`api/users/tests/views/
 test_admin_notification_type_view.py`, ported): status and exact envelope, on SQLite and
 PostgreSQL. The seed's fixture type is made through the API here."""
 
@@ -84,3 +84,9 @@ async def test_notification_types_as_the_seed_tests_them(
     assert [t["id"] for t in listed] == [fixture["id"]]
     notes = (await client.get("/api/user/notification", headers=carl.headers)).json()["data"]
     assert "another-new-random-notification" not in notes
+
+
+async def test_the_welcome_route_needs_no_credentials(client: httpx.AsyncClient) -> None:
+    for path in ("/api/test", "/api/test/"):
+        r = await client.get(path)
+        assert r.status_code == 200 and r.json() == {"message": "Welcome to Predico!"}

@@ -65,6 +65,8 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/api/user/request-reset-email"),
     ("GET", "/api/user/password-reset-confirm/{uidb64}/{token}"),
     ("PATCH", "/api/user/password-reset-complete"),
+    # seed 003's welcome route
+    ("GET", "/api/test"),
 )
 
 # Path segments that carry secrets (link tokens): access logs must not print them.

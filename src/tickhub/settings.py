@@ -336,6 +336,9 @@ class MarketSettings(BaseSettings):
     fee: Decimal = Field(default=Decimal("0.05"), ge=0, lt=1)
     # After a clearing, stage the next session with the engine's next market price.
     auto_stage: bool = True
+    # `external`: the built-in engine clears nothing; an external engine books the
+    # sessions through the seed's write paths (session-balance, session-fee, ...).
+    engine: Literal["builtin", "external"] = "builtin"
     # A ledger node's API checked by payment validation; unset: trust the admin.
     ledger_url: str = ""
     ledger_timeout_s: float = Field(default=10.0, gt=0, le=120)

@@ -59,6 +59,7 @@ TABLES = {
         "market_clearings",
     },
     "alert targets (0010)": {"alert_targets"},
+    "market notification types (0013m)": {"market_notification_types"},
 }
 
 

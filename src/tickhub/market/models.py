@@ -282,6 +282,16 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class NotificationType(Base):
+    """Seed 003 `users_usernotificationtype`: the kinds an admin adds (each notifies every
+    user once); the market's own events are types by name, not rows here."""
+
+    __tablename__ = "market_notification_types"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
 class Clearing(Base):
     """A session's clearing: `running` while the engine works, `booked` once its money,
     forecasts and weights are stored (then the session is finished)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -134,7 +135,7 @@ class SessionIn(SeedIn):
 
 
 class SessionPatchIn(SeedIn):
-    status: Literal["staged", "open", "closed", "running", "finished"]
+    status: Literal["staged", "open", "closed", "running", "finished"] | None = None
 
 
 class BidIn(SeedIn):
@@ -157,8 +158,54 @@ class TransferOutIn(SeedIn):
     is_solid: bool = False
 
 
+class TransferOutPutIn(SeedIn):
+    """A PUT of a transfer out: `withdraw_transfer_id` names it (checked by the route, for
+    the seed's message); the other fields are optional."""
+
+    withdraw_transfer_id: Annotated[Integer, Field(ge=0, le=2**31 - 1)] | None = None
+    user: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
+    amount: Annotated[Integer, Field(gt=0, le=10**18)] | None = None
+    user_wallet_address: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
+    tangle_msg_id: Annotated[Text, Field(min_length=1, max_length=256)] | None = None
+    is_solid: bool | None = None
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise PydanticCustomError("drf", "Must be a valid UUID.") from exc
+
+
+UuidText = Annotated[Text, AfterValidator(_uuid)]
+SessionRef = Annotated[Integer, Field(ge=0, le=2**31 - 1)]
+Amount = Annotated[Number, Field(gt=-(Decimal(10) ** 18), lt=Decimal(10) ** 18)]
+
+
+class SessionBalanceIn(SeedIn):
+    user: UuidText
+    market_session: SessionRef
+    resource: UuidText
+    transaction_type: Literal["payment", "revenue", "transfer_in", "transfer_out"]
+    amount: Amount
+
+
+class FeeIn(SeedIn):
+    market_session: SessionRef
+    amount: Annotated[Number, Field(ge=0, lt=Decimal(10) ** 18)]
+
+
+class WeightsIn(SeedIn):
+    market_session: SessionRef
+    weights_p: list[Annotated[float, Field(allow_inf_nan=False)]]
+
+
 class NotificationStateIn(SeedIn):
     state: bool
+
+
+class NotificationTypeIn(SeedIn):
+    name: Annotated[Text, Field(min_length=1, max_length=64)]
 
 
 class PointIn(BaseModel):

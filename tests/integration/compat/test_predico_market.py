@@ -133,7 +133,8 @@ async def test_the_lifecycle_is_enforced_and_stamped(client: httpx.AsyncClient, 
     assert r.status_code == 400
     assert set(r.json()["data"]) == {"status"}
     r = await client.patch(f"{SESSION}/{session_id}", json={}, headers=boss.headers)
-    assert r.json() == seed_invalid({"status": ["This field is required."]})
+    # the seed's own answer (a KeyError it catches), without DRF's period
+    assert r.json() == seed_invalid({"status": ["This field is required"]})
     r = await client.patch(
         f"{SESSION}/{session_id}", json={"status": "running"}, headers=boss.headers
     )
@@ -357,7 +358,13 @@ async def test_money_paths_are_scoped_and_admin_only_where_the_seed_says(
         "tangle_msg_id": "o1",
     }
     data = await ok(await client.post("/api/market/transfer-out", json=out, headers=boss.headers))
-    assert (data["user"], data["amount"], data["is_solid"]) == (ada.id, 400_000, False)
+    assert data == {
+        "user_id": ada.id,
+        "amount": 400_000,
+        "user_wallet_address": iota_address(1),
+        "tangle_msg_id": "o1",
+        "withdraw_transfer_id": data["withdraw_transfer_id"],
+    }
     r = await client.post(
         "/api/market/transfer-out",
         json={**out, "amount": 600_001, "tangle_msg_id": "o2"},

@@ -24,6 +24,14 @@ from tickhub.compat.predico._bodies import drf_errors
 from tickhub.compat.predico._envelope import ENVELOPE
 
 router = APIRouter()
+
+
+@router.get("/api/test", summary="The seed's welcome route (anyone)", tags=["accounts (seed 003)"])
+async def welcome() -> dict[str, str]:
+    """As the seed: no envelope."""
+    return {"message": "Welcome to Predico!"}
+
+
 router.include_router(_identity.router)
 router.include_router(_holdings.router)
 router.include_router(_sessions.router)

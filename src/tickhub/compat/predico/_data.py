@@ -22,6 +22,7 @@ from tickhub.market.errors import NotFound
 from tickhub.market.schemas import (
     ForecastsIn,
     NotificationStateIn,
+    NotificationTypeIn,
     RawDataIn,
     seed_forecast,
     seed_notification,
@@ -76,9 +77,11 @@ async def get_raw(
     openapi_extra=body_doc(RawDataIn),
 )
 async def post_raw(request: Request, principal: CurrentUser, market: MarketDep) -> Response:
-    """Upsert on (user, resource, datetime): a time sent again replaces its value."""
+    """Upsert on (user, resource, datetime): a time sent again replaces its value. The
+    seed's answer: `message` empty when every value was new, else "One or more database
+    records were updated."."""
     body = await read(request, RawDataIn)
-    count = await service.upload_raw(
+    written = await service.upload_raw(
         market,
         principal,
         resource_name=body.resource_name,
@@ -87,7 +90,7 @@ async def post_raw(request: Request, principal: CurrentUser, market: MarketDep) 
         units=body.units,
         points=[service.Point(p.datetime, p.value) for p in body.timeseries],
     )
-    return seed_ok({"status": "ok", "message": f"Inserted or updated {count} records."})
+    return seed_ok({"status": "ok", "message": written.message})
 
 
 @router.get("/api/data/market-forecasts", summary="Forecasts of the caller's resources")
@@ -120,7 +123,7 @@ async def post_forecasts(request: Request, _admin: AdminUser, market: MarketDep)
     body = await read(request, ForecastsIn)
     if not q.is_uuid(body.user):
         raise q.query_error("Must be a valid UUID.", "user")
-    count = await service.post_forecasts(
+    written = await service.post_forecasts(
         market,
         user_id=body.user,
         resource_name=body.resource_name,
@@ -128,7 +131,7 @@ async def post_forecasts(request: Request, _admin: AdminUser, market: MarketDep)
         units=body.units,
         points=[service.ForecastPoint(p.datetime, p.request, p.value) for p in body.timeseries],
     )
-    return seed_ok({"status": "ok", "message": f"Inserted or updated {count} records."})
+    return seed_ok({"status": "ok", "message": written.message})
 
 
 # ---------------------------------------------------------------- notifications
@@ -171,3 +174,57 @@ async def notification_state(
     except NotFound as exc:
         return seed_error(404, message=exc.message)
     return seed_ok({"state": found.state})
+
+
+# ---------------------------------------------------------------- notification types (admins)
+
+
+def _seed_type(t: service.NotificationType) -> dict[str, object]:
+    return {"id": t.id, "name": t.name}
+
+
+@router.get("/api/user/notification_type", summary="Notification types an admin added")
+async def list_notification_types(_admin: AdminUser, market: MarketDep) -> Response:
+    return seed_ok([_seed_type(t) for t in await service.notification_types(market)])
+
+
+@router.post(
+    "/api/user/notification_type",
+    summary="Add a notification type: every user gets one notification of it",
+    openapi_extra=body_doc(NotificationTypeIn),
+)
+async def post_notification_type(
+    request: Request, _admin: AdminUser, market: MarketDep
+) -> Response:
+    """400 for a name taken or too like another (the seed's difflib ratio of 0.7)."""
+    body = await read(request, NotificationTypeIn)
+    return seed_ok(_seed_type(await service.add_notification_type(market, body.name)), 201)
+
+
+@router.put(
+    "/api/user/notification_type/{type_id}",
+    summary="Rename a notification type (and its notifications)",
+    openapi_extra=body_doc(NotificationTypeIn),
+)
+@router.patch(
+    "/api/user/notification_type/{type_id}",
+    summary="Same as PUT (the seed's update view takes both)",
+    openapi_extra=body_doc(NotificationTypeIn),
+)
+async def put_notification_type(
+    type_id: int, request: Request, _admin: AdminUser, market: MarketDep
+) -> Response:
+    """An unknown type is the seed's 400 with `{"message": ...}` in `data`."""
+    await service.check_notification_type(market, type_id)
+    body = await read(request, NotificationTypeIn)
+    return seed_ok(_seed_type(await service.rename_notification_type(market, type_id, body.name)))
+
+
+@router.delete(
+    "/api/user/notification_type/{type_id}",
+    summary="Delete a notification type and its notifications",
+    status_code=204,
+)
+async def delete_notification_type(type_id: int, _admin: AdminUser, market: MarketDep) -> Response:
+    await service.delete_notification_type(market, type_id)
+    return Response(status_code=204)

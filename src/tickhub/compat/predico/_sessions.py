@@ -14,7 +14,7 @@ from tickhub.compat.predico._bodies import body_doc, read
 from tickhub.compat.predico._envelope import TAGS, SeedRoute
 from tickhub.market import service
 from tickhub.market.deps import MarketDep
-from tickhub.market.errors import Invalid
+from tickhub.market.errors import Invalid, NotFound
 from tickhub.market.schemas import (
     BidIn,
     PaymentIn,
@@ -25,6 +25,8 @@ from tickhub.market.schemas import (
 )
 
 router = APIRouter(tags=TAGS, route_class=SeedRoute)
+UNKNOWN_SESSION = "That market session ID does not exist."
+UNKNOWN_BID = "That market bid ID does not exist."
 
 
 # ---------------------------------------------------------------- sessions
@@ -79,11 +81,22 @@ async def patch_session(
 ) -> Response:
     """staged → open → closed → running → finished, one step at a time; at most one
     session open. A wrong step is a 409 naming the current status. `running` hands the
-    session to the market engine, which finishes it."""
-    body = await read(request, SessionPatchIn)
+    session to the market engine, which finishes it. As the seed: an unknown session is
+    a 400 whose `data` is the message, looked up before the body is read."""
+    unknown = Invalid(UNKNOWN_SESSION, field="session_id", seed_data=UNKNOWN_SESSION)
     if not 0 <= session_id < 2**31:
-        raise q.query_error("That market session ID does not exist.", "session_id")
-    return seed_ok(seed_session(await service.move_session(market, session_id, body.status)))
+        raise unknown
+    if not await service.sessions(market, service.SessionFilter(session_id=session_id)):
+        raise unknown
+    body = await read(request, SessionPatchIn)
+    if body.status is None:
+        # the seed's KeyError answer, without the period DRF puts after its own
+        raise Invalid("This field is required", field="status")
+    try:
+        moved = await service.move_session(market, session_id, body.status)
+    except NotFound as exc:  # deleted meanwhile
+        raise unknown from exc
+    return seed_ok(seed_session(moved))
 
 
 # ---------------------------------------------------------------- bids
@@ -146,6 +159,10 @@ async def post_bid(request: Request, principal: CurrentUser, market: MarketDep) 
 async def patch_bid(
     bid_id: str, request: Request, principal: CurrentUser, market: MarketDep
 ) -> Response:
+    """The caller's bid, while its session is open, once. As the seed: an unknown bid is
+    a 400 whose `data` is the message; another user's bid is a 409."""
+    if not q.is_uuid(bid_id) or not await service.bid_exists(market, bid_id):
+        raise Invalid(UNKNOWN_BID, field="bid_id", seed_data=UNKNOWN_BID)
     body = await read(request, PaymentIn)
     bid = await service.attach_payment(market, principal, bid_id, body.tangle_msg_id)
     return seed_ok({"bid_id": bid.id, "tangle_msg_id": bid.tangle_msg_id})

@@ -58,6 +58,7 @@ next market price is the step of highest weight (lowest on a tie).
 """
 
 from tickhub.market.engine._clear import clear
+from tickhub.market.engine._price import price_steps
 from tickhub.market.engine._shapley import shapley_exact, shapley_sampled
 from tickhub.market.engine._types import (
     Bid,
@@ -82,6 +83,7 @@ __all__ = [
     "PriceGrid",
     "Revenue",
     "clear",
+    "price_steps",
     "shapley_exact",
     "shapley_sampled",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, cast, func, insert, select, update
+from sqlalchemy import BigInteger, Table, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,7 @@ from tickhub.market.repository._records import (
 from tickhub.market.repository._tables import (
     clearings_t,
     forecasts_t,
+    notification_types_t,
     notifications_t,
     owned,
     raw_t,
@@ -47,6 +48,18 @@ class DataRepository:
         await self.conn.execute(stmt, list(rows))
 
     # ------------------------------------------------------------ raw data
+
+    async def count_raw(self, user_id: str, resource_id: str) -> int:
+        t = raw_t
+        stmt = select(func.count()).where(t.c.user_id == user_id, t.c.resource_id == resource_id)
+        return int(await self.conn.scalar(stmt) or 0)
+
+    async def count_forecasts(self, user_id: str, resource_id: str, session_id: int) -> int:
+        t = forecasts_t
+        stmt = select(func.count()).where(
+            t.c.user_id == user_id, t.c.resource_id == resource_id, t.c.session_id == session_id
+        )
+        return int(await self.conn.scalar(stmt) or 0)
 
     async def upsert_raw(self, rows: Sequence[dict[str, Any]]) -> None:
         await self._upsert(
@@ -211,6 +224,31 @@ class DataRepository:
         )
         return bool(result.rowcount == 1)
 
+    # ------------------------------------------------------------ notification types
+
+    async def notification_types(self) -> list[tuple[int, str]]:
+        t = notification_types_t
+        return [(r.id, r.name) for r in await self.conn.execute(select(t).order_by(t.c.id))]
+
+    async def add_notification_type(self, name: str) -> int:
+        result = await self.conn.execute(insert(notification_types_t).values(name=name))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def rename_notification_type(self, type_id: int, old: str, new: str) -> None:
+        t, n = notification_types_t, notifications_t
+        await self.conn.execute(update(t).where(t.c.id == type_id).values(name=new))
+        await self.conn.execute(
+            update(n).where(n.c.notification_type == old).values(notification_type=new)
+        )
+
+    async def delete_notification_type(self, type_id: int, name: str) -> None:
+        """The type and its notifications (the seed's cascade)."""
+        t, n = notification_types_t, notifications_t
+        await self.conn.execute(delete(n).where(n.c.notification_type == name))
+        await self.conn.execute(delete(t).where(t.c.id == type_id))
+
     # ------------------------------------------------------------ clearings
 
     async def clearing(self, session_id: int) -> ClearingRecord | None:
@@ -232,6 +270,14 @@ class DataRepository:
                 .where(clearings_t.c.session_id == session_id)
                 .values(attempts=found.attempts + 1, started_at=now)
             )
+
+    async def claim_clearing(self, session_id: int, now: datetime) -> None:
+        """The session's books are an external engine's: the built-in one skips it."""
+        await self.conn.execute(
+            insert(clearings_t).values(
+                session_id=session_id, status="external", attempts=0, started_at=now
+            )
+        )
 
     async def book_clearing(
         self, session_id: int, now: datetime, next_session_id: int | None

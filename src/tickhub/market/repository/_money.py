@@ -57,6 +57,18 @@ def _session_balance(row: Row[Any]) -> SessionBalanceRecord:
     )
 
 
+def _transfer(r: Row[Any]) -> TransferOutRecord:
+    return TransferOutRecord(
+        r.id,
+        r.user_id,
+        r.amount,
+        r.user_wallet_address,
+        r.tangle_msg_id,
+        bool(r.is_solid),
+        r.registered_at,
+    )
+
+
 class MoneyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -186,6 +198,11 @@ class MoneyRepository:
             insert(fees_t).values(session_id=session_id, amount=amount, registered_at=now)
         )
 
+    async def set_fee(self, session_id: int, amount: Decimal) -> None:
+        await self.conn.execute(
+            update(fees_t).where(fees_t.c.session_id == session_id).values(amount=amount)
+        )
+
     async def fees(self, session_id: int | None = None) -> list[FeeRecord]:
         stmt = select(fees_t).order_by(fees_t.c.session_id)
         if session_id is not None:
@@ -195,13 +212,15 @@ class MoneyRepository:
             for r in await self.conn.execute(stmt)
         ]
 
-    async def add_weights(self, session_id: int, weights: list[tuple[Decimal, float]]) -> None:
+    async def add_weights(
+        self, session_id: int, weights: list[tuple[Decimal, float]], *, first_step: int = 0
+    ) -> None:
         if not weights:
             return
         await self.conn.execute(
             insert(weights_t),
             [
-                {"session_id": session_id, "step": i, "price": price, "weights_p": w}
+                {"session_id": session_id, "step": first_step + i, "price": price, "weights_p": w}
                 for i, (price, w) in enumerate(weights)
             ],
         )
@@ -223,21 +242,22 @@ class MoneyRepository:
         assert key is not None
         return int(key[0])
 
+    async def transfer(self, transfer_id: int, *, lock: bool = False) -> TransferOutRecord | None:
+        stmt = select(transfers_t).where(transfers_t.c.id == transfer_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.conn.execute(stmt)).first()
+        return _transfer(row) if row else None
+
+    async def update_transfer(self, transfer_id: int, **values: Any) -> None:
+        await self.conn.execute(
+            update(transfers_t).where(transfers_t.c.id == transfer_id).values(**values)
+        )
+
     async def transfers(
         self, user_id: str | None, *, is_solid: bool | None = None
     ) -> list[TransferOutRecord]:
         stmt = owned(select(transfers_t), transfers_t, user_id).order_by(transfers_t.c.id)
         if is_solid is not None:
             stmt = stmt.where(transfers_t.c.is_solid == is_solid)
-        return [
-            TransferOutRecord(
-                r.id,
-                r.user_id,
-                r.amount,
-                r.user_wallet_address,
-                r.tangle_msg_id,
-                bool(r.is_solid),
-                r.registered_at,
-            )
-            for r in await self.conn.execute(stmt)
-        ]
+        return [_transfer(r) for r in await self.conn.execute(stmt)]

@@ -23,6 +23,7 @@ transfers_t = cast(Table, m.TransferOut.__table__)
 raw_t = cast(Table, m.RawData.__table__)
 forecasts_t = cast(Table, m.Forecast.__table__)
 notifications_t = cast(Table, m.Notification.__table__)
+notification_types_t = cast(Table, m.NotificationType.__table__)
 clearings_t = cast(Table, m.Clearing.__table__)
 
 MARKET_WALLET_ID = 1

@@ -142,6 +142,12 @@ async def bids(m: Market, caller: Caller, f: BidFilter) -> list[BidRecord]:
         )
 
 
+async def bid_exists(m: Market, bid_id: str) -> bool:
+    """Whoever's it is (the seed looks a bid up before it checks whose it is)."""
+    async with m.uow() as tx:
+        return await tx.sessions.bid(bid_id) is not None
+
+
 async def attach_payment(m: Market, caller: Caller, bid_id: str, tangle_msg_id: str) -> BidRecord:
     try:
         async with m.uow() as tx:
@@ -158,10 +164,13 @@ async def attach_payment(m: Market, caller: Caller, bid_id: str, tangle_msg_id: 
                     f"Market session {bid.session_id} is not open for bids.",
                     field="market_session",
                 )
-            if bid.tangle_msg_id is not None:
+            # as the seed: a bid with a reference, or a reference on another bid, is
+            # "already exists for bid ID"; "already used" is its answer to a race
+            if (
+                bid.tangle_msg_id is not None
+                or await tx.sessions.payment_by_reference(tangle_msg_id) is not None
+            ):
                 raise _has_reference(bid_id)
-            if await tx.sessions.payment_by_reference(tangle_msg_id) is not None:
-                raise _reused(tangle_msg_id)
             await tx.sessions.add_payment(bid_id, tangle_msg_id, m.clock())
             updated = await tx.sessions.bid(bid_id)
             await tx.commit()

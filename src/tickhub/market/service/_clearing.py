@@ -11,7 +11,8 @@ at the engine's next market price. A clearing record marks the session booked.
 Idempotent by session and bid: a failure half-way leaves nothing booked (the unit of work
 rolls back) and a rerun does it all; a rerun after success, or of a session an admin
 finished by hand, books nothing (the record, the session's status, and the unique
-(session, user, resource, type) of transactions all say so)."""
+(session, user, resource, type) of transactions all say so). Nor does it book a session an
+external engine claimed (`_external`), or anything with `TICKHUB_MARKET_ENGINE=external`."""
 
 from __future__ import annotations
 
@@ -136,6 +137,10 @@ async def _load(m: Market, session_id: int) -> _Inputs | Outcome:
         record = await tx.data.clearing(session_id)
         if record is not None and record.status == "booked":
             return Outcome(session_id, booked=False, reason="booked already")
+        if record is not None and record.status == "external":
+            return Outcome(session_id, booked=False, reason="booked by an external engine")
+        if m.settings.engine == "external":
+            return Outcome(session_id, booked=False, reason="the built-in engine is off")
         if session.status != "running" or session.launch_ts is None:
             return Outcome(session_id, booked=False, reason=f"the session is {session.status}")
         await tx.data.start_clearing(session_id, now)
@@ -171,8 +176,13 @@ async def _book(
     async with m.uow() as tx:
         current = await tx.sessions.session(session.id, lock=True)
         record = await tx.data.clearing(session.id)
-        if current is None or current.status != "running" or (record and record.status == "booked"):
-            # An admin finished it meanwhile, or another worker booked it first.
+        if (
+            current is None
+            or current.status != "running"
+            or (record and record.status != "running")
+        ):
+            # An admin finished it meanwhile, another worker booked it first, or an
+            # external engine claimed it.
             return Outcome(session.id, booked=False, reason="finished meanwhile")
         for buyer in result.buyers:
             fee += buyer.fee

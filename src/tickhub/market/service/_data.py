@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
+from tickhub.common.uow import ConstraintViolation
 from tickhub.market.errors import Conflict
 from tickhub.market.repository import ForecastRecord, RawDataRecord, ResourceRecord
 from tickhub.market.service._context import Caller, Market
+from tickhub.market.service._external import changed_meanwhile, claim
 from tickhub.market.uow import MarketUow
 
 
@@ -49,6 +51,20 @@ async def _resource_named(tx: MarketUow, user_id: str, name: str) -> ResourceRec
     return chosen[0] if chosen else None
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """How many distinct times an upload wrote, and whether any was there already (the
+    seed's answer says only that)."""
+
+    count: int
+    updated: bool
+
+    @property
+    def message(self) -> str:
+        """The seed's: empty when every row was new."""
+        return "One or more database records were updated." if self.updated else ""
+
+
 async def upload_raw(
     m: Market,
     caller: Caller,
@@ -58,9 +74,9 @@ async def upload_raw(
     aggregation_type: str,
     units: str,
     points: Sequence[Point],
-) -> int:
-    """Upsert the caller's measurements of `resource_name`; returns how many distinct
-    times were written (a time sent twice keeps its last value)."""
+) -> Written:
+    """Upsert the caller's measurements of `resource_name` (a time sent twice keeps its
+    last value)."""
     now = m.clock()
     by_time = {utc(p.datetime): p.value for p in points}
     async with m.uow() as tx:
@@ -71,6 +87,7 @@ async def upload_raw(
                 "You must register it first.",
                 field="resource_name",
             )
+        before = await tx.data.count_raw(caller.id, resource.id)
         await tx.data.upsert_raw(
             [
                 {
@@ -87,8 +104,9 @@ async def upload_raw(
                 for when, value in sorted(by_time.items())
             ]
         )
+        after = await tx.data.count_raw(caller.id, resource.id)
         await tx.commit()
-    return len(by_time)
+    return Written(len(by_time), after - before < len(by_time))
 
 
 async def raw_data(m: Market, caller: Caller, f: RangeFilter) -> list[RawDataRecord]:
@@ -117,35 +135,44 @@ async def post_forecasts(
     session_id: int,
     units: str,
     points: Sequence[ForecastPoint],
-) -> int:
+) -> Written:
     """Admins (or an external engine with an admin's key): store forecasts for a user's
-    resource in a session."""
+    resource in a session. It claims the session for the external engine (409 when the
+    built-in engine books it)."""
     now = m.clock()
     by_time = {utc(p.datetime): p for p in points}
-    async with m.uow() as tx:
-        resource = await _resource_named(tx, user_id, resource_name)
-        if resource is None:
-            raise Conflict(
-                f"Resource ID '{resource_name}' is not registered in the platform. "
-                "Resource owner must register it first.",
-                field="resource_name",
+    try:
+        async with m.uow() as tx:
+            resource = await _resource_named(tx, user_id, resource_name)
+            if resource is None:
+                raise Conflict(
+                    f"Resource ID '{resource_name}' is not registered in the platform. "
+                    "Resource owner must register it first.",
+                    field="resource_name",
+                )
+            if await tx.sessions.session(session_id, lock=True) is None:
+                raise Conflict(
+                    f"Market session {session_id} does not exist.", field="market_session"
+                )
+            await claim(tx, session_id, now)
+            before = await tx.data.count_forecasts(user_id, resource.id, session_id)
+            await tx.data.upsert_forecasts(
+                [
+                    {
+                        "user_id": user_id,
+                        "resource_id": resource.id,
+                        "session_id": session_id,
+                        "datetime": when,
+                        "request": utc(p.request),
+                        "value": p.value,
+                        "units": units,
+                        "registered_at": now,
+                    }
+                    for when, p in sorted(by_time.items())
+                ]
             )
-        if await tx.sessions.session(session_id) is None:
-            raise Conflict(f"Market session {session_id} does not exist.", field="market_session")
-        await tx.data.upsert_forecasts(
-            [
-                {
-                    "user_id": user_id,
-                    "resource_id": resource.id,
-                    "session_id": session_id,
-                    "datetime": when,
-                    "request": utc(p.request),
-                    "value": p.value,
-                    "units": units,
-                    "registered_at": now,
-                }
-                for when, p in sorted(by_time.items())
-            ]
-        )
-        await tx.commit()
-    return len(by_time)
+            after = await tx.data.count_forecasts(user_id, resource.id, session_id)
+            await tx.commit()
+    except ConstraintViolation as exc:  # the built-in engine started it meanwhile
+        raise changed_meanwhile(session_id) from exc
+    return Written(len(by_time), after - before < len(by_time))

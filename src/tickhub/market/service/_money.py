@@ -271,3 +271,54 @@ async def transfer_out(m: Market, t: TransferOut) -> TransferOutRecord:
         found = [x for x in await tx.money.transfers(t.user_id) if x.id == transfer_id]
         await tx.commit()
     return found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferUpdate:
+    """What a PUT of a transfer out may change; `None` keeps the value. `user` and
+    `amount` are booked already: they may be restated, not changed."""
+
+    user_id: str | None = None
+    amount: Decimal | None = None
+    user_wallet_address: str | None = None
+    tangle_msg_id: str | None = None
+    is_solid: bool | None = None
+
+
+async def update_transfer(m: Market, transfer_id: int, u: TransferUpdate) -> TransferOutRecord:
+    """Admin only: record how a transfer out went (its ledger reference, solid or not).
+    The money left the user's balance when the transfer was recorded, once; an update
+    books nothing (the seed booked it at every update)."""
+    async with m.uow() as tx:
+        found = await tx.money.transfer(transfer_id, lock=True)
+        if found is None:
+            raise NotFound(
+                f"Transfer out {transfer_id} does not exist.", field="withdraw_transfer_id"
+            )
+        if u.user_id is not None and u.user_id != found.user_id:
+            raise Conflict(
+                f"Transfer out {transfer_id} was booked for user '{found.user_id}': its user "
+                "cannot change.",
+                field="user",
+            )
+        if u.amount is not None and u.amount != found.amount:
+            raise Conflict(
+                f"Transfer out {transfer_id} was booked for {plain(found.amount)}: its amount "
+                "cannot change.",
+                field="amount",
+            )
+        values = {
+            k: v
+            for k, v in (
+                ("user_wallet_address", u.user_wallet_address),
+                ("tangle_msg_id", u.tangle_msg_id),
+                ("is_solid", u.is_solid),
+            )
+            if v is not None
+        }
+        if values:
+            await tx.money.update_transfer(transfer_id, **values)
+        updated = await tx.money.transfer(transfer_id)
+        await tx.commit()
+    assert updated is not None
+    return updated

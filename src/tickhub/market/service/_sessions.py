@@ -6,7 +6,7 @@ one step at a time (an admin may also finish a `running` session by hand: the en
 then books nothing for it), at most one session `open`, each step stamping its time. A
 session is created only when the market has a wallet and every earlier session is
 finished. Moving a session to `running` announces it to the market engine (after the
-commit)."""
+commit); finishing one an external engine booked settles its fee (`_external`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tickhub.common.uow import ConstraintViolation
 from tickhub.market.errors import Conflict, NotFound
 from tickhub.market.repository import SessionRecord
 from tickhub.market.service._context import Market
+from tickhub.market.service._external import settle_external
 from tickhub.market.service._notify import notify_all
 from tickhub.market.uow import MarketUow
 
@@ -161,6 +162,8 @@ async def move_session(m: Market, session_id: int, status: str) -> SessionRecord
                 fresh = await tx.sessions.session(session_id)
                 assert fresh is not None
                 raise Conflict(wrong_transition(fresh, status), field="status")
+            if status == "finished":
+                await settle_external(tx, session_id, now)
             if status == "open":
                 await notify_all(
                     tx,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from tickhub.alerts.notifiers import _apprise_guard
 from tickhub.alerts.notifiers._guard import AddressPolicy, literal_address
 
 if TYPE_CHECKING:
@@ -88,7 +89,9 @@ def service_of(plugin: NotifyBase) -> str:
 
 
 def instantiate(url: str) -> NotifyBase | None:
-    """apprise's own reading of `url` (offline: nothing is sent, nothing looked up)."""
+    """apprise's own reading of `url` (offline: nothing is sent, nothing looked up).
+    apprise's log is kept private first: its complaints quote the URL."""
+    _apprise_guard.install()
     import apprise  # heavy (it loads every plugin): imported when first needed
 
     return apprise.Apprise.instantiate(url, suppress_exceptions=True)

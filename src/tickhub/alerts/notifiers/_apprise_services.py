@@ -88,6 +88,15 @@ def service_of(plugin: NotifyBase) -> str:
     return module.removeprefix(_PLUGINS)
 
 
+def _schemes(plugin: NotifyBase) -> list[str]:
+    """The plugin's own schemes, secure ones first."""
+    out: list[str] = []
+    for attr in ("secure_protocol", "protocol"):
+        value = getattr(type(plugin), attr, None)
+        out.extend([value] if isinstance(value, str) else list(value or ()))
+    return [str(v) for v in out]
+
+
 def instantiate(url: str) -> NotifyBase | None:
     """apprise's own reading of `url` (offline: nothing is sent, nothing looked up).
     apprise's log is kept private first: its complaints quote the URL."""
@@ -104,7 +113,6 @@ def read_url(url: str, policy: AddressPolicy) -> AppriseUrl:
         raise ValueError(f"must be at most {MAX_APPRISE_URL} characters")
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         raise ValueError("must not contain spaces or control characters")
-    scheme = urlsplit(url).scheme.lower()
     plugin = instantiate(url)
     if plugin is None:
         raise ValueError(
@@ -112,10 +120,14 @@ def read_url(url: str, policy: AddressPolicy) -> AppriseUrl:
             "missing or malformed (see the apprise wiki for each service's URL)"
         )
     service = service_of(plugin)
+    schemes = _schemes(plugin)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in schemes:  # a service's own URL (https://discord.com/api/webhooks/...)
+        scheme = schemes[0] if schemes else service
     if service not in ALLOWED:
         raise ValueError(
             f"uses a service tickhub does not send to ({scheme or service}): only "
-            "services that talk HTTPS through its address guard are allowed (for e-mail "
+            "services that talk HTTP(S) through its address guard are allowed (for e-mail "
             "use the email channel)"
         )
     host = str(getattr(plugin, "host", None) or "")

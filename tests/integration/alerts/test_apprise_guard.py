@@ -80,6 +80,20 @@ async def test_the_checked_address_is_pinned_so_rebinding_fails() -> None:
     assert elsewhere.received == []
 
 
+async def test_a_redirect_to_an_address_that_is_not_allowed_is_refused_too() -> None:
+    """apprise follows redirects by itself: the guard judges that connection as well."""
+    first, inside = AppriseReceiver(), AppriseReceiver()
+    async with first.serving() as port, inside.serving("127.0.0.2") as inside_port:
+        first.then((307, {"location": f"http://inside.internal:{inside_port}/admin"}))
+        resolver = Resolver({"hooks.internal": [["127.0.0.1"]], "inside.internal": [["127.0.0.2"]]})
+        outcome = await send(f"json://hooks.internal:{port}/in", resolver, ["hooks.internal"])
+    assert outcome.kind == "failed"
+    assert outcome.error == "refused: the host resolves to an address that is not public"
+    assert len(first.received) == 1
+    assert inside.received == []
+    assert ("inside.internal", inside_port) in resolver.calls
+
+
 async def test_ntfy_to_an_own_server_is_guarded_too() -> None:
     receiver = AppriseReceiver()
     async with receiver.serving() as port:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickhub.alerts.errors import Invalid
 from tickhub.alerts.notifiers import AddressPolicy, ChannelKeys, apprise_channel
 from tickhub.alerts.schemas import (
     MAX_SECRET,
@@ -16,7 +17,6 @@ from tickhub.alerts.schemas import (
     TelegramIn,
     WebhookIn,
 )
-from tickhub.common import errors
 
 
 def stored_channels(
@@ -41,10 +41,10 @@ def stored_channels(
         if isinstance(channel, WebhookIn):
             problem = policy.url_problem(channel.url)
             if problem is not None:
-                raise errors.Unprocessable(f"url {problem}", field=f"channels.{n}.webhook.url")
+                raise Invalid(f"url {problem}", field=f"channels.{n}.webhook.url")
             secret = channel.secret or secrets.get(channel.url)
             if secret is None:
-                raise errors.Unprocessable(
+                raise Invalid(
                     f"a new webhook needs a secret ({MIN_SECRET} to {MAX_SECRET} characters)",
                     field=f"channels.{n}.webhook.secret",
                 )
@@ -62,7 +62,7 @@ def stored_channels(
                 keys=keys,
             )
             if any(c.get("id") == stored["id"] for c in out if c["type"] == "apprise"):
-                raise errors.Unprocessable("the same apprise URL is given twice", field=field)
+                raise Invalid("the same apprise URL is given twice", field=field)
             out.append(stored)
         else:
             out.append({"type": "email", "to": channel.to})

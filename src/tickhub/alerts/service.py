@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tickhub.alerts import language
+from tickhub.alerts import errors, language
 from tickhub.alerts.channels import stored_channels
 from tickhub.alerts.notifiers import AddressPolicy, ChannelKeys
 from tickhub.alerts.repository import (
@@ -30,37 +29,20 @@ from tickhub.alerts.repository import (
 )
 from tickhub.alerts.schemas import StrategyIn, StrategyPatch
 from tickhub.alerts.uow import AlertsStore, AlertsUowFactory, InstrumentSource
-from tickhub.common import errors as kinds
 from tickhub.common.time import utc_now
 from tickhub.common.uow import ConstraintViolation
 from tickhub.marketdata import service as marketdata
+
+# The context's errors, where callers have always caught them.
+AlertsError = errors.AlertsError
+Invalid = errors.Invalid
+NotFound = errors.NotFound
+Conflict = errors.Conflict
 
 MAX_STRATEGIES = 1000  # per user
 MIN_INTERVAL_S, MAX_INTERVAL_S = 60, 86_400
 _US = 1_000_000
 _UNITS = (("d", 86_400), ("h", 3_600), ("m", 60))
-
-
-class AlertsError(kinds.DomainError):
-    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
-        super().__init__(message, field=field)
-        self.extra = extra  # a condition's position and reason
-
-    @property
-    def details(self) -> Mapping[str, object]:
-        return self.extra
-
-
-class Invalid(AlertsError, kinds.Unprocessable):
-    """Bad input, naming the field."""
-
-
-class NotFound(AlertsError, kinds.NotFound):
-    """Absent, or another user's (the two look the same)."""
-
-
-class Conflict(AlertsError, kinds.Conflict):
-    """A name already used, or too many strategies."""
 
 
 NO_STRATEGY = "no strategy with this id"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickhub.alerts.errors import Invalid
 from tickhub.alerts.notifiers._apprise_services import read_url
 from tickhub.alerts.notifiers._guard import AddressPolicy
 from tickhub.alerts.notifiers._sealed import ChannelKeys
@@ -35,7 +36,7 @@ def apprise_channel(
         for old in previous:
             if old.get("type") == "apprise" and old.get("id") == channel_id:
                 return dict(old)
-        raise errors.Unprocessable(
+        raise Invalid(
             "the strategy has no apprise channel with this id: send its url instead",
             field=f"{field}.id",
         )
@@ -44,7 +45,7 @@ def apprise_channel(
     try:
         read = read_url(url, policy)
     except ValueError as exc:
-        raise errors.Unprocessable(f"url {exc}", field=f"{field}.url") from None
+        raise Invalid(f"url {exc}", field=f"{field}.url") from None
     return {
         "type": "apprise",
         "id": keys.name(url),

@@ -1,5 +1,5 @@
-"""FastAPI dependencies: the alerts unit of work, on the app's engine, and the webhook
-address policy."""
+"""FastAPI dependencies: the alerts unit of work, on the app's engine, the webhook
+address policy and the keys that seal apprise channel URLs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from tickhub.alerts.notifiers import AddressPolicy, OutboxUnitOfWork, OutboxUowFactory
+from tickhub.alerts.notifiers import (
+    AddressPolicy,
+    ChannelKeys,
+    OutboxUnitOfWork,
+    OutboxUowFactory,
+    channel_keys,
+)
 from tickhub.alerts.uow import AlertsUnitOfWork, AlertsUowFactory
 from tickhub.deps import EngineDep
 
@@ -26,6 +32,18 @@ def get_address_policy(conn: HTTPConnection) -> AddressPolicy:
 
 
 AddressPolicyDep = Annotated[AddressPolicy, Depends(get_address_policy)]
+
+
+def get_channel_keys(conn: HTTPConnection) -> ChannelKeys:
+    """Derived from the server's key on first use, then kept in `app.state`."""
+    state = conn.app.state
+    keys: ChannelKeys | None = getattr(state, "channel_keys", None)
+    if keys is None:
+        keys = state.channel_keys = channel_keys(state.settings)
+    return keys
+
+
+ChannelKeysDep = Annotated[ChannelKeys, Depends(get_channel_keys)]
 
 
 def get_outbox_uow(engine: EngineDep) -> OutboxUowFactory:

@@ -19,7 +19,7 @@ from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
 from tickhub.alerts import notifiers, service
-from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep, OutboxUowDep
+from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep, ChannelKeysDep, OutboxUowDep
 from tickhub.alerts.hub import AlertClient, AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
 from tickhub.alerts.schemas import (
@@ -150,11 +150,14 @@ async def create_strategy(
     principal: CurrentUser,
     uow: AlertsUowDep,
     policy: AddressPolicyDep,
+    keys: ChannelKeysDep,
 ) -> StrategyOut:
     """A condition over the closed candles of some instruments at one interval; when it
     holds, an alert is raised (at most once per `cooldown_s` per instrument) and sent
     through the channels. 409 when the name is taken or the user has too many."""
-    view = await service.create_strategy(uow, user_id=principal.id, data=body, policy=policy)
+    view = await service.create_strategy(
+        uow, user_id=principal.id, data=body, policy=policy, keys=keys
+    )
     response.headers["Location"] = request.url_for("get_strategy", strategy_id=view.record.id).path
     return _strategy_out(view)
 
@@ -189,11 +192,13 @@ async def patch_strategy(
     principal: CurrentUser,
     uow: AlertsUowDep,
     policy: AddressPolicyDep,
+    keys: ChannelKeysDep,
 ) -> StrategyOut:
     """Only the fields sent change; `instruments` and `channels` are replaced whole. A
-    webhook sent without its secret keeps the secret it had (matched by URL)."""
+    webhook sent without its secret keeps the secret it had (matched by URL); an apprise
+    channel sent as `{"type": "apprise", "id": ...}` stays as it was."""
     view = await service.update_strategy(
-        uow, user_id=principal.id, strategy_id=strategy_id, data=body, policy=policy
+        uow, user_id=principal.id, strategy_id=strategy_id, data=body, policy=policy, keys=keys
     )
     return _strategy_out(view)
 
@@ -204,9 +209,11 @@ async def patch_strategy(
 async def confirm_target(
     body: TargetConfirmIn, principal: CurrentUser, outbox: OutboxUowDep
 ) -> Response:
-    """Alerts go to an e-mail address or Telegram chat only once its owner proved it: the
-    first alert for it sends a six-digit code there instead; post it here. 404 when no
-    code was sent to that target, 422 for a wrong or expired code."""
+    """Alerts go to an e-mail address, a Telegram chat or an apprise channel that messages
+    a person (SMS, WhatsApp, e-mail APIs: `needs_confirmation`) only once its owner
+    proved it: the first alert for it sends a six-digit code there instead; post it here
+    (for apprise, `target` is the channel's `id`). 404 when no code was sent to that
+    target, 422 for a wrong or expired code."""
     await notifiers.confirm_target(
         outbox,
         user_id=principal.id,

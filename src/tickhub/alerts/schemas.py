@@ -4,7 +4,10 @@ Structure (types, lengths, channel shapes) is checked by these models; what need
 database or the condition parser (instruments, interval, condition, name clashes) is
 checked by the service, which names the field at fault in the same way.
 
-A webhook's secret is write-only: answers carry `secret_set` instead.
+A webhook's secret is write-only: answers carry `secret_set` instead. An apprise
+channel's URL is write-only too (it holds the service's credentials): answers carry its
+`id`, `scheme` and a masked `host`; a PATCH keeps it by sending `{"type": "apprise",
+"id": ...}`.
 """
 
 from __future__ import annotations
@@ -112,15 +115,45 @@ class EmailIn(_In):
     to: EmailText
 
 
-ChannelIn = Annotated[WebhookIn | TelegramIn | EmailIn, Field(discriminator="type")]
+APPRISE_ID = r"^[0-9a-f]{16}$"
+
+
+class AppriseIn(_In):
+    type: Literal["apprise"]
+    url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2048,
+        description="An apprise URL (`ntfy://topic`, `twilio://SID:Token@From/To`, "
+        "`json://host/path`, ...). Stored encrypted, never shown again.",
+        examples=["ntfy://my-tickhub-alerts"],
+    )
+    id: str | None = Field(
+        default=None,
+        pattern=APPRISE_ID,
+        description="Instead of `url` in a PATCH: keep the strategy's apprise channel with "
+        "this id as it is",
+    )
+
+    @model_validator(mode="after")
+    def _url_or_id(self) -> AppriseIn:
+        if (self.url is None) == (self.id is None):
+            raise ValueError("send either url (a new channel) or id (keep one), not both")
+        return self
+
+
+ChannelIn = Annotated[WebhookIn | TelegramIn | EmailIn | AppriseIn, Field(discriminator="type")]
 
 
 class TargetConfirmIn(_In):
     """The code sent to an e-mail address or Telegram chat, proving it the caller's."""
 
-    channel: Literal["email", "telegram"]
+    channel: Literal["email", "telegram", "apprise"]
     target: str = Field(
-        min_length=1, max_length=254, description="the address, or the chat id", examples=["@me"]
+        min_length=1,
+        max_length=254,
+        description="the address, the chat id, or the apprise channel's id",
+        examples=["@me"],
     )
     code: str = Field(pattern=r"^[0-9]{6}$", examples=["042917"])
 
@@ -146,12 +179,30 @@ class EmailOut(Schema):
     to: str
 
 
-ChannelOut = WebhookOut | TelegramOut | EmailOut
+class AppriseOut(Schema):
+    type: Literal["apprise"] = "apprise"
+    id: str = Field(description="Names the channel (deliveries' `target`); not the URL")
+    scheme: str = Field(examples=["ntfy"])
+    host: str = Field(description="The URL's host, masked", examples=["my…"])
+    needs_confirmation: bool = Field(
+        description="The service messages a person (SMS, WhatsApp, e-mail): a code is sent "
+        "there first, and alerts follow once it is entered"
+    )
+
+
+ChannelOut = WebhookOut | TelegramOut | EmailOut | AppriseOut
 
 
 def channel_out(stored: dict[str, Any]) -> ChannelOut:
-    """A stored channel as shown: without the webhook's secret."""
+    """A stored channel as shown: without the webhook's secret or the apprise URL."""
     kind = stored.get("type")
+    if kind == "apprise":
+        return AppriseOut(
+            id=str(stored.get("id", "")),
+            scheme=str(stored.get("scheme", "")),
+            host=str(stored.get("host", "")),
+            needs_confirmation=bool(stored.get("proof")),
+        )
     if kind == "webhook":
         return WebhookOut(url=str(stored.get("url", "")), secret_set=bool(stored.get("secret")))
     if kind == "telegram":

@@ -14,60 +14,35 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tickhub.alerts import language
-from tickhub.alerts.notifiers import AddressPolicy
+from tickhub.alerts import errors, language
+from tickhub.alerts.channels import stored_channels
+from tickhub.alerts.notifiers import AddressPolicy, ChannelKeys
 from tickhub.alerts.repository import (
     AlertFilter,
     AlertRecord,
     DeliveryRecord,
     StrategyRecord,
 )
-from tickhub.alerts.schemas import (
-    MAX_SECRET,
-    MIN_SECRET,
-    EmailIn,
-    StrategyIn,
-    StrategyPatch,
-    TelegramIn,
-    WebhookIn,
-)
+from tickhub.alerts.schemas import StrategyIn, StrategyPatch
 from tickhub.alerts.uow import AlertsStore, AlertsUowFactory, InstrumentSource
-from tickhub.common import errors as kinds
 from tickhub.common.time import utc_now
 from tickhub.common.uow import ConstraintViolation
 from tickhub.marketdata import service as marketdata
+
+# The context's errors, where callers have always caught them.
+AlertsError = errors.AlertsError
+Invalid = errors.Invalid
+NotFound = errors.NotFound
+Conflict = errors.Conflict
 
 MAX_STRATEGIES = 1000  # per user
 MIN_INTERVAL_S, MAX_INTERVAL_S = 60, 86_400
 _US = 1_000_000
 _UNITS = (("d", 86_400), ("h", 3_600), ("m", 60))
-
-
-class AlertsError(kinds.DomainError):
-    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
-        super().__init__(message, field=field)
-        self.extra = extra  # a condition's position and reason
-
-    @property
-    def details(self) -> Mapping[str, object]:
-        return self.extra
-
-
-class Invalid(AlertsError, kinds.Unprocessable):
-    """Bad input, naming the field."""
-
-
-class NotFound(AlertsError, kinds.NotFound):
-    """Absent, or another user's (the two look the same)."""
-
-
-class Conflict(AlertsError, kinds.Conflict):
-    """A name already used, or too many strategies."""
 
 
 NO_STRATEGY = "no strategy with this id"
@@ -214,43 +189,6 @@ async def resolve_instruments(market: InstrumentSource, wanted: list[str]) -> li
     return out
 
 
-# ---------------------------------------------------------------- channels
-
-
-def _channels(
-    given: list[WebhookIn | TelegramIn | EmailIn],
-    previous: list[dict[str, Any]],
-    policy: AddressPolicy,
-) -> list[dict[str, Any]]:
-    """The channels as stored. A webhook without a secret keeps the secret of the
-    previous webhook with the same URL; a new webhook must bring one. A webhook URL
-    with credentials or a literal non-public address (not allowed by `policy`) is
-    refused here; host names are judged at each delivery."""
-    kept = {
-        str(c.get("url")): str(c["secret"])
-        for c in previous
-        if c.get("type") == "webhook" and c.get("secret")
-    }
-    out: list[dict[str, Any]] = []
-    for n, channel in enumerate(given):
-        if isinstance(channel, WebhookIn):
-            problem = policy.url_problem(channel.url)
-            if problem is not None:
-                raise Invalid(f"url {problem}", field=f"channels.{n}.webhook.url")
-            secret = channel.secret or kept.get(channel.url)
-            if secret is None:
-                raise Invalid(
-                    f"a new webhook needs a secret ({MIN_SECRET} to {MAX_SECRET} characters)",
-                    field=f"channels.{n}.webhook.secret",
-                )
-            out.append({"type": "webhook", "url": channel.url, "secret": secret})
-        elif isinstance(channel, TelegramIn):
-            out.append({"type": "telegram", "chat_id": channel.chat_id})
-        else:
-            out.append({"type": "email", "to": channel.to})
-    return out
-
-
 # ---------------------------------------------------------------- strategies
 
 
@@ -282,10 +220,11 @@ async def create_strategy(
     data: StrategyIn,
     now: datetime | None = None,
     policy: AddressPolicy | None = None,
+    keys: ChannelKeys | None = None,
 ) -> StrategyView:
     parse_condition(data.condition)
     interval, interval_s = parse_interval(data.interval)
-    channels = _channels(data.channels, [], policy or AddressPolicy())
+    channels = stored_channels(data.channels, [], policy or AddressPolicy(), keys)
     moment = now or utc_now()
     try:
         async with uow() as tx:
@@ -342,6 +281,7 @@ async def update_strategy(
     data: StrategyPatch,
     now: datetime | None = None,
     policy: AddressPolicy | None = None,
+    keys: ChannelKeys | None = None,
 ) -> StrategyView:
     """Changes the fields sent, nothing else."""
     values: dict[str, Any] = {}
@@ -362,8 +302,8 @@ async def update_strategy(
             if renamed and await repo.strategy_named(user_id, data.name or "") is not None:
                 raise _name_taken(data.name or "")
             if data.channels is not None:
-                values["channels"] = _channels(
-                    data.channels, record.channels, policy or AddressPolicy()
+                values["channels"] = stored_channels(
+                    data.channels, record.channels, policy or AddressPolicy(), keys
                 )
             if data.instruments is not None:
                 values["instruments"] = await resolve_instruments(tx.market, data.instruments)

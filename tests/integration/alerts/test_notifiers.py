@@ -48,7 +48,7 @@ VALUES: dict[str, float | None] = {"close": 101_234.5, "sma(close, 20)": 100_000
 CONDITION = "close > sma(close, 20) and rsi(close, 14) < 70"
 BACKOFF_S = 2.0
 SENDER = "tickhub alerts <alerts@tickhub.test>"
-TARGET_KEYS = {"webhook": "url", "telegram": "chat_id", "email": "to"}
+TARGET_KEYS = {"webhook": "url", "telegram": "chat_id", "email": "to", "apprise": "id"}
 
 
 def us(value: datetime) -> int:

@@ -6,6 +6,7 @@ from tickhub.accounts.service._context import (
     Clock,
     Principal,
     build_accounts,
+    server_key,
 )
 from tickhub.accounts.service._identity import (
     Registration,
@@ -65,6 +66,7 @@ __all__ = [
     "request_password_reset",
     "resend_verification",
     "revoke_api_key",
+    "server_key",
     "update_profile",
     "user_settings",
     "users",

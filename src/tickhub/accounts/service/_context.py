@@ -77,6 +77,13 @@ def build_accounts(
     )
 
 
+def server_key(settings: Settings) -> bytes:
+    """The server's secret key (the one tokens are signed with), read or, in
+    development, created. Other contexts derive keys of their own from it (HKDF), never
+    use it raw."""
+    return load_secret_key(settings.auth, settings.data_dir)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling: a user, by access token or by API key."""

@@ -1,6 +1,9 @@
-"""Alert notifiers: webhook (HMAC-signed), Telegram Bot API and e-mail over SMTP,
-delivered from the `alert_deliveries` outbox by `DeliveryWorker`."""
+"""Alert notifiers: webhook (HMAC-signed), Telegram Bot API, e-mail over SMTP and
+apprise (SMS, WhatsApp, Slack, Discord, ntfy, ...), delivered from the
+`alert_deliveries` outbox by `DeliveryWorker`."""
 
+from tickhub.alerts.notifiers._apprise import AppriseNotifier
+from tickhub.alerts.notifiers._apprise_channel import apprise_channel
 from tickhub.alerts.notifiers._email import EmailNotifier
 from tickhub.alerts.notifiers._guard import AddressPolicy, Resolver, system_resolver
 from tickhub.alerts.notifiers._message import (
@@ -9,6 +12,7 @@ from tickhub.alerts.notifiers._message import (
     webhook_body,
 )
 from tickhub.alerts.notifiers._outcome import Outcome
+from tickhub.alerts.notifiers._sealed import ChannelKeys, channel_keys
 from tickhub.alerts.notifiers._store import OutboxRepository
 from tickhub.alerts.notifiers._targets import confirm_target
 from tickhub.alerts.notifiers._telegram import TelegramNotifier
@@ -32,6 +36,8 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "AddressPolicy",
+    "AppriseNotifier",
+    "ChannelKeys",
     "DeliveryWorker",
     "EmailNotifier",
     "OutboxRepository",
@@ -43,6 +49,8 @@ __all__ = [
     "Resolver",
     "TelegramNotifier",
     "WebhookNotifier",
+    "apprise_channel",
+    "channel_keys",
     "confirm_target",
     "email_message",
     "sign",

@@ -1,5 +1,5 @@
-"""What a delivery says: the alert as a webhook's JSON body, a Telegram text and an
-e-mail. Pure: no I/O."""
+"""What a delivery says: the alert as a webhook's JSON body, a Telegram text, an e-mail
+and an apprise notification. Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -72,6 +72,11 @@ def telegram_text(alert: AlertRecord) -> str:
     if len(text) > TELEGRAM_MAX_CHARS:
         text = text[: TELEGRAM_MAX_CHARS - 1] + "…"
     return text
+
+
+def apprise_message(alert: AlertRecord) -> tuple[str, str]:
+    """(title, plain-text body): services that have no title put it first."""
+    return f"tickhub alert: {headline(alert)}", "\n".join(_lines(alert))
 
 
 def email_message(alert: AlertRecord) -> tuple[str, str]:

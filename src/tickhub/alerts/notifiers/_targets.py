@@ -1,10 +1,12 @@
-"""E-mail addresses and Telegram chats proven by their user before alerts go there.
+"""E-mail addresses, Telegram chats and apprise targets that message a person (SMS,
+WhatsApp, e-mail APIs) proven by their user before alerts go there.
 
 The first delivery to a target the user has not proven sends a confirmation message
 with a six-digit code instead (at most one an hour per target) and waits; the user
 posts the code (`confirm_target`) and the next attempt sends the alert. The code is
 kept only as a hash, lives 24 hours, and five wrong tries void it (a new one is sent
-with the next delivery). So tickhub never relays alerts to someone else's inbox or chat.
+with the next delivery). So tickhub never relays alerts to someone else's inbox, chat
+or phone.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ def code_hash(user_id: str, channel: str, target: str, code: str) -> str:
     return hashlib.sha256("\0".join((user_id, channel, target, code)).encode()).hexdigest()
 
 
+def _where(channel: str) -> str:
+    return {"email": "address", "telegram": "chat"}.get(channel, "recipient")
+
+
 def confirmation_text(channel: str, code: str) -> tuple[str, str]:
     """(subject, body) of the message that carries the code."""
-    where = "address" if channel == "email" else "chat"
+    where = _where(channel)
     return (
         "tickhub: confirm alerts to this " + where,
         f"Someone (hopefully you) asked tickhub to send alerts to this {where}.\n"
@@ -71,7 +77,7 @@ async def code_to_send(
 
 
 def waiting(channel: str) -> Outcome:
-    where = "address" if channel == "email" else "chat"
+    where = _where(channel)
     return Outcome.retry(
         f"waiting for the {where} to be confirmed with the code sent there ({CONFIRM_PATH})",
         retry_after_s=WAIT_FOR_CONFIRMATION_S,

@@ -21,10 +21,17 @@ from typing import Any, Self
 import httpx
 
 from tickhub.alerts.notifiers import _store as store
+from tickhub.alerts.notifiers._apprise import AppriseNotifier
 from tickhub.alerts.notifiers._email import EmailNotifier
 from tickhub.alerts.notifiers._guard import AddressPolicy, Resolver, system_resolver
-from tickhub.alerts.notifiers._message import email_message, telegram_text, webhook_body
+from tickhub.alerts.notifiers._message import (
+    apprise_message,
+    email_message,
+    telegram_text,
+    webhook_body,
+)
 from tickhub.alerts.notifiers._outcome import Outcome, clip, exception_text
+from tickhub.alerts.notifiers._sealed import ChannelKeys, channel_keys
 from tickhub.alerts.notifiers._targets import (
     PROVEN_CHANNELS,
     code_to_send,
@@ -40,7 +47,7 @@ from tickhub.settings import Settings
 logger = logging.getLogger("tickhub.alerts.notifiers")
 
 # How a channel object names its target (the `target` column holds that value).
-TARGET_KEYS = {"webhook": "url", "telegram": "chat_id", "email": "to"}
+TARGET_KEYS = {"webhook": "url", "telegram": "chat_id", "email": "to", "apprise": "id"}
 # The longest wait between two attempts, whatever the backoff or Retry-After says.
 MAX_DELAY_S = 86_400.0
 # A claimed row is not claimed again before `lease_s(timeout)` has passed.
@@ -72,7 +79,7 @@ def channel_config(
 
 
 class DeliveryWorker:
-    """Delivers alerts through webhooks, Telegram and e-mail.
+    """Delivers alerts through webhooks, Telegram, e-mail and apprise.
 
     Several workers (in several processes) may run over one PostgreSQL database: each
     row is claimed by one of them at a time. On SQLite, run one.
@@ -83,7 +90,8 @@ class DeliveryWorker:
     `http` is a client to use instead of the worker's own (which `aclose()` closes);
     `batch_size` rows are claimed and sent at once per pass. `resolver` finds a webhook
     host's addresses (the system's by default), which `TICKHUB_NOTIFY_ALLOW_HOSTS` and
-    the rules of `_guard` judge before any connection.
+    the rules of `_guard` judge before any connection (apprise's too). `keys` open the
+    sealed apprise URLs (by default, derived from the server's key).
     """
 
     def __init__(
@@ -97,6 +105,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utc_now,
         smtp_tls_context: ssl.SSLContext | None = None,
         resolver: Resolver = system_resolver,
+        keys: ChannelKeys | None = None,
     ) -> None:
         if poll_interval_s <= 0 or batch_size < 1:
             raise ValueError("poll_interval_s must be > 0 and batch_size >= 1")
@@ -114,10 +123,15 @@ class DeliveryWorker:
             limits=httpx.Limits(max_connections=max(10, 2 * batch_size)),
         )
         timeout_s = self._notify.notify_timeout_s
+        policy = AddressPolicy(self._notify.notify_allow_hosts)
         self._webhook = WebhookNotifier(
-            self._http,
+            self._http, timeout_s=timeout_s, policy=policy, resolver=resolver
+        )
+        self._apprise = AppriseNotifier(
+            keys or channel_keys(settings),
             timeout_s=timeout_s,
-            policy=AddressPolicy(self._notify.notify_allow_hosts),
+            concurrency=batch_size,
+            policy=policy,
             resolver=resolver,
         )
         self._telegram = TelegramNotifier(
@@ -147,6 +161,7 @@ class DeliveryWorker:
 
     async def aclose(self) -> None:
         self._email.close()
+        self._apprise.close()
         if self._own_http:
             await self._http.aclose()
 
@@ -254,7 +269,7 @@ class DeliveryWorker:
             )
         message = alert.message
         timeout_s = self._notify.notify_timeout_s
-        if claimed.channel in PROVEN_CHANNELS:
+        if claimed.channel in PROVEN_CHANNELS or config.get("proof") is True:
             proven, code = await code_to_send(
                 self._outbox,
                 user_id=message.user_id,
@@ -264,11 +279,16 @@ class DeliveryWorker:
             )
             if not proven:
                 if code is not None:
-                    sent = await self._send_code(claimed, code, now)
+                    sent = await self._send_code(claimed, config, code, now)
                     if sent.kind != "sent":
                         await self._forget_code(message.user_id, claimed)
                         return Outcome.retry(f"confirmation message not sent: {sent.error}")
                 return waiting(claimed.channel)
+        if claimed.channel == "apprise":  # bounded by its own deadline
+            title, body = apprise_message(message)
+            return await self._apprise.send(
+                sealed=str(config.get("sealed", "")), title=title, body=body
+            )
         if claimed.channel == "email":
             # Bounded by its own deadline, never abandoned half-way (see EmailNotifier).
             subject, body = email_message(message)
@@ -292,9 +312,14 @@ class DeliveryWorker:
         except TimeoutError:
             return Outcome.retry(f"timeout ({timeout_s:g} s)")
 
-    async def _send_code(self, claimed: store.Claimed, code: str, now: datetime) -> Outcome:
+    async def _send_code(
+        self, claimed: store.Claimed, config: dict[str, Any], code: str, now: datetime
+    ) -> Outcome:
         """The confirmation message with `code`, instead of the alert."""
         subject, body = confirmation_text(claimed.channel, code)
+        if claimed.channel == "apprise":
+            sealed = str(config.get("sealed", ""))
+            return await self._apprise.send(sealed=sealed, title=subject, body=body)
         if claimed.channel == "email":
             return await self._email.send(
                 to=claimed.target, subject=subject, body=body, delivery_id=claimed.id, now=now

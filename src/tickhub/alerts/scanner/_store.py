@@ -105,7 +105,7 @@ def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
 def delivery_target(channel: dict[str, Any]) -> tuple[str, str] | None:
     """(channel, target) of a notification channel; never its secret. None if unknown."""
     kind = channel.get("type")
-    key = {"webhook": "url", "telegram": "chat_id", "email": "to"}.get(str(kind))
+    key = {"webhook": "url", "telegram": "chat_id", "email": "to", "apprise": "id"}.get(str(kind))
     if key is None or channel.get(key) in (None, ""):
         return None
     return str(kind), str(channel[key])

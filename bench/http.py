@@ -92,7 +92,8 @@ ROUTES = [
           "/v1/candles?symbol=BTCUSDT&interval=5m&start=2024-03-31T00:00:00Z&limit=1500",
           single=True),
     Route("/v1/candles 1h over the range",
-          "/v1/candles?symbol=BTCUSDT&interval=1h&start=2024-03-01T00:00:00Z&limit=1500", single=True),
+          "/v1/candles?symbol=BTCUSDT&interval=1h&start=2024-03-01T00:00:00Z&limit=1500",
+          single=True),
 ]  # fmt: skip
 
 BARE_APP = """
@@ -195,7 +196,20 @@ class Server:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def drain(self, timeout: float = 180.0) -> None:
+        """Wait until the requests a run left queued are answered (the server answers its
+        health check within a second again), so they do not load the next route."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            status, took = probe(self.ready, timeout=timeout)
+            if 0 < status < 500 and took < 1.0:
+                return
 
 
 @contextmanager
@@ -329,6 +343,7 @@ def measure_routes(
         status, took = probe(base + route.path)
         if not 200 <= status < 300:
             print(f"{route.label:32} answered {status or 'nothing'} in {took:.1f} s: skipped")
+            srv.drain()
             continue
         spy = None
         if profiler is not None and re.search(args.profile, route.label):
@@ -338,6 +353,7 @@ def measure_routes(
         if spy is not None:
             profiler.collect(spy)  # type: ignore[union-attr]
         found[route.label] = r
+        srv.drain()
         one = (
             measure(base + route.path, args.seconds, args.runs, 1, script) if route.single else None
         )
@@ -348,6 +364,7 @@ def measure_routes(
             note += f" (+{one.non2xx + one.errors} at 1 conn)"
         print(f"{route.label:32} {r.rps:7,.0f} {r.p50:7.2f} {r.p99:7.2f} {r.rps / bare:6.2f} "
               f"{single}  {note}", flush=True)  # fmt: skip
+        srv.drain()
         if not srv.alive():
             print(f"  (the server stopped under {route.label}: {srv.restart() or 'no message'})")
     return found

@@ -378,6 +378,11 @@ def main() -> None:
     parser.add_argument("--data", help="SQLite file kept between runs (loaded when absent)")
     parser.add_argument("--only", default="", help="measure the routes whose label matches")
     parser.add_argument("--workers", type=int, default=1, help="tickhub api --workers N")
+    parser.add_argument(
+        "--no-read-cache",
+        action="store_true",
+        help="TICKHUB_READ_CACHE_MB=0: every answer read from the database",
+    )
     parser.add_argument("--profile", help="py-spy over the routes whose label matches")
     parser.add_argument("--pg", help="also measure over this PostgreSQL URL (an empty database)")
     parser.add_argument("--peer", help="base URL of seed 004's original, loaded alike")
@@ -415,12 +420,16 @@ def main() -> None:
             if fill:
                 asyncio.run(load(url, args.trades // len(SYMBOLS)))
             loaded = f"loaded in {time.perf_counter() - t0:.0f} s" if fill else f"from {sqlite}"
-            print(f"\ntickhub over {name}, {args.workers} process(es) ({loaded})")
+            cached = "no read cache" if args.no_read_cache else "read cache on"
+            print(f"\ntickhub over {name}, {args.workers} process(es), {cached} ({loaded})")
             port = free_port()
             cmd = [sys.executable, "-m", "tickhub", "api"]
             if args.workers > 1:
                 cmd += ["--workers", str(args.workers)]
-            with server(cmd, tickhub_env(url, port), f"http://127.0.0.1:{port}/healthz") as srv:
+            env = tickhub_env(url, port)
+            if args.no_read_cache:
+                env["TICKHUB_READ_CACHE_MB"] = "0"
+            with server(cmd, env, f"http://127.0.0.1:{port}/healthz") as srv:
                 base = f"http://127.0.0.1:{port}"
                 wait_ready(base + "/v1/prices/binance/BTCUSDT")  # the snapshot cache is warm
                 measure_routes(srv, base, routes, args, bare.rps, script, profiler)

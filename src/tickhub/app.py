@@ -20,6 +20,7 @@ from tickhub.db import create_engine
 from tickhub.deps import EngineDep
 from tickhub.gateway import install_gateway
 from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.live.status import PipelineStatus
 from tickhub.messages import message_codec
@@ -124,9 +125,12 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
         runtime.live = LiveHub(runtime.bus)
     _expose(app, runtime)
     app.state.snapshot_cache = snapshots = SnapshotCache(runtime.engine, runtime.bus)
+    app.state.read_cache = reads = ReadCache(
+        runtime.bus, max_bytes=int(runtime.settings.read_cache_mb * 1024 * 1024)
+    )
     app.state.alert_hub = alerts = AlertHub(runtime.bus)
     async with AsyncExitStack() as stack:
-        for service in (runtime.live, snapshots, alerts):
+        for service in (runtime.live, snapshots, reads, alerts):
             await service.start()
             stack.push_async_callback(service.stop)
         yield

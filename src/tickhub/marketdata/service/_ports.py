@@ -10,6 +10,7 @@ from typing import Protocol
 from tickhub.marketdata.coinmarketcap.repository import StoredListing
 from tickhub.marketdata.events import CmcGlobalMetrics, Trade
 from tickhub.marketdata.store.candles import Candle
+from tickhub.marketdata.store.columns import RollupRow
 from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
@@ -49,6 +50,14 @@ class TradeReads(Protocol):
     async def rollup_columns(
         self, instrument_id: int, resolution: int, start: int, end: int
     ) -> list[CandleRow]: ...
+
+    async def rollup_table(
+        self, instrument_id: int, resolution: int, start: int, end: int
+    ) -> list[RollupRow]: ...
+
+    async def prices(
+        self, instrument_id: int, start: int, end: int, *, limit: int | None = None
+    ) -> list[float]: ...
 
     async def coverage(self, instrument_id: int) -> list[Range]: ...
 

@@ -26,6 +26,7 @@ from tickhub.compat._params import int_or_none
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
+from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import InstrumentInfo
 
 ENVELOPE = SeedEnvelope(roots=("/api/current_price", "/api/crypto_price"), body=drf_body)
@@ -104,6 +105,16 @@ async def current_price(
         latest = found[0]
     body = {"latest_price": latest.price, "datetime": _seed_datetime(latest.ts)}
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def hot_current_price(cache: SnapshotCache | None, symbol: str) -> bytes | None:
+    """`current_price`'s body when memory answers it; None to let the route answer (and
+    word the error). Called ahead of the router for the busiest read (`app.HotReads`)."""
+    index = cache.prices if cache is not None else None
+    latest = index.find(symbol) if index is not None and symbol else None
+    if latest is None:
+        return None
+    return orjson.dumps({"latest_price": latest.price, "datetime": _seed_datetime(latest.ts)})
 
 
 @router.get(

@@ -22,7 +22,6 @@ PRICE = "/v1/prices/binance/BTCUSDT"
 SEED = "/api/current_price/?symbol=BTCUSDT"
 
 
-
 async def never(_seconds: float) -> None:
     """A sleep that does not end: no minute tick fires during a test."""
     await asyncio.Event().wait()

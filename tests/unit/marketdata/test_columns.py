@@ -1,17 +1,19 @@
 """Candle columns (`store.columns`) against the per-row arithmetic of `store.candles`:
-the same folds, the same merged moments, the same median bounds."""
+the same folds, the same merged moments, the same median bounds; and the seed 004
+summary over an array against the `statistics` one."""
 
 from __future__ import annotations
 
 import random
 from functools import reduce
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tickhub.marketdata.events import Trade
-from tickhub.marketdata.service import median_bounds
+from tickhub.marketdata.service import median_bounds, price_summary, summarize
 from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,
@@ -88,3 +90,16 @@ def test_empty_tables() -> None:
     assert len(EMPTY.fold([T0, T0 + MINUTE])) == 0
     assert len(CandleTable.concat([EMPTY, EMPTY])) == 0
     assert len(CandleTable.of_rows([])) == 0
+
+
+@given(st.lists(st.floats(0.0001, 1e6, allow_nan=False), min_size=1, max_size=300))
+@settings(max_examples=100, deadline=None)
+def test_summarize_equals_the_seed_summary(prices: list[float]) -> None:
+    got, expected = summarize(np.array(prices)), price_summary(prices)
+    assert (got.count, got.mean, got.median, got.change_pct) == (
+        expected.count,
+        expected.mean,
+        expected.median,
+        expected.change_pct,
+    )
+    assert got.pstdev == pytest.approx(expected.pstdev, rel=1e-9, abs=1e-9)

@@ -3,7 +3,7 @@ candle rollups, coverage and statistics, for the services. Never writes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -212,6 +212,31 @@ class MarketDataReads:
         if limit is not None:
             stmt = stmt.limit(limit)
         return list((await self.conn.scalars(stmt)).all())
+
+    async def stream_prices(
+        self,
+        instrument_id: int,
+        start: int | None,
+        end: int | None,
+        *,
+        limit: int,
+        chunk: int = 10_000,
+    ) -> AsyncIterator[list[tuple[int, int, float]]]:
+        """(trade id, ts, price) of the trades with start <= ts <= end in (ts, trade id)
+        order, at most `limit`, `chunk` rows at a time (a cursor: one chunk in memory)."""
+        c = trades_t.c
+        stmt = select(c.trade_id, c.ts, c.price).where(c.instrument_id == instrument_id)
+        if start is not None:
+            stmt = stmt.where(c.ts >= start)
+        if end is not None:
+            stmt = stmt.where(c.ts <= end)
+        stmt = stmt.order_by(c.ts, c.trade_id).limit(limit)
+        result = await self.conn.stream(stmt)
+        try:
+            async for part in result.partitions(chunk):
+                yield cast("list[tuple[int, int, float]]", part)
+        finally:
+            await result.close()
 
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c

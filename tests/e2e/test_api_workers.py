@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,16 @@ async def write(db: str, symbol: str, trades: list[Trade]) -> None:
         await engine.dispose()
 
 
+def price_of(client: httpx.Client, path: str, price: float) -> bool:
+    r = client.get(path)
+    return r.status_code == 200 and r.json()["price"] == price
+
+
+def in_snapshot(client: httpx.Client, symbol: str, price: float) -> bool:
+    text = client.get("/v1/snapshot").text
+    return symbol in text and str(price) in text
+
+
 async def test_both_workers_answer_the_published_price(api: tuple[str, str]) -> None:
     base, db = api
     workers = two_workers(base)
@@ -123,10 +134,13 @@ async def test_both_workers_answer_the_published_price(api: tuple[str, str]) -> 
     try:
         await write(db, symbol, [Trade(1, T0, 101.5, 1.0, False)])
         for w in workers:  # answered (from memory or, cold, from the database) by each
-            wait_until(lambda w=w: w.get(path).status_code == 200, 60, "the first price")
+            wait_until(partial(price_of, w, path, 101.5), 60, "the first price")
+        # each worker's memory now holds 101.5: only the bus can move it on
         await write(db, symbol, [Trade(2, T0 + 1_000_000, 202.5, 1.0, False)])
         for w in workers:
-            wait_until(lambda w=w: w.get(path).json()["price"] == 202.5, 60, "the new price")
+            wait_until(partial(price_of, w, path, 202.5), 60, "the new price")
+            # the snapshot is memory alone, rebuilt on the bus's news: each worker has it
+            wait_until(partial(in_snapshot, w, symbol, 202.5), 60, "the new snapshot")
             assert w.get(f"/api/current_price?symbol={symbol}").json()["latest_price"] == 202.5
     finally:
         for w in workers:

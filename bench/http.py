@@ -41,7 +41,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -251,9 +251,19 @@ def wrk(url: str, seconds: float, connections: int, script: str) -> Run:
                conn + read + write + tout, status)  # fmt: skip
 
 
-def measure(url: str, seconds: float, runs: int, connections: int, script: str) -> Run:
+def measure(
+    url: str,
+    seconds: float,
+    runs: int,
+    connections: int,
+    script: str,
+    between: Callable[[], None] = lambda: None,
+) -> Run:
     wrk(url, 1, connections, script)  # warm-up: connections, caches, the JIT of SQLite plans
-    results = [wrk(url, seconds, connections, script) for _ in range(runs)]
+    results = []
+    for _ in range(runs):
+        between()  # what a run left queued on the server must not load the next one
+        results.append(wrk(url, seconds, connections, script))
     return Run(
         statistics.median(r.rps for r in results),
         statistics.median(r.p50 for r in results),
@@ -349,19 +359,23 @@ def measure_routes(
         if profiler is not None and re.search(args.profile, route.label):
             assert srv.proc is not None
             spy = profiler.record(srv.proc.pid, args.seconds)
-        r = measure(base + route.path, args.seconds, args.runs, 16, script)
+        r = measure(base + route.path, args.seconds, args.runs, 16, script, srv.drain)
         if spy is not None:
             profiler.collect(spy)  # type: ignore[union-attr]
         found[route.label] = r
         srv.drain()
         one = (
-            measure(base + route.path, args.seconds, args.runs, 1, script) if route.single else None
+            measure(base + route.path, args.seconds, args.runs, 1, script, srv.drain)
+            if route.single
+            else None
         )
         single = f"{one.p95:14.2f} {one.rps:6,.0f}" if one else f"{'':14} {'':6}"
         bad = r.errors + r.non2xx + (one.errors + one.non2xx if one else 0)
         note = f"{r.non2xx} non-2xx, {r.errors} socket errors/timeouts" if bad else "0"
         if one and (one.errors or one.non2xx):
             note += f" (+{one.non2xx + one.errors} at 1 conn)"
+        if not r.rps:
+            note += "; no answer completed within a run"
         print(f"{route.label:32} {r.rps:7,.0f} {r.p50:7.2f} {r.p99:7.2f} {r.rps / bare:6.2f} "
               f"{single}  {note}", flush=True)  # fmt: skip
         srv.drain()

@@ -174,9 +174,10 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        # a file, not a pipe: a server that logs more than a pipe holds would block on it
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=self.log)  # fmt: skip
         wait_ready(self.ready)
 
     def alive(self) -> bool:
@@ -187,9 +188,11 @@ class Server:
     def restart(self) -> str:
         """Restarts a dead server; returns the last line of what it wrote."""
         last = ""
-        if self.proc is not None and self.proc.stderr is not None:
-            lines = self.proc.stderr.read().decode(errors="replace").strip().splitlines()
+        if self.proc is not None:
+            self.log.seek(0)
+            lines = self.log.read().decode(errors="replace").strip().splitlines()
             last = lines[-1] if lines else ""
+            self.log.close()
         self.start()
         return last
 
@@ -201,6 +204,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc is not None:
+            self.log.close()
 
     def drain(self, timeout: float = 180.0) -> None:
         """Wait until the requests a run left queued are answered (the server answers its

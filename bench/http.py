@@ -2,12 +2,18 @@
 app returning a constant JSON, measured in the same run with the same load generator.
 
     .venv/bin/python bench/http.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
+        [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX] [--peer URL]
 
 The data: BTCUSDT, ETHUSDT and BNBBTC, one trade per second each from 2024-03-31 (as in
 the issue's measurements), loaded through the real writer into a fresh database. Each
 server runs in its own process (`tickhub api`, uvicorn, one process); `wrk` (2 threads,
-16 connections) loads one route at a time; each figure is the median of `--runs` runs,
-and each rps is also given as a ratio to the bare app's.
+16 connections, a per-request timeout) loads one route at a time after a warm-up; each
+figure is the median of `--runs` runs, each rps is also given as a ratio to the bare
+app's, and the routes with a latency goal are also measured at one connection (p95).
+A route that answers an error, times out or stops the server is reported as such and
+the run goes on (the server is restarted when it died). `--data FILE` keeps the SQLite
+database between runs (loaded once); `--profile REGEX` samples the server with py-spy
+while the matching routes are loaded and prints the functions that held the most time.
 
 Seed 004's original (Django + gunicorn + PostgreSQL) is measured when `--peer URL`
 names it running, loaded with the same trades (see the README); otherwise it is skipped
@@ -32,9 +38,12 @@ import statistics
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,36 +58,43 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBBTC")
 BASE_PRICE = {"BTCUSDT": 70_000.0, "ETHUSDT": 3_500.0, "BNBBTC": 0.0085}
 S = 1_000_000
 
+DAY_1H = "start_datetime=2024-03-31T10:00:00&end_datetime=2024-03-31T11:00:00"
+DAY_24H = "start_datetime=2024-03-31T00:00:00&end_datetime=2024-03-31T23:59:59"
+V1_DAY = "start=2024-03-31T00:00:00Z&end=2024-04-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class Route:
+    label: str
+    path: str
+    seed: bool = False  # also measured on seed 004's original
+    single: bool = False  # also measured at one connection (the p95 goals)
+
+
 ROUTES = [
-    ("current price (seed 004)", "/api/current_price/?symbol=BTCUSDT"),
-    ("/v1/prices/binance/BTCUSDT", "/v1/prices/binance/BTCUSDT"),
-    (
-        "crypto_price 1 h, page of 50",
-        "/api/crypto_price/?symbol=BTCUSDT&start_datetime=2024-03-31T10:00:00"
-        "&end_datetime=2024-03-31T11:00:00",
-    ),
-    (
-        "crypto_price statistics 1 h",
-        "/api/crypto_price/statistics/?symbol=BTCUSDT&start_datetime=2024-03-31T10:00:00"
-        "&end_datetime=2024-03-31T11:00:00",
-    ),
-    (
-        "crypto_price statistics 1 day",
-        "/api/crypto_price/statistics/?symbol=BTCUSDT&start_datetime=2024-03-31T00:00:00"
-        "&end_datetime=2024-03-31T23:59:59",
-    ),
-    (
-        "/v1/statistics 1 day",
-        "/v1/statistics?symbol=BTCUSDT&start=2024-03-31T00:00:00Z&end=2024-04-01T00:00:00Z",
-    ),
-    ("/v1/statistics everything", "/v1/statistics?symbol=BTCUSDT&start=0"),
-    (
-        "/v1/candles 1m over a day",
-        "/v1/candles?symbol=BTCUSDT&interval=1m&start=2024-03-31T00:00:00Z"
-        "&end=2024-04-01T00:00:00Z&limit=1440",
-    ),
-    ("/v1/candles 1h over the range", "/v1/candles?symbol=BTCUSDT&interval=1h&start=0&limit=1500"),
-]
+    Route("current price (seed 004)", "/api/current_price/?symbol=BTCUSDT", seed=True),
+    Route("crypto_price 1 h, page of 50", f"/api/crypto_price/?symbol=BTCUSDT&{DAY_1H}", seed=True),
+    Route("crypto_price statistics 1 h", f"/api/crypto_price/statistics/?symbol=BTCUSDT&{DAY_1H}",
+          seed=True, single=True),
+    Route("crypto_price statistics 1 day",
+          f"/api/crypto_price/statistics/?symbol=BTCUSDT&{DAY_24H}", seed=True, single=True),
+    Route("/v1/prices/binance/BTCUSDT", "/v1/prices/binance/BTCUSDT"),
+    Route("/v1/statistics 1 day", f"/v1/statistics?symbol=BTCUSDT&{V1_DAY}", single=True),
+    Route("/v1/statistics 30 days",
+          "/v1/statistics?symbol=BTCUSDT&start=2024-03-15T00:00:00Z&end=2024-04-14T00:00:00Z",
+          single=True),
+    Route("/v1/statistics 1 year",
+          "/v1/statistics?symbol=BTCUSDT&start=2023-06-01T00:00:00Z&end=2024-06-01T00:00:00Z",
+          single=True),
+    Route("/v1/candles 1m over a day",
+          f"/v1/candles?symbol=BTCUSDT&interval=1m&{V1_DAY}&limit=1440", single=True),
+    Route("/v1/candles 5m, 1,500",
+          "/v1/candles?symbol=BTCUSDT&interval=5m&start=2024-03-31T00:00:00Z&limit=1500",
+          single=True),
+    Route("/v1/candles 1h over the range",
+          "/v1/candles?symbol=BTCUSDT&interval=1h&start=2024-03-01T00:00:00Z&limit=1500",
+          single=True),
+]  # fmt: skip
 
 BARE_APP = """
 from starlette.applications import Starlette
@@ -109,6 +125,16 @@ async def load(url: str, trades_per_symbol: int) -> None:
         await engine.dispose()
 
 
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d %d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,62 +142,195 @@ def free_port() -> int:
         return port
 
 
+def probe(url: str, timeout: float = 30.0) -> tuple[int, float]:
+    """(status, seconds) of one request; status 0 when it did not answer."""
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            r.read()
+            status = int(r.status)
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError:
+        status = 0
+    return status, time.perf_counter() - t0
+
+
 def wait_ready(url: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status < 500:
-                    return
-        except OSError:
-            pass
+        status, _ = probe(url, timeout=2)
+        if 0 < status < 500:
+            return
         time.sleep(0.2)
     raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
 
 
+class Server:
+    """A server process, restarted when a route killed it."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], ready: str) -> None:
+        self.cmd, self.env, self.ready = cmd, env, ready
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        # a file, not a pipe: a server that logs more than a pipe holds would block on it
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=self.log)  # fmt: skip
+        wait_ready(self.ready)
+
+    def alive(self) -> bool:
+        if not self.cmd:  # not ours (the peer): assumed up
+            return True
+        return self.proc is not None and self.proc.poll() is None
+
+    def restart(self) -> str:
+        """Restarts a dead server; returns the last line of what it wrote."""
+        last = ""
+        if self.proc is not None:
+            self.log.seek(0)
+            lines = self.log.read().decode(errors="replace").strip().splitlines()
+            last = lines[-1] if lines else ""
+            self.log.close()
+        self.start()
+        return last
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self.log.close()
+
+    def drain(self, timeout: float = 180.0) -> None:
+        """Wait until the requests a run left queued are answered (the server answers its
+        health check within a second again), so they do not load the next route."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            status, took = probe(self.ready, timeout=timeout)
+            if 0 < status < 500 and took < 1.0:
+                return
+
+
 @contextmanager
-def server(cmd: list[str], env: dict[str, str], ready: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def server(cmd: list[str], env: dict[str, str], ready: str) -> Iterator[Server]:
+    s = Server(cmd, env, ready)
+    s.start()
     try:
-        wait_ready(ready)
-        yield proc
+        yield s
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        s.stop()
 
 
-_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
-_PCT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
-_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+@dataclass(frozen=True)
+class Run:
+    rps: float
+    p50: float  # ms
+    p95: float
+    p99: float
+    errors: int  # socket errors and timeouts
+    non2xx: int
 
 
-def wrk(url: str, seconds: int) -> tuple[float, float, float, int]:
-    """(rps, p50 ms, p99 ms, non-2xx count) of one wrk run."""
-    out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(_RPS.search(out).group(1))  # type: ignore[union-attr]
-    pct = {m.group(1): float(m.group(2)) * _UNIT[m.group(3)] for m in _PCT.finditer(out)}
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return (
-        rps,
-        pct.get("50", float("nan")),
-        pct.get("99", float("nan")),
-        int(bad.group(1)) if bad else 0,
+def wrk(url: str, seconds: float, connections: int, script: str) -> Run:
+    """One wrk run (2 threads, or 1 at one connection) with a per-request timeout."""
+    threads = min(2, connections)
+    length, timeout = max(1, round(seconds)), max(5, round(seconds * 2))
+    done = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{length}s", f"--timeout={timeout}s",
+         "-s", script, url],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    out = done.stdout + done.stderr
+    m = re.search(r"^RESULT ((?:\d+ ?){10})$", out, re.MULTILINE)
+    if m is None:
+        print(f"  (wrk gave no result: {out.strip()[-200:]!r})")
+        return Run(0.0, float("nan"), float("nan"), float("nan"), 1, 0)
+    req, dur, p50, p95, p99, conn, read, write, status, tout = map(int, m.group(1).split())
+    return Run(req / dur * 1e6 if dur else 0.0, p50 / 1000, p95 / 1000, p99 / 1000,
+               conn + read + write + tout, status)  # fmt: skip
+
+
+def measure(
+    url: str,
+    seconds: float,
+    runs: int,
+    connections: int,
+    script: str,
+    between: Callable[[], None] = lambda: None,
+) -> Run:
+    wrk(url, 1, connections, script)  # warm-up: connections, caches, the JIT of SQLite plans
+    results = []
+    for _ in range(runs):
+        between()  # what a run left queued on the server must not load the next one
+        results.append(wrk(url, seconds, connections, script))
+    return Run(
+        statistics.median(r.rps for r in results),
+        statistics.median(r.p50 for r in results),
+        statistics.median(r.p95 for r in results),
+        statistics.median(r.p99 for r in results),
+        sum(r.errors for r in results),
+        sum(r.non2xx for r in results),
     )
 
 
-def measure(base: str, path: str, seconds: int, runs: int) -> tuple[float, float, float, int]:
-    results = [wrk(base + path, seconds) for _ in range(runs)]
-    return (
-        statistics.median(r[0] for r in results),
-        statistics.median(r[1] for r in results),
-        statistics.median(r[2] for r in results),
-        sum(r[3] for r in results),
-    )
+class Profiler:
+    """py-spy sampling one process while a route is loaded; the leaf functions that
+    held the most samples, summed over every route profiled."""
+
+    def __init__(self) -> None:
+        self.leaves: Counter[str] = Counter()
+        self.inclusive: Counter[str] = Counter()
+        self.total = 0
+
+    def record(self, pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(spy).exists():
+            print("  (py-spy not installed: pip install -e '.[dev]')")
+            return None
+        with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as f:
+            self._out = f.name
+        return subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1),
+             "--rate", "200", "--format", "raw", "--output", self._out, "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def collect(self, spy: subprocess.Popen[bytes]) -> None:
+        spy.wait(timeout=120)
+        path = Path(self._out)
+        if not path.exists():
+            return
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = stack.split(";")
+            n = int(count)
+            self.total += n
+            self.leaves[_frame(frames[-1])] += n
+            for f in {_frame(f) for f in frames}:
+                self.inclusive[f] += n
+        path.unlink()
+
+    def report(self, top: int = 15) -> None:
+        if not self.total:
+            return
+        print(f"\nprofile (py-spy, {self.total:,} samples): self time")
+        for name, n in self.leaves.most_common(top):
+            print(f"  {n / self.total:6.1%}  {name}")
+        print("inclusive (a frame anywhere on the stack)")
+        for name, n in self.inclusive.most_common(top + 10)[10:]:
+            print(f"  {n / self.total:6.1%}  {name}")
+
+
+def _frame(text: str) -> str:
+    """`fn (path/to/module.py:12)` as `fn (module.py)`."""
+    name, _, where = text.partition(" (")
+    return f"{name} ({where.rsplit('/', 1)[-1].split(':')[0]})" if where else name
 
 
 def tickhub_env(url: str, port: int) -> dict[str, str]:
@@ -186,56 +345,123 @@ def tickhub_env(url: str, port: int) -> dict[str, str]:
     }
 
 
+def measure_routes(
+    srv: Server, base: str, routes: list[Route], args: argparse.Namespace, bare: float,
+    script: str, profiler: Profiler | None,
+) -> dict[str, Run]:  # fmt: skip
+    print(f"{'route':32} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} {'× bare':>6} "
+          f"{'1 conn: p95 ms':>14} {'rps':>6}  errors")  # fmt: skip
+    found: dict[str, Run] = {}
+    for route in routes:
+        if not srv.alive():
+            print(f"  (the server had stopped: {srv.restart() or 'no message'}; restarted)")
+        status, took = probe(base + route.path)
+        if not 200 <= status < 300:
+            print(f"{route.label:32} answered {status or 'nothing'} in {took:.1f} s: skipped")
+            srv.drain()
+            continue
+        spy = None
+        if profiler is not None and re.search(args.profile, route.label):
+            assert srv.proc is not None
+            spy = profiler.record(srv.proc.pid, args.seconds)
+        r = measure(base + route.path, args.seconds, args.runs, 16, script, srv.drain)
+        if spy is not None:
+            profiler.collect(spy)  # type: ignore[union-attr]
+        found[route.label] = r
+        srv.drain()
+        one = (
+            measure(base + route.path, args.seconds, args.runs, 1, script, srv.drain)
+            if route.single
+            else None
+        )
+        single = f"{one.p95:14.2f} {one.rps:6,.0f}" if one else f"{'':14} {'':6}"
+        bad = r.errors + r.non2xx + (one.errors + one.non2xx if one else 0)
+        note = f"{r.non2xx} non-2xx, {r.errors} socket errors/timeouts" if bad else "0"
+        if one and (one.errors or one.non2xx):
+            note += f" (+{one.non2xx + one.errors} at 1 conn)"
+        if not r.rps:
+            note += "; no answer completed within a run"
+        print(f"{route.label:32} {r.rps:7,.0f} {r.p50:7.2f} {r.p99:7.2f} {r.rps / bare:6.2f} "
+              f"{single}  {note}", flush=True)  # fmt: skip
+        srv.drain()
+        if not srv.alive():
+            print(f"  (the server stopped under {route.label}: {srv.restart() or 'no message'})")
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trades", type=int, default=300_000, help="trades in all")
-    parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
+    parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--pg", help="also measure over this PostgreSQL URL (emptied first)")
+    parser.add_argument("--data", help="SQLite file kept between runs (loaded when absent)")
+    parser.add_argument("--only", default="", help="measure the routes whose label matches")
+    parser.add_argument("--workers", type=int, default=1, help="tickhub api --workers N")
+    parser.add_argument(
+        "--no-read-cache",
+        action="store_true",
+        help="TICKHUB_READ_CACHE_MB=0: every answer read from the database",
+    )
+    parser.add_argument("--profile", help="py-spy over the routes whose label matches")
+    parser.add_argument("--pg", help="also measure over this PostgreSQL URL (an empty database)")
     parser.add_argument("--peer", help="base URL of seed 004's original, loaded alike")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, shared machine:")
-    print("other work may be running; ratios are to the bare app measured in the same run")
+    routes = [r for r in ROUTES if re.search(args.only, r.label)]
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}: the machine may be shared, so ratios are to the bare "
+          "app measured in the same run")  # fmt: skip
+    print(f"wrk: 2 threads x 16 connections (and 1 x 1 where marked), {args.seconds:g} s runs "
+          f"after a 1 s warm-up, median of {args.runs}")  # fmt: skip
 
     bare_port = free_port()
+    profiler = Profiler() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp:
+        script = str(Path(tmp) / "report.lua")
+        Path(script).write_text(WRK_REPORT)
         (Path(tmp) / "bare.py").write_text(BARE_APP)
         bare_cmd = [sys.executable, "-m", "uvicorn", "--app-dir", tmp, "bare:app", "--port",
                     str(bare_port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
         with server(bare_cmd, dict(os.environ), f"http://127.0.0.1:{bare_port}/"):
-            bare = measure(f"http://127.0.0.1:{bare_port}", "/", args.seconds, args.runs)
-        print(f"\nbare Starlette, constant JSON: {bare[0]:,.0f} rps, p50 {bare[1]:.2f} ms, "
-              f"p99 {bare[2]:.2f} ms")  # fmt: skip
+            bare = measure(f"http://127.0.0.1:{bare_port}/", args.seconds, args.runs, 16, script)
+        if not bare.rps:
+            raise SystemExit("the bare app answered nothing: is the machine overloaded?")
+        print(f"\nbare Starlette, constant JSON: {bare.rps:,.0f} rps, p50 {bare.p50:.2f} ms, "
+              f"p99 {bare.p99:.2f} ms")  # fmt: skip
 
-        databases = [("SQLite", f"sqlite:///{tmp}/bench.db")]
+        sqlite = Path(args.data).resolve() if args.data else Path(tmp) / "bench.db"
+        databases = [("SQLite", f"sqlite:///{sqlite}", not sqlite.exists())]
         if args.pg:
-            databases.append(("PostgreSQL", args.pg))
-        for name, url in databases:
+            databases.append(("PostgreSQL", args.pg, True))
+        for name, url, fill in databases:
             t0 = time.perf_counter()
-            asyncio.run(load(url, args.trades // len(SYMBOLS)))
-            print(f"\ntickhub over {name}, 1 process ({args.trades:,} trades loaded in "
-                  f"{time.perf_counter() - t0:.0f} s)")  # fmt: skip
+            if fill:
+                asyncio.run(load(url, args.trades // len(SYMBOLS)))
+            loaded = f"loaded in {time.perf_counter() - t0:.0f} s" if fill else f"from {sqlite}"
+            cached = "no read cache" if args.no_read_cache else "read cache on"
+            print(f"\ntickhub over {name}, {args.workers} process(es), {cached} ({loaded})")
             port = free_port()
             cmd = [sys.executable, "-m", "tickhub", "api"]
-            with server(cmd, tickhub_env(url, port), f"http://127.0.0.1:{port}/healthz"):
+            if args.workers > 1:
+                cmd += ["--workers", str(args.workers)]
+            env = tickhub_env(url, port)
+            if args.no_read_cache:
+                env["TICKHUB_READ_CACHE_MB"] = "0"
+            with server(cmd, env, f"http://127.0.0.1:{port}/healthz") as srv:
                 base = f"http://127.0.0.1:{port}"
-                wait_ready(base + ROUTES[1][1])  # the snapshot cache is warm
-                print(f"{'route':34} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'× bare':>7}")
-                for label, path in ROUTES:
-                    rps, p50, p99, bad = measure(base, path, args.seconds, args.runs)
-                    note = f"  ({bad} non-2xx)" if bad else ""
-                    print(f"{label:34} {rps:8,.0f} {p50:8.2f} {p99:8.2f} "
-                          f"{rps / bare[0]:7.2f}{note}")  # fmt: skip
+                wait_ready(base + "/v1/prices/binance/BTCUSDT")  # the snapshot cache is warm
+                measure_routes(srv, base, routes, args, bare.rps, script, profiler)
 
-    if args.peer:
-        print(f"\nseed 004 original at {args.peer}")
-        for label, path in ROUTES[:5]:
-            rps, p50, p99, bad = measure(args.peer, path, args.seconds, args.runs)
-            print(f"{label:34} {rps:8,.0f} {p50:8.2f} {p99:8.2f} {rps / bare[0]:7.2f}")
-    else:
-        print("\nseed 004 original: skipped (no --peer URL; see the README's Benchmarks)")
+        if args.peer:
+            print(f"\nseed 004 original at {args.peer}")
+            peer = Server([], {}, args.peer)
+            measure_routes(peer, args.peer, [r for r in routes if r.seed], args, bare.rps,
+                           script, None)  # fmt: skip
+        else:
+            print("\nseed 004 original: skipped (no --peer URL; see the README's Benchmarks)")
+    if profiler is not None:
+        profiler.report()
 
 
 if __name__ == "__main__":

@@ -5,21 +5,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import tickhub
 from tickhub.alerts.hub import AlertHub
 from tickhub.bus import make_bus
 from tickhub.common.errors import DomainError
+from tickhub.compat import crypto_ticker
 from tickhub.db import create_engine
 from tickhub.deps import EngineDep
 from tickhub.gateway import install_gateway
+from tickhub.marketdata import router as market_router
 from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.live.status import PipelineStatus
 from tickhub.messages import message_codec
@@ -45,6 +50,65 @@ class StripTrailingSlash:
                 if raw:
                     scope["raw_path"] = raw.rstrip(b"/") or b"/"
         await self.app(scope, receive, send)
+
+
+class HotReads:
+    """The busiest public reads, the latest prices (`/v1/prices/{exchange}/{symbol}` and
+    seed 004's `/api/current_price`), answered from memory ahead of FastAPI's router and
+    dependency solver. It is the innermost layer: the request has passed the whole
+    gateway (request id, security headers, rate limits, body limits; the access log and
+    the metrics label it with the route's template, as the route would). Anything it
+    does not answer from memory (a cold cache, an unknown symbol, other parameters, a
+    HEAD) goes on to the route, which answers or words the error as before."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: dict[str, Any] = {}  # the route each hot path belongs to
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            if path == "/api/current_price":
+                hot = "current_price"
+            elif path.startswith("/v1/prices/") and path.count("/") == 4:
+                hot = "price"
+            else:
+                hot = ""
+            route = self._routes.get(hot) if hot else None
+            if route is not None:
+                body = self._answer(scope, hot, path)
+                if body is not None:
+                    scope["route"] = route
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 200,
+                            "headers": [
+                                (b"content-length", str(len(body)).encode()),
+                                (b"content-type", b"application/json"),
+                            ],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            await self.app(scope, receive, send)
+            if hot and route is None and scope.get("route") is not None:
+                self._routes[hot] = scope["route"]
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _answer(scope: Scope, hot: str, path: str) -> bytes | None:
+        cache = getattr(scope["app"].state, "snapshot_cache", None)
+        if hot == "price":
+            _, _, _, exchange, symbol = path.split("/")
+            if not exchange or not symbol:
+                return None
+            return market_router.hot_price(cache, exchange, symbol)
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        if len(query) != 1 or query[0][0] != "symbol":
+            return None
+        return crypto_ticker.hot_current_price(cache, query[0][1])
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -84,6 +148,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _install_error_handlers(app)
     app.state.envelopes = _mount_routers(app)
     install_gateway(app, settings, app.state.envelopes, identify=_principal_key)
+    app.user_middleware.append(Middleware(HotReads))  # innermost: inside the gateway
     return app
 
 
@@ -124,9 +189,12 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
         runtime.live = LiveHub(runtime.bus)
     _expose(app, runtime)
     app.state.snapshot_cache = snapshots = SnapshotCache(runtime.engine, runtime.bus)
+    app.state.read_cache = reads = ReadCache(
+        runtime.bus, max_bytes=int(runtime.settings.read_cache_mb * 1024 * 1024)
+    )
     app.state.alert_hub = alerts = AlertHub(runtime.bus)
     async with AsyncExitStack() as stack:
-        for service in (runtime.live, snapshots, alerts):
+        for service in (runtime.live, snapshots, reads, alerts):
             await service.start()
             stack.push_async_callback(service.stop)
         yield

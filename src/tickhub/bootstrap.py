@@ -58,10 +58,18 @@ MEMORY_BUS_RETRIES, MEMORY_BUS_BACKOFF_S = 5, 1.0
 log = logging.getLogger("tickhub")
 
 
-def server_config(app: Callable[..., Any], settings: Settings) -> uvicorn.Config:
-    """How `tickhub up` and `tickhub api` serve the web app."""
+def server_config(
+    app: Callable[..., Any] | str, settings: Settings, *, workers: int = 1
+) -> uvicorn.Config:
+    """How `tickhub up` and `tickhub api` serve the web app (an import string names an
+    app factory, which each of `workers` processes calls)."""
     return uvicorn.Config(
         app,
+        factory=isinstance(app, str),
+        workers=workers,
+        # a worker imports and builds the whole app before it answers the supervisor's
+        # pings: on a busy host that can take longer than uvicorn's 5 s
+        timeout_worker_healthcheck=60,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

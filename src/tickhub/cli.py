@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
 
 from tickhub import bootstrap
 from tickhub.app import create_app
@@ -111,11 +112,29 @@ def market_engine() -> None:
 
 
 @app.command()
-def api() -> None:
+def api(
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Worker processes on one port (default TICKHUB_API_WORKERS, 1); each "
+            "holds its own in-memory prices and live hub, kept current by the bus itself",
+        ),
+    ] = None,
+) -> None:
     """Serve the HTTP API alone, over the configured database."""
     settings = Settings()
     _setup_logging(settings)
-    uvicorn.Server(bootstrap.server_config(create_app(settings), settings)).run()
+    count = workers or settings.api_workers
+    if count == 1:
+        uvicorn.Server(bootstrap.server_config(create_app(settings), settings)).run()
+        return
+    # Each worker imports the app factory and builds its own engine, bus subscriptions,
+    # snapshot and live hub from the same settings (the environment).
+    config = bootstrap.server_config("tickhub.app:create_app", settings, workers=count)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @deadletter_app.command("replay")

@@ -10,14 +10,17 @@ Every path also works with a trailing slash (`app.StripTrailingSlash`).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlunsplit
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from tickhub.common.time import datetime_to_us, from_us
@@ -26,6 +29,7 @@ from tickhub.compat._params import int_or_none
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
+from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import InstrumentInfo
 
 ENVELOPE = SeedEnvelope(roots=("/api/current_price", "/api/crypto_price"), body=drf_body)
@@ -106,6 +110,16 @@ async def current_price(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+def hot_current_price(cache: SnapshotCache | None, symbol: str) -> bytes | None:
+    """`current_price`'s body when memory answers it; None to let the route answer (and
+    word the error). Called ahead of the router for the busiest read (`app.HotReads`)."""
+    index = cache.prices if cache is not None else None
+    latest = index.find(symbol) if index is not None and symbol else None
+    if latest is None:
+        return None
+    return orjson.dumps({"latest_price": latest.price, "datetime": _seed_datetime(latest.ts)})
+
+
 @router.get(
     "/api/crypto_price",
     response_model=CryptoPricePageOut,
@@ -168,7 +182,7 @@ async def crypto_price(
     summary="Statistics of stored prices (seed 004)",
 )
 async def crypto_price_statistics(
-    tx: MarketReadsDep,
+    engine: EngineDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
     end_datetime: str | None = None,
@@ -176,38 +190,62 @@ async def crypto_price_statistics(
     """The matching prices (unpaginated, at most 100000) with their count, mean, median,
     population standard deviation and percentage change from the earliest to the latest
     (0 when the earliest is 0). Same filters and checks as `/api/crypto_price/`; `symbol`
-    is required and no match is a 400."""
+    is required and no match is a 400. The body is streamed: the prices are read and
+    written 10,000 at a time, and the statistics follow them."""
     if not symbol:
         return _error_004("symbol is a mandatory query param")
-    try:
-        found = await _filters(tx, symbol, start_datetime, end_datetime)
-    except _SeedError as exc:
-        return _error_004(exc.message)
-    inst = found.instruments[0]
-    try:
-        trades = await service.price_series(tx, inst, found.start, found.end)
-    except service.MarketDataError:
-        return _error_004(
-            f"More than {service.MAX_SEED_PRICES} prices match: "
-            "narrow start_datetime and end_datetime"
-        )
-    if not trades:
+    async with open_reads(engine) as tx:
+        try:
+            found = await _filters(tx, symbol, start_datetime, end_datetime)
+        except _SeedError as exc:
+            return _error_004(exc.message)
+        inst = found.instruments[0]
+        try:
+            count = await service.count_prices(tx, inst, found.start, found.end)
+        except service.MarketDataError:
+            return _error_004(
+                f"More than {service.MAX_SEED_PRICES} prices match: "
+                "narrow start_datetime and end_datetime"
+            )
+    if not count:
         return _error_004("No matching data found")
-    summary = service.price_summary([t.price for t in trades])
+    return StreamingResponse(
+        _statistics_body(engine, inst, found.start, found.end), media_type="application/json"
+    )
+
+
+async def _statistics_body(
+    engine: EngineDep, inst: InstrumentInfo, start: int | None, end: int | None
+) -> AsyncIterator[bytes]:
+    """`CryptoPriceStatisticsOut`'s shape, written as the prices are read: the list
+    first, then the statistics over what was listed."""
     sym = inst.symbol
-    body = {
-        "crypto_prices": [
-            {"id": t.trade_id, "datetime": _second_text(t.ts), "symbol": sym, "price": t.price}
-            for t in trades
-        ],
-        "total_count": summary.count,
-        "average_price": summary.mean,
-        "median_price": summary.median,
-        "standard_deviation": summary.pstdev,
-        "percentage_change": summary.change_pct,
-    }
-    # one encoding step for up to 100,000 rows, in `CryptoPriceStatisticsOut`'s shape
-    return Response(orjson.dumps(body), media_type="application/json")
+    prices: list[float] = []
+    yield b'{"crypto_prices":['
+    separator = b""
+    async with open_reads(engine) as tx:
+        async for part in service.price_chunks(tx, inst, start, end):
+            ids, times, chunk = zip(*part, strict=True)
+            items = [
+                {"id": trade_id, "datetime": text, "symbol": sym, "price": price}
+                for trade_id, text, price in zip(ids, _second_texts(times), chunk, strict=True)
+            ]
+            prices.extend(chunk)
+            yield separator + orjson.dumps(items)[1:-1]
+            separator = b","
+    if prices:
+        s = service.summarize(np.array(prices, dtype=np.float64))
+        tail = {
+            "total_count": s.count,
+            "average_price": s.mean,
+            "median_price": s.median,
+            "standard_deviation": s.pstdev,
+            "percentage_change": s.change_pct,
+        }
+    else:  # every match went away between the count and the read
+        tail = {"total_count": 0, "average_price": 0.0, "median_price": 0.0,
+                "standard_deviation": 0.0, "percentage_change": 0.0}  # fmt: skip
+    yield b"]," + orjson.dumps(tail)[1:]
 
 
 _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, as the seed wrote its times
@@ -215,7 +253,22 @@ _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, as the seed wrote its
 
 def _second_text(ts: int) -> str:
     """`_seed_datetime` without the time-zone round trip (naive UTC, whole seconds)."""
-    return (_EPOCH + timedelta(seconds=ts // US)).isoformat()
+    day, second = divmod(ts // US, 86_400)
+    minute, second = divmod(second, 60)
+    hour, minute = divmod(minute, 60)
+    return f"{_day_text(day)}T{hour:02d}:{minute:02d}:{second:02d}"
+
+
+def _second_texts(times: Sequence[int]) -> list[str]:
+    """`_second_text` of many times at once (numpy's datetime formatting)."""
+    seconds = np.array(times, dtype=np.int64) // US
+    texts: list[str] = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
+    return texts
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).date().isoformat()
 
 
 # ---------------------------------------------------------------- parameters and formats

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from tickhub.deps import EngineDep
 from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.live.status import PipelineStatus
 from tickhub.marketdata.service import MarketReads
@@ -58,3 +59,13 @@ async def get_pipeline(conn: HTTPConnection) -> PipelineStatus:
 
 
 PipelineStatusDep = Annotated[PipelineStatus, Depends(get_pipeline)]
+
+
+async def get_read_cache(conn: HTTPConnection) -> ReadCache | None:
+    """The closed-window answers of `/v1/candles` and `/v1/statistics`; None in an app
+    that runs none."""
+    cache: ReadCache | None = getattr(conn.app.state, "read_cache", None)
+    return cache
+
+
+ReadCacheDep = Annotated[ReadCache | None, Depends(get_read_cache)]

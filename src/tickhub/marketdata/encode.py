@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from tickhub.marketdata.store.candles import Candle
+from tickhub.marketdata.store.columns import CandleTable
 from tickhub.marketdata.store.repository import Latest
 
 _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, rendered with a `Z`
@@ -18,7 +20,19 @@ _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, rendered with a `Z`
 
 def time_text(ts: int) -> str:
     """`2026-11-23T15:34:07.123456Z`, as `common.time.format_time` renders it."""
-    return (_EPOCH + timedelta(microseconds=ts)).isoformat(timespec="microseconds") + "Z"
+    day, us = divmod(ts, _DAY)
+    s, us = divmod(us, 1_000_000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return f"{_day_text(day)}T{h:02d}:{m:02d}:{s:02d}.{us:06d}Z"
+
+
+_DAY = 86_400_000_000
+
+
+@lru_cache(maxsize=8192)
+def _day_text(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).date().isoformat()
 
 
 def price_dict(p: Latest) -> dict[str, Any]:
@@ -57,5 +71,36 @@ def candles_json(candles: Iterable[Candle]) -> bytes:
                 "vwap": c.quote_volume / c.volume if c.volume else None,
             }
             for c in candles
+        ]
+    )
+
+
+def candle_table_json(t: CandleTable) -> bytes:
+    """`candles_json` of columns: one dict per candle, no intermediate objects."""
+    columns = zip(
+        t.start.tolist(),
+        t.open.tolist(),
+        t.high.tolist(),
+        t.low.tolist(),
+        t.close.tolist(),
+        t.volume.tolist(),
+        t.quote_volume.tolist(),
+        t.trade_count.tolist(),
+        strict=True,
+    )
+    return orjson.dumps(
+        [
+            {
+                "time": time_text(start),
+                "open": o,
+                "high": h,
+                "low": lo,
+                "close": c,
+                "volume": v,
+                "quote_volume": q,
+                "trade_count": n,
+                "vwap": q / v if v else None,
+            }
+            for start, o, h, lo, c, v, q, n in columns
         ]
     )

@@ -20,11 +20,12 @@ from tickhub.marketdata.deps import (
     LiveHubDep,
     MarketReadsDep,
     PipelineStatusDep,
+    ReadCacheDep,
     SnapshotCacheDep,
     open_reads,
 )
 from tickhub.marketdata.live.hub import TooManyConnections
-from tickhub.marketdata.live.snapshot import current_body
+from tickhub.marketdata.live.snapshot import SnapshotCache, current_body
 from tickhub.marketdata.schemas import (
     ERRORS,
     CandleOut,
@@ -36,6 +37,7 @@ from tickhub.marketdata.schemas import (
     StatisticsOut,
     TradePageOut,
 )
+from tickhub.marketdata.service import InstrumentInfo
 from tickhub.marketdata.store.candles import DAY
 from tickhub.marketdata.venue_schemas import CompareOut, ExchangeDescribedOut
 from tickhub.marketdata.venues import describe
@@ -152,6 +154,14 @@ async def get_price(
     return _json(encode.price_json(found))
 
 
+def hot_price(cache: SnapshotCache | None, exchange: str, symbol: str) -> bytes | None:
+    """`get_price`'s body when memory answers it; None to let the route answer (and word
+    the error). Called ahead of the router for the busiest read (`app.HotReads`)."""
+    index = cache.prices if cache is not None else None
+    found = index.find(symbol, exchange) if index is not None else None
+    return encode.price_json(found) if found is not None else None
+
+
 def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
@@ -193,7 +203,9 @@ async def list_trades(
 
 @router.get("/candles", summary="Candles at any interval", response_model=list[CandleOut])
 async def list_candles(
-    tx: MarketReadsDep,
+    cache: SnapshotCacheDep,
+    answers: ReadCacheDep,
+    engine: EngineDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
     interval: Annotated[
@@ -220,20 +232,47 @@ async def list_candles(
 ) -> Response:
     """OHLCV, trade count and VWAP per bucket, oldest first; `time` is the bucket start and
     buckets without trades are left out. Without `start`: the newest `limit` buckets up to
-    `end` (default now). With `start`: the oldest `limit` buckets from there."""
+    `end` (default now). With `start`: the oldest `limit` buckets from there. Answers over
+    windows that have closed are kept in memory until a write changes them."""
     iv = service.interval_or_error(interval)
     zone = service.parse_tz(tz)
     t0, t1 = _time(start, "start"), _time(end, "end")
-    inst = await service.find_instrument(tx, symbol, exchange)
-    found = await service.candle_series(
-        tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now_us()
-    )
-    return _json(encode.candles_json(found))
+    now = now_us()
+    inst = _known(cache, symbol, exchange)
+    key: tuple[object, ...] = ()
+    if inst is not None and answers is not None:
+        w = service.series_window(iv, start=t0, end=t1, limit=limit, now=now, tz=zone)
+        key = ("candles", inst.id, iv.text, zone.key if zone else None, w)
+        if (body := answers.get(key)) is not None:
+            return _json(body)
+    async with open_reads(engine) as tx:
+        if inst is None:
+            inst = await service.find_instrument(tx, symbol, exchange)
+        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
+        found = await service.candle_series_table(
+            tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now
+        )
+    body = encode.candle_table_json(found)
+    if key and answers is not None:
+        lo, hi = service.series_span(iv, key[-1], zone)  # type: ignore[arg-type]
+        answers.put(key, (inst.exchange, inst.symbol), lo, hi, generation, body)
+    return _json(body)
 
 
-@router.get("/statistics", summary="Statistics of the trades in a time range")
+def _known(cache: SnapshotCache | None, symbol: str, exchange: str | None) -> InstrumentInfo | None:
+    """The instrument `find_instrument` would choose, from memory; None when the
+    in-memory index does not know it (the database then answers, or words the error)."""
+    index = cache.prices if cache is not None else None
+    found = index.find(symbol, exchange) if index is not None else None
+    return found.instrument if found is not None else None
+
+
+@router.get("/statistics", summary="Statistics of the trades in a time range",
+            response_model=StatisticsOut)  # fmt: skip
 async def get_statistics(
-    tx: MarketReadsDep,
+    cache: SnapshotCacheDep,
+    answers: ReadCacheDep,
+    engine: EngineDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
     start: Annotated[
@@ -242,16 +281,27 @@ async def get_statistics(
     end: Annotated[
         str | None, Query(max_length=64, description=f"Exclusive, default now; {_TIME}")
     ] = None,
-) -> StatisticsOut:
+) -> Response:
     """Count, open, close, high, low, mean, median, population standard deviation, VWAP,
-    volumes and change of the stored trades with start <= time < end."""
+    volumes and change of the stored trades with start <= time < end. Answers over
+    windows that have closed are kept in memory until a write changes them."""
     t1 = _time(end, "end")
     t1 = now_us() if t1 is None else t1
     t0 = _time(start, "start")
     t0 = max(t1 - DAY, 0) if t0 is None else t0
-    inst = await service.find_instrument(tx, symbol, exchange)
-    stats = await service.window_statistics(tx, inst, t0, t1)
-    return StatisticsOut.of(inst, t0, t1, stats)
+    inst = _known(cache, symbol, exchange)
+    key = ("statistics", inst.id, t0, t1) if inst is not None else ()
+    if key and answers is not None and (body := answers.get(key)) is not None:
+        return _json(body)
+    async with open_reads(engine) as tx:
+        if inst is None:
+            inst = await service.find_instrument(tx, symbol, exchange)
+        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
+        stats = await service.window_statistics(tx, inst, t0, t1)
+    body = StatisticsOut.of(inst, t0, t1, stats).model_dump_json().encode()
+    if key and answers is not None:
+        answers.put(key, (inst.exchange, inst.symbol), t0, t1, generation, body)
+    return _json(body)
 
 
 @router.get("/coverage", summary="Which trade ids are stored, and the gaps")

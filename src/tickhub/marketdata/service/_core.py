@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tickhub.common import errors as kinds
+from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import compact_symbol
 from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store import coverage as cov
@@ -21,6 +22,7 @@ from tickhub.marketdata.store.candles import (
     parse_interval,
     trade_candle,
 )
+from tickhub.marketdata.store.columns import CandleTable
 from tickhub.marketdata.store.coverage import Gap, Range
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
@@ -102,6 +104,35 @@ async def candles(
     tz: ZoneInfo | None = None,
 ) -> list[Candle]:
     """Candles whose buckets meet [start, end), oldest first; empty buckets are omitted."""
+    edges, res = _edges(interval, start, end, tz)
+    if res is not None:
+        return fold(await tx.reads.candles(inst.id, res, edges[0], edges[-1]), edges)
+    return fold((trade_candle(t) for t in await _window_trades(tx, inst, edges)), edges)
+
+
+async def candle_table(
+    tx: MarketReads,
+    inst: InstrumentInfo,
+    interval: Interval,
+    start: int,
+    end: int,
+    tz: ZoneInfo | None = None,
+) -> CandleTable:
+    """`candles` as columns, folded without an object per stored row (the candle
+    route's read); the same bounds."""
+    edges, res = _edges(interval, start, end, tz)
+    if res is not None:
+        rows = await tx.reads.rollup_table(inst.id, res, edges[0], edges[-1])
+        return CandleTable.of_rows(rows).fold(edges)
+    trades = await _window_trades(tx, inst, edges)
+    return CandleTable.of_candles(fold((trade_candle(t) for t in trades), edges))
+
+
+def _edges(
+    interval: Interval, start: int, end: int, tz: ZoneInfo | None
+) -> tuple[list[int], int | None]:
+    """The bucket edges of [start, end) and the rollup resolution that tiles them (None:
+    fold from the trades), within the bounds of one request."""
     if start >= end:
         raise InvalidParameter("start must be before end", field="start")
     fixed = interval.fixed_us
@@ -113,7 +144,6 @@ async def candles(
     edges = boundaries(start, end, interval, tz)
     if len(edges) > MAX_CANDLES + 1:
         raise InvalidParameter(f"more than {MAX_CANDLES} candles", field="interval")
-    repo = tx.reads
     res = best_rollup(edges)
     span = edges[-1] - edges[0]
     if res is not None:
@@ -124,8 +154,7 @@ async def candles(
                 "of whole hours or days",
                 field="interval",
             )
-        source = await repo.candles(inst.id, res, edges[0], edges[-1])
-        return fold(source, edges)
+        return edges, res
     if span > MAX_TRADE_WINDOW:
         raise InvalidParameter(
             f"interval {interval.text} is not a whole number of minutes, so its candles "
@@ -133,13 +162,17 @@ async def candles(
             "per request; narrow start/end or use whole minutes",
             field="interval",
         )
-    trades = await repo.trades(inst.id, edges[0], edges[-1] - 1, limit=MAX_TRADE_ROWS + 1)
+    return edges, None
+
+
+async def _window_trades(tx: MarketReads, inst: InstrumentInfo, edges: list[int]) -> list[Trade]:
+    trades = await tx.reads.trades(inst.id, edges[0], edges[-1] - 1, limit=MAX_TRADE_ROWS + 1)
     if len(trades) > MAX_TRADE_ROWS:
         raise InvalidParameter(
             f"more than {MAX_TRADE_ROWS} trades in this window: narrow start/end",
             field="start",
         )
-    return fold((trade_candle(t) for t in trades), edges)
+    return trades
 
 
 def max_buckets(interval: Interval, tz: ZoneInfo | None) -> int:

@@ -4,12 +4,13 @@ the database; tests hand the services in-memory fakes of the same shape."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from tickhub.marketdata.coinmarketcap.repository import StoredListing
 from tickhub.marketdata.events import CmcGlobalMetrics, Trade
 from tickhub.marketdata.store.candles import Candle
+from tickhub.marketdata.store.columns import RollupRow
 from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
@@ -49,6 +50,24 @@ class TradeReads(Protocol):
     async def rollup_columns(
         self, instrument_id: int, resolution: int, start: int, end: int
     ) -> list[CandleRow]: ...
+
+    async def rollup_table(
+        self, instrument_id: int, resolution: int, start: int, end: int
+    ) -> list[RollupRow]: ...
+
+    async def prices(
+        self, instrument_id: int, start: int, end: int, *, limit: int | None = None
+    ) -> list[float]: ...
+
+    def stream_prices(
+        self,
+        instrument_id: int,
+        start: int | None,
+        end: int | None,
+        *,
+        limit: int,
+        chunk: int = 10_000,
+    ) -> AsyncIterator[list[tuple[int, int, float]]]: ...
 
     async def coverage(self, instrument_id: int) -> list[Range]: ...
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from statistics import fmean, median, pstdev
+
+import numpy as np
+import numpy.typing as npt
 
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import coin_name, compact_symbol
@@ -23,6 +27,8 @@ from tickhub.marketdata.store.repository import InstrumentInfo
 
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
+SEED_CHUNK = 10_000
+"""Rows per chunk of a streamed seed 004 statistics answer."""
 MAX_SEED_MATCHES = 1_000_000
 """The most trades a seed price page counts and pages through: past it, narrow the range
 (the count is a bounded read, and so is the offset)."""
@@ -161,6 +167,48 @@ async def price_series(
             f"more than {MAX_SEED_PRICES} prices match: narrow the time range", field="range"
         )
     return found
+
+
+async def count_prices(
+    tx: MarketReads, inst: InstrumentInfo, start: int | None, end: int | None
+) -> int:
+    """How many stored trades have start <= time <= end (a bounded count); more than
+    `MAX_SEED_PRICES` is an `InvalidParameter` on `range`."""
+    n = await tx.reads.count_trades_of([inst.id], start, end, up_to=MAX_SEED_PRICES + 1)
+    if n > MAX_SEED_PRICES:
+        raise InvalidParameter(
+            f"more than {MAX_SEED_PRICES} prices match: narrow the time range", field="range"
+        )
+    return n
+
+
+def price_chunks(
+    tx: MarketReads, inst: InstrumentInfo, start: int | None, end: int | None
+) -> AsyncIterator[list[tuple[int, int, float]]]:
+    """(trade id, time, price) of the stored trades with start <= time <= end, oldest
+    first, at most `MAX_SEED_PRICES`, `SEED_CHUNK` at a time (for a streamed answer)."""
+    return tx.reads.stream_prices(inst.id, start, end, limit=MAX_SEED_PRICES, chunk=SEED_CHUNK)
+
+
+def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:
+    """`price_summary` over an array: the mean and the population standard deviation
+    from correctly rounded sums (as `statistics` does), the median from a sort."""
+    n = len(prices)
+    if not n:
+        raise InvalidParameter("no prices", field="range")
+    mean = math.fsum(prices.tolist()) / n
+    dev = prices - mean
+    ordered = np.sort(prices)
+    mid = n // 2
+    median_ = float(ordered[mid]) if n % 2 else (float(ordered[mid - 1]) + float(ordered[mid])) / 2
+    first, last = float(prices[0]), float(prices[-1])
+    return PriceSummary(
+        count=n,
+        mean=mean,
+        median=median_,
+        pstdev=math.sqrt(math.fsum((dev * dev).tolist()) / n),
+        change_pct=(last - first) / first * 100 if first else 0.0,
+    )
 
 
 def price_summary(prices: Sequence[float]) -> PriceSummary:

@@ -25,9 +25,10 @@ from tickhub.marketdata.store.candles import (
     MINUTE,
     ROLLUPS,
     Candle,
-    merge,
     trade_candle,
 )
+from tickhub.marketdata.store.columns import EMPTY as EMPTY_TABLE
+from tickhub.marketdata.store.columns import CandleTable
 from tickhub.marketdata.store.repository import InstrumentInfo
 
 EXACT_MEDIAN_TRADES = 10_000
@@ -115,9 +116,9 @@ def _coarsest(span: int) -> int:
 
 async def _edge_trades(
     tx: MarketReads, inst: InstrumentInfo, lo: int, hi: int, field: str
-) -> list[Candle]:
+) -> CandleTable:
     if hi <= lo:
-        return []
+        return EMPTY_TABLE
     found = await tx.reads.trades(inst.id, lo, hi - 1, limit=MAX_EDGE_TRADES + 1)
     if len(found) > MAX_EDGE_TRADES:
         raise InvalidParameter(
@@ -125,7 +126,7 @@ async def _edge_trades(
             f"put {field} on a whole minute",
             field=field,
         )
-    return [trade_candle(t) for t in found]
+    return CandleTable.of_candles([trade_candle(t) for t in found])
 
 
 async def window_statistics(
@@ -133,26 +134,25 @@ async def window_statistics(
 ) -> Statistics:
     """Statistics of the trades with start <= time < end, read from the rollups (at most
     ~1,500 rollup rows for windows up to a year, plus the trades of two partial minutes,
-    plus `EXACT_MEDIAN_TRADES` prices for a small window's median)."""
+    plus `EXACT_MEDIAN_TRADES` prices for a small window's median), merged as columns."""
     if start > end:
         raise InvalidParameter("start must not be after end", field="start")
     if start == end:
         return EMPTY
     first_minute = min(end, start + (-start) % MINUTE)
     last_minute = max(first_minute, end - end % MINUTE)
-    parts = await _edge_trades(tx, inst, start, first_minute, "start")
+    tables = [await _edge_trades(tx, inst, start, first_minute, "start")]
     for res, lo, hi in tiles(first_minute, last_minute, _coarsest(end - start)):
-        parts.extend(await tx.reads.candles(inst.id, res, lo, hi))
-    parts.extend(await _edge_trades(tx, inst, last_minute, end, "end"))
-    parts = [c for c in parts if c.trade_count]
-    if not parts:
+        tables.append(CandleTable.of_rows(await tx.reads.rollup_table(inst.id, res, lo, hi)))
+    tables.append(await _edge_trades(tx, inst, last_minute, end, "end"))
+    parts = CandleTable.concat(tables)
+    parts = parts.take(parts.trade_count > 0)
+    whole = parts.merged()
+    if whole is None:
         return EMPTY
-    whole = parts[0]
-    for c in parts[1:]:
-        whole = merge(whole, c)
     n = whole.trade_count
     if n <= EXACT_MEDIAN_TRADES:
-        prices = [t.price for t in await tx.reads.trades(inst.id, start, end - 1, limit=n + 1)]
+        prices = await tx.reads.prices(inst.id, start, end - 1, limit=n + 1)
         mid, error = (median(prices), 0.0) if len(prices) == n else _estimate(parts)
     else:
         mid, error = _estimate(parts)
@@ -174,6 +174,6 @@ async def window_statistics(
     )
 
 
-def _estimate(parts: Sequence[Candle]) -> tuple[float, float]:
-    lo, hi = median_bounds(parts)
+def _estimate(parts: CandleTable) -> tuple[float, float]:
+    lo, hi = parts.median_bounds()
     return (lo + hi) / 2, (hi - lo) / 2

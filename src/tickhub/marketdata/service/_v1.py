@@ -18,6 +18,7 @@ from tickhub.marketdata.service._core import (
     InvalidParameter,
     MarketDataError,
     UnknownInstrument,
+    candle_table,
     candles,
     instruments,
     max_buckets,
@@ -33,6 +34,7 @@ from tickhub.marketdata.store.candles import (
     boundaries,
     fold,
 )
+from tickhub.marketdata.store.columns import CandleTable
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 MAX_TIME = datetime_to_us(datetime(3000, 1, 1, tzinfo=UTC))
@@ -261,17 +263,65 @@ async def candle_series(
     """At most `limit` candles. With `start`: the oldest from `start` on (up to `end` when
     given); without: the newest up to `end` (default `now`). When only one end is given,
     `limit` is lowered to what one request may read (`max_buckets`)."""
+    w = series_window(interval, start=start, end=end, limit=limit, now=now, tz=tz)
+    found = await candles(tx, inst, interval, w.start, w.end, tz)
+    return found[-w.limit :] if w.newest else found[: w.limit]
+
+
+async def candle_series_table(
+    tx: MarketReads,
+    inst: InstrumentInfo,
+    interval: Interval,
+    *,
+    start: int | None,
+    end: int | None,
+    limit: int,
+    now: int,
+    tz: ZoneInfo | None = None,
+) -> CandleTable:
+    """`candle_series` as columns (the candle route's read)."""
+    w = series_window(interval, start=start, end=end, limit=limit, now=now, tz=tz)
+    found = await candle_table(tx, inst, interval, w.start, w.end, tz)
+    return found.take(slice(-w.limit, None) if w.newest else slice(None, w.limit))
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesWindow:
+    """What a candle series reads: [start, end), and which `limit` candles it keeps."""
+
+    start: int
+    end: int
+    limit: int
+    newest: bool  # keep the newest `limit` (else the oldest)
+
+
+def series_window(
+    interval: Interval,
+    *,
+    start: int | None,
+    end: int | None,
+    limit: int,
+    now: int,
+    tz: ZoneInfo | None = None,
+) -> SeriesWindow:
     if start is None or end is None:
         limit = min(limit, max_buckets(interval, tz))
     if start is None:
         end = now if end is None else end
         last = boundaries(end - 1, end, interval, tz)[0]
-        start = _bucket_point(last, interval, -(limit - 1), tz)
-        return (await candles(tx, inst, interval, start, end, tz))[-limit:]
+        return SeriesWindow(_bucket_point(last, interval, -(limit - 1), tz), end, limit, True)
     if end is None:
         first = boundaries(start, start + 1, interval, tz)[0]
         end = max(_bucket_point(first, interval, limit - 1, tz) + 1, start + 1)
-    return (await candles(tx, inst, interval, start, end, tz))[:limit]
+    return SeriesWindow(start, end, limit, False)
+
+
+def series_span(interval: Interval, w: SeriesWindow, tz: ZoneInfo | None = None) -> tuple[int, int]:
+    """[first bucket start, last bucket end) of what a series over `w` reads."""
+    return (
+        boundaries(w.start, w.start + 1, interval, tz)[0],
+        boundaries(w.end - 1, w.end, interval, tz)[-1],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ candle rollups, coverage and statistics, for the services. Never writes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -175,6 +175,68 @@ class MarketDataReads:
             .order_by(c.start)
         )  # fmt: skip
         return cast("list[tuple[int, float, float, float, float, float, float, int]]", rows.all())
+
+    async def rollup_table(
+        self, instrument_id: int, resolution: int, start: int, end: int
+    ) -> list[tuple[int, float, float, float, float, float, float, int, float, float]]:
+        """The rollups of `candles` as bare rows (start, open, high, low, close, volume,
+        quote_volume, trade_count, price_sum, price_m2), oldest first: the hot reads'
+        columns, without the per-row objects."""
+        c = candles_t.c
+        rows = await self.conn.execute(
+            select(c.start, c.open, c.high, c.low, c.close, c.volume, c.quote_volume,
+                   c.trade_count, c.price_sum, c.price_m2)
+            .where(
+                c.instrument_id == instrument_id,
+                c.resolution == resolution // 1_000_000,
+                c.start >= start,
+                c.start < end,
+            )
+            .order_by(c.start)
+        )  # fmt: skip
+        return cast(
+            "list[tuple[int, float, float, float, float, float, float, int, float, float]]",
+            [tuple(r) for r in rows.all()],
+        )
+
+    async def prices(
+        self, instrument_id: int, start: int, end: int, *, limit: int | None = None
+    ) -> list[float]:
+        """The prices of the trades with start <= ts <= end, in (ts, trade id) order."""
+        c = trades_t.c
+        stmt = (
+            select(c.price)
+            .where(c.instrument_id == instrument_id, c.ts >= start, c.ts <= end)
+            .order_by(c.ts, c.trade_id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return list((await self.conn.scalars(stmt)).all())
+
+    async def stream_prices(
+        self,
+        instrument_id: int,
+        start: int | None,
+        end: int | None,
+        *,
+        limit: int,
+        chunk: int = 10_000,
+    ) -> AsyncIterator[list[tuple[int, int, float]]]:
+        """(trade id, ts, price) of the trades with start <= ts <= end in (ts, trade id)
+        order, at most `limit`, `chunk` rows at a time (a cursor: one chunk in memory)."""
+        c = trades_t.c
+        stmt = select(c.trade_id, c.ts, c.price).where(c.instrument_id == instrument_id)
+        if start is not None:
+            stmt = stmt.where(c.ts >= start)
+        if end is not None:
+            stmt = stmt.where(c.ts <= end)
+        stmt = stmt.order_by(c.ts, c.trade_id).limit(limit)
+        result = await self.conn.stream(stmt)
+        try:
+            async for part in result.partitions(chunk):
+                yield cast("list[tuple[int, int, float]]", part)
+        finally:
+            await result.close()
 
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c

@@ -36,12 +36,6 @@ measured side by side, and read the load average printed with every figure.
 
 from __future__ import annotations
 
-import sys
-
-# bench/http.py shadows the standard library's `http` while this folder leads sys.path.
-if sys.path and sys.path[0] == __file__.rsplit("/", 1)[0]:
-    sys.path.pop(0)
-
 import argparse
 import asyncio
 import contextlib
@@ -54,6 +48,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request

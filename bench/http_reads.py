@@ -1,7 +1,7 @@
 """Reads over HTTP: tickhub (SQLite, and PostgreSQL with --pg) beside a bare Starlette
 app returning a constant JSON, measured in the same run with the same load generator.
 
-    .venv/bin/python bench/http.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
+    .venv/bin/python bench/http_reads.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
         [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX] [--peer URL]
 
 The data: BTCUSDT, ETHUSDT and BNBBTC, one trade per second each from 2024-03-31 (as in
@@ -22,12 +22,6 @@ with a message. The machine may be shared: the printed figures say when they wer
 
 from __future__ import annotations
 
-import sys
-
-# This file's name shadows the standard library's `http` while its folder leads sys.path.
-if sys.path and sys.path[0] == __file__.rsplit("/", 1)[0]:
-    sys.path.pop(0)
-
 import argparse
 import asyncio
 import os
@@ -36,6 +30,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error

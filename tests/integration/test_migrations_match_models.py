@@ -41,7 +41,7 @@ TABLES = {
         "market_wallet",
         "resources",
     },
-    "alerts (0006)": {"strategies", "strategy_marks", "alerts", "alert_deliveries"},
+    "alerts (0006, 0013b)": {"strategies", "strategy_marks", "alerts", "alert_deliveries"},
     "coinmarketcap (0007)": {"cmc_listings", "cmc_global_metrics"},
     "market (0008)": {
         "market_sessions",

@@ -35,6 +35,7 @@ from tickhub.alerts.schemas import (
     StrategyIn,
     StrategyOut,
     StrategyPage,
+    StrategyPaperOut,
     StrategyPatch,
     TargetConfirmIn,
     channel_out,
@@ -84,6 +85,11 @@ def _strategy_out(view: service.StrategyView) -> StrategyOut:
         cooldown_s=r.cooldown_s,
         channels=[channel_out(c) for c in r.channels],
         active=r.active,
+        paper=None
+        if r.paper_session_id is None or r.paper_side is None or r.paper_amount is None
+        else StrategyPaperOut(
+            session_id=r.paper_session_id, side=r.paper_side, amount=r.paper_amount
+        ),
         created_at=r.created_at,
         updated_at=r.updated_at,
     )

@@ -30,7 +30,8 @@ _QUANTUM = Decimal("1e-18")
 
 @dataclass(frozen=True, slots=True)
 class PaperTrade:
-    """One signal traded: `amount` coins bought or sold at `price`, at `at`."""
+    """One signal traded: `amount` coins bought or sold at `price`, at `at` (crypto type
+    empty: the session's)."""
 
     side: str  # "Purchase" | "Sale"
     amount: Decimal
@@ -39,14 +40,16 @@ class PaperTrade:
     crypto_type: str
 
 
-def _row(session_id: int, trade: PaperTrade, step: int | None) -> dict[str, Any]:
+def _row(
+    session_id: int, trade: PaperTrade, step: int | None, crypto_type: str = ""
+) -> dict[str, Any]:
     if trade.side not in SIDES:
         raise Invalid(f"side must be 'Purchase' or 'Sale', not {trade.side!r}", field="side")
     value = (trade.amount * Decimal(repr(trade.price))).quantize(_QUANTUM)
     return {
         "session_id": session_id,
         "type": trade.side,
-        "crypto_type": trade.crypto_type[:32],
+        "crypto_type": (trade.crypto_type or crypto_type)[:32],
         "amount": trade.amount,
         "value": value,
         "transaction_date_time": trade.at,
@@ -106,16 +109,21 @@ class PaperLedger:
     def __init__(self, store: SessionsStore) -> None:
         self._store = store
 
+    async def owns(self, owner_id: str, session_id: int) -> bool:
+        """The session exists and is `owner_id`'s."""
+        return await self._store.session(session_id, owner_id) is not None
+
     async def book(self, bookings: Sequence[tuple[int, str, PaperTrade]]) -> int:
         """Book each (session id, owner id, trade) whose session still exists and is
         still the owner's; how many were booked."""
         rows: list[dict[str, Any]] = []
-        owners: dict[int, bool] = {}
+        crypto: dict[int, str | None] = {}
         for session_id, owner_id, trade in bookings:
-            if session_id not in owners:
-                owners[session_id] = await self._store.session(session_id, owner_id) is not None
-            if owners[session_id]:
-                rows.append(_row(session_id, trade, None))
+            if session_id not in crypto:
+                found = await self._store.session(session_id, owner_id)
+                crypto[session_id] = None if found is None else found.crypto_type
+            if (session_crypto := crypto[session_id]) is not None:
+                rows.append(_row(session_id, trade, None, session_crypto))
         if rows:
             await self._store.add_transactions(rows)
         return len(rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,7 @@ from tickhub.alerts.schemas import (
     InstrumentOut,
     Instruments,
     IntervalText,
+    PaperOrder,
     _In,
 )
 from tickhub.common.schemas import Schema, UtcTime
@@ -31,13 +32,6 @@ TimeText = Annotated[
     ),
 ]
 Horizon = Annotated[int, Field(ge=1, le=MAX_HORIZON)]
-
-
-class PaperOrder(_In):
-    """What each alert trades: a purchase or sale of `amount` coins at the candle's close."""
-
-    side: Literal["Purchase", "Sale"]
-    amount: Decimal = Field(gt=0, le=Decimal("1e12"), examples=["0.01"])
 
 
 class PaperIn(PaperOrder):

@@ -374,7 +374,9 @@ class Scanner:
         raised_at = datetime.fromtimestamp(self._clock(), UTC)
         latest = last_alerts(prepared)
         async with ScannerUnitOfWork(self._engine) as tx:
-            claimed, alerts, stored_ids = await claim(tx.store, prepared, latest, raised_at)
+            claimed, alerts, stored_ids = await claim(
+                tx.store, prepared, latest, raised_at, tx.paper
+            )
             await tx.commit()
         ids = iter(stored_ids)
         return [

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -142,6 +143,20 @@ class Evaluation:
                     values[name] = float(self._number(node)[index])
         return values
 
+    def explain_rows(self, condition: Condition, indices: Sequence[int]) -> list[dict[str, float]]:
+        """`explain` at each of `indices` (the same values), each sub-expression read for
+        all of them at once."""
+        if not indices:
+            return []
+        picked = np.asarray(indices, dtype=np.intp)
+        if not (picked.min() >= -self.length and picked.max() < self.length):
+            raise IndexError(f"candle index out of range for {self.length} candles")
+        columns: list[tuple[str, list[float]]] = []
+        with np.errstate(all="ignore"):
+            for name, node in _named_numeric_nodes(condition.root):
+                columns.append((name, self._number(node)[picked].tolist()))
+        return [{name: values[k] for name, values in columns} for k in range(picked.shape[0])]
+
     def number(self, node: Node) -> Floats:
         """A numeric sub-expression over the whole history (NaN where undefined)."""
         with np.errstate(all="ignore"):
@@ -242,6 +257,15 @@ def _cached(cache: dict[Node, _T], node: Node, compute: Callable[[Node], _T]) ->
     if found is None:
         found = cache[node] = compute(node)
     return found
+
+
+@lru_cache(maxsize=65_536)
+def _named_numeric_nodes(root: Node) -> tuple[tuple[str, Node], ...]:
+    """The numeric sub-expressions `explain` reports, by canonical name, in its order."""
+    out: dict[str, Node] = {}
+    for node in _numeric_nodes(root):
+        out.setdefault(render(node), node)
+    return tuple(out.items())
 
 
 def _numeric_nodes(root: Node) -> list[Node]:

@@ -143,15 +143,20 @@ def _windowed(request: GroupRequest, ks: tuple[int, ...], length: int) -> list[H
             closes[lo:top],
             jobs,
         )
-        for h in _in_one_window(part):
-            k = ks[h.job]
-            last[k] = int(closes[h.row + lo])
-            hits.append(Hit(k, h.row + lo, h.values))
+        found = _in_one_window(part, offset=lo, ids=ks)
+        latest = {h.job: h.row for h in found}  # rows ascend within a job
+        for k, r in latest.items():
+            last[k] = int(closes[r])
+        hits.extend(found)
         row = top
     return hits
 
 
-def _in_one_window(request: GroupRequest) -> list[Hit]:
+def _in_one_window(
+    request: GroupRequest, *, offset: int = 0, ids: Sequence[int] | None = None
+) -> list[Hit]:
+    """The hits of one evaluation over the whole request; rows are shifted by `offset`
+    and jobs renamed by `ids` in the hits returned."""
     jobs = request.jobs
     length = int(request.closes.shape[0])
     if not jobs or length == 0:
@@ -172,11 +177,23 @@ def _in_one_window(request: GroupRequest) -> list[Hit]:
         if not true.any():
             continue
         last = job.last_alert
-        for offset in np.flatnonzero(true).tolist():
-            row = job.first + offset
+        alerting: list[int] = []
+        for at in np.flatnonzero(true).tolist():
+            row = job.first + at
             close = int(closes[row])
             if last is not None and close - last < job.cooldown_us:
                 continue
             last = close
-            hits.append(Hit(k, row, alert_values(shared, condition, row)))
+            alerting.append(row)
+        explained = shared.explain_rows(condition, alerting)
+        name = k if ids is None else ids[k]
+        hits.extend(
+            Hit(name, r + offset, _finite(v)) for r, v in zip(alerting, explained, strict=True)
+        )
     return hits
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    """A value that is not finite (warm-up, division by zero) is None, as the alert
+    stores and shows it."""
+    return {name: v if math.isfinite(v) else None for name, v in values.items()}

@@ -105,7 +105,10 @@ def backtest(
         request = GroupRequest(data, starts + MIN, jobs(conditions, cooldowns, history, 0), MIN)
         t0 = time.perf_counter()
         alerts += len(find_alerts(request))
-        seconds += time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        seconds += took
+        print(f"  instrument {k + 1}/{instruments}: {n:,} candles in {took:.1f} s "
+              f"({n / took:,.0f} candles/s)", flush=True)  # fmt: skip
     return seconds, alerts
 
 

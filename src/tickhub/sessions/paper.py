@@ -9,6 +9,7 @@ an alert and its transaction are stored together or not at all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,9 +24,12 @@ from tickhub.sessions.errors import Invalid, NotFound
 from tickhub.sessions.repository import SessionsRepository
 from tickhub.sessions.uow import SessionsStore, SessionsUowFactory
 
+log = logging.getLogger(__name__)
+
 SIDES = ("Purchase", "Sale")
 # Amounts are stored with 18 decimals (`Numeric(38, 18)`).
 _QUANTUM = Decimal("1e-18")
+_MAX_VALUE = Decimal("1e20")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,15 @@ def _row(
 ) -> dict[str, Any]:
     if trade.side not in SIDES:
         raise Invalid(f"side must be 'Purchase' or 'Sale', not {trade.side!r}", field="side")
-    value = (trade.amount * Decimal(repr(trade.price))).quantize(_QUANTUM)
+    price = Decimal(repr(trade.price))
+    if not price.is_finite() or price < 0:
+        raise Invalid(f"no price to book at: {trade.price!r}", field="paper.amount")
+    value = (trade.amount * price).quantize(_QUANTUM)
+    if value >= _MAX_VALUE:
+        raise Invalid(
+            f"amount x price is {value:.3e}, more than a transaction holds (1e20)",
+            field="paper.amount",
+        )
     return {
         "session_id": session_id,
         "type": trade.side,
@@ -122,8 +134,13 @@ class PaperLedger:
             if session_id not in crypto:
                 found = await self._store.session(session_id, owner_id)
                 crypto[session_id] = None if found is None else found.crypto_type
-            if (session_crypto := crypto[session_id]) is not None:
+            if (session_crypto := crypto[session_id]) is None:
+                continue
+            try:
                 rows.append(_row(session_id, trade, None, session_crypto))
+            except Invalid as exc:  # the alert stands; this trade cannot be recorded
+                log.warning("paper session %d: trade at %s not booked: %s", session_id,
+                            trade.at.isoformat(), exc.message)  # fmt: skip
         if rows:
             await self._store.add_transactions(rows)
         return len(rows)

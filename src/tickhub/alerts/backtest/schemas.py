@@ -38,8 +38,10 @@ class PaperIn(PaperOrder):
     """A new seed-000 session that books each alert of the backtest as a transaction."""
 
     session_name: str | None = Field(default=None, min_length=1, max_length=255)
-    starting_balance: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("1e15"))
-    starting_coins: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("1e15"))
+    starting_balance: Decimal = Field(
+        default=Decimal(0), ge=0, le=Decimal("1e15"), decimal_places=18
+    )
+    starting_coins: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("1e15"), decimal_places=18)
 
 
 class BacktestIn(_In):

@@ -42,7 +42,10 @@ async def history_between(
     spec = service.interval_or_error(interval)
     step = spec.fixed_us
     assert step is not None
-    chunk = CHUNK_STORED if step in (60_000_000, 3_600_000_000, 86_400_000_000) else CHUNK_FOLDED
+    if step in (60_000_000, 3_600_000_000, 86_400_000_000):
+        chunk = CHUNK_STORED
+    else:  # what one folded read returns at most (a 1439m interval: 34 candles)
+        chunk = max(1, min(CHUNK_FOLDED, service.max_buckets(spec, None)))
     rows: list[Sequence[float]] = []
     close = start
     while close < end:

@@ -20,6 +20,7 @@ from tickhub.marketdata.service._core import (
     instruments,
     interval_or_error,
     latest_prices,
+    max_buckets,
     parse_tz,
     resolve_instrument,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "interval_or_error",
     "latest_prices",
     "market_instruments",
+    "max_buckets",
     "median_bounds",
     "parse_time",
     "parse_tz",

@@ -191,7 +191,11 @@ def main() -> None:
     parser.add_argument("--conditions", type=int, default=100)
     parser.add_argument("--naive-closes", type=int, default=200)
     parser.add_argument("--history", type=int, default=300)
+    parser.add_argument(
+        "--parts", default="backtest,memory,scanner", help="which of the three to run"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     r = random.Random(3)
     conditions = [r.choice(TEMPLATES)(r) for _ in range(args.conditions)]
     cooldowns = [r.choice(COOLDOWNS) for _ in range(args.conditions)]
@@ -203,23 +207,28 @@ def main() -> None:
           f"python {sys.version.split()[0]}")  # fmt: skip
     print(f"# {args.days} days of 1m candles x {args.instruments} instruments = {total:,} "
           f"candles; {args.conditions} conditions; history {args.history}")  # fmt: skip
-    seconds, alerts = backtest(n, args.instruments, conditions, cooldowns, args.history)
-    print(f"backtest      {seconds:9.1f} s   {total / seconds:12,.0f} candles/s   "
-          f"{decisions / seconds:14,.0f} candle-conditions/s   {alerts:,} alerts")  # fmt: skip
+    seconds = 0.0
+    if "backtest" in parts:
+        seconds, alerts = backtest(n, args.instruments, conditions, cooldowns, args.history)
+        print(f"backtest      {seconds:9.1f} s   {total / seconds:12,.0f} candles/s   "
+              f"{decisions / seconds:14,.0f} candle-conditions/s   {alerts:,} alerts")  # fmt: skip
 
-    per_close = naive_in_memory(args.naive_closes, conditions, cooldowns, args.history)
-    naive_total = per_close * total
-    print(f"naive/memory  {naive_total:9.1f} s   {1 / per_close:12,.0f} candles/s   "
-          f"(extrapolated from {args.naive_closes} closes of one instrument: "
-          f"{per_close * 1000:.2f} ms per close)   "
-          f"backtest is {naive_total / seconds:,.0f}x faster")  # fmt: skip
+    def ratio(naive_s: float) -> str:
+        return f"   backtest is {naive_s / seconds:,.0f}x faster" if seconds else ""
 
-    per_scan = asyncio.run(naive_scanner(args.naive_closes, conditions, cooldowns, args.history))
-    scan_total = per_scan * total
-    print(f"naive/scanner {scan_total:9.1f} s   {1 / per_scan:12,.0f} candles/s   "
-          f"(extrapolated from {args.naive_closes} scans of one instrument over SQLite: "
-          f"{per_scan * 1000:.2f} ms per close)   "
-          f"backtest is {scan_total / seconds:,.0f}x faster")  # fmt: skip
+    if "memory" in parts:
+        per_close = naive_in_memory(args.naive_closes, conditions, cooldowns, args.history)
+        print(f"naive/memory  {per_close * total:9.1f} s   {1 / per_close:12,.0f} candles/s   "
+              f"(extrapolated from {args.naive_closes} closes of one instrument: "
+              f"{per_close * 1000:.2f} ms per close){ratio(per_close * total)}")  # fmt: skip
+
+    if "scanner" in parts:
+        per_scan = asyncio.run(
+            naive_scanner(args.naive_closes, conditions, cooldowns, args.history)
+        )
+        print(f"naive/scanner {per_scan * total:9.1f} s   {1 / per_scan:12,.0f} candles/s   "
+              f"(extrapolated from {args.naive_closes} scans of one instrument over SQLite: "
+              f"{per_scan * 1000:.2f} ms per close){ratio(per_scan * total)}")  # fmt: skip
 
 
 if __name__ == "__main__":

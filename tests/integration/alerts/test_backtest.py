@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import store
 from tests.fixtures.accounts import User, signup
 from tickhub.alerts.language import evaluate, parse
+from tickhub.alerts.scanner import _history
 from tickhub.marketdata.events import Trade
 from tickhub.runtime import Runtime
 
@@ -209,3 +210,21 @@ async def test_refusals_name_the_field(client: httpx.AsyncClient, alice: User) -
     assert both.status_code == 422, both.text
     r = await client.post("/v1/strategies/backtest", json={"start": "2026-01-01", "end": "x"})
     assert r.status_code == 401
+
+
+async def test_reading_in_pieces_changes_nothing(
+    client: httpx.AsyncClient, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long windows are read in pieces: the pieces join up without a gap or a repeat."""
+    whole = {}
+    for interval in ("1m", "5m"):
+        r = await backtest(client, alice, condition="rsi(9) < 50", interval=interval)
+        assert r.status_code == 200, r.text
+        assert r.json()["summary"]["count"] > 3
+        whole[interval] = r.json()
+    monkeypatch.setattr(_history, "CHUNK_STORED", 7)
+    monkeypatch.setattr(_history, "CHUNK_FOLDED", 3)
+    for interval in ("1m", "5m"):
+        pieces = await backtest(client, alice, condition="rsi(9) < 50", interval=interval)
+        assert pieces.status_code == 200, pieces.text
+        assert pieces.json() == whole[interval]

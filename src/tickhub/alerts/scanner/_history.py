@@ -46,16 +46,20 @@ async def history_between(
         chunk = CHUNK_STORED
     else:  # what one folded read returns at most (a 1439m interval: 34 candles)
         chunk = max(1, min(CHUNK_FOLDED, service.max_buckets(spec, None)))
-    rows: list[Sequence[float]] = []
+    parts: list[tuple[Starts, Series]] = []
     close = start
     while close < end:
         upto = min(end, close + chunk * step)
-        part = await service.closed_candles(
+        rows = await service.closed_candles(
             market, instrument, spec, close=upto, limit=(upto - close) // step
         )
-        rows.extend(r for r in part if r[0] >= close)
+        parts.append(as_series([r for r in rows if r[0] >= close]))
         close = upto
-    return as_series(rows)
+    if not parts:
+        return as_series([])
+    starts = np.concatenate([p[0] for p in parts])
+    series: Series = {name: np.concatenate([p[1][name] for p in parts]) for name in parts[0][1]}
+    return starts, series
 
 
 def as_series(rows: Sequence[Sequence[float]]) -> tuple[Starts, Series]:

@@ -143,19 +143,19 @@ class Evaluation:
                     values[name] = float(self._number(node)[index])
         return values
 
-    def explain_rows(self, condition: Condition, indices: Sequence[int]) -> list[dict[str, float]]:
-        """`explain` at each of `indices` (the same values), each sub-expression read for
-        all of them at once."""
-        if not indices:
-            return []
+    def explain_columns(
+        self, condition: Condition, indices: Sequence[int]
+    ) -> list[tuple[str, Floats]]:
+        """`explain` at each of `indices`, by sub-expression: its name and its values at
+        those candles (`explain` at `indices[k]` is `{name: values[k]}`)."""
         picked = np.asarray(indices, dtype=np.intp)
-        if not (picked.min() >= -self.length and picked.max() < self.length):
+        if picked.size and not (picked.min() >= -self.length and picked.max() < self.length):
             raise IndexError(f"candle index out of range for {self.length} candles")
-        columns: list[tuple[str, list[float]]] = []
         with np.errstate(all="ignore"):
-            for name, node in _named_numeric_nodes(condition.root):
-                columns.append((name, self._number(node)[picked].tolist()))
-        return [{name: values[k] for name, values in columns} for k in range(picked.shape[0])]
+            return [
+                (name, self._number(node)[picked])
+                for name, node in _named_numeric_nodes(condition.root)
+            ]
 
     def number(self, node: Node) -> Floats:
         """A numeric sub-expression over the whole history (NaN where undefined)."""

@@ -185,15 +185,21 @@ def _in_one_window(
                 continue
             last = close
             alerting.append(row)
-        explained = shared.explain_rows(condition, alerting)
         name = k if ids is None else ids[k]
-        hits.extend(
-            Hit(name, r + offset, _finite(v)) for r, v in zip(alerting, explained, strict=True)
-        )
+        values = _values(shared.explain_columns(condition, alerting), len(alerting))
+        hits.extend(Hit(name, r + offset, v) for r, v in zip(alerting, values, strict=True))
     return hits
 
 
-def _finite(values: dict[str, float]) -> dict[str, float | None]:
-    """A value that is not finite (warm-up, division by zero) is None, as the alert
-    stores and shows it."""
-    return {name: v if math.isfinite(v) else None for name, v in values.items()}
+def _values(columns: list[tuple[str, Floats]], count: int) -> list[dict[str, float | None]]:
+    """The `count` rows' values as an alert keeps them: a value that is not finite
+    (warm-up, division by zero) is None."""
+    if not columns:
+        return [{} for _ in range(count)]
+    names = [name for name, _ in columns]
+    lists: list[list[float | None]] = []
+    for _, values in columns:
+        kept = values.astype(object)
+        kept[~np.isfinite(values)] = None
+        lists.append(kept.tolist())
+    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]

@@ -17,17 +17,23 @@ says so).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/http.py shadows the standard library's `http` while this folder leads sys.path
+# (the scanner's imports reach it through the sessions and accounts services).
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import asyncio
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np

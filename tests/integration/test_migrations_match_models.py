@@ -41,7 +41,7 @@ TABLES = {
         "market_wallet",
         "resources",
     },
-    "alerts (0006)": {"strategies", "strategy_marks", "alerts", "alert_deliveries"},
+    "alerts (0006, 0014)": {"strategies", "strategy_marks", "alerts", "alert_deliveries"},
     "coinmarketcap (0007)": {"cmc_listings", "cmc_global_metrics"},
     "market (0008)": {
         "market_sessions",
@@ -59,7 +59,7 @@ TABLES = {
         "market_clearings",
     },
     "alert targets (0010)": {"alert_targets"},
-    "market notification types (0013m)": {"market_notification_types"},
+    "market notification types (0013)": {"market_notification_types"},
 }
 
 

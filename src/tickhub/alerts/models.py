@@ -7,6 +7,7 @@ record times are aware UTC datetimes (`UtcDateTime`).
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tickhub.db import Base, UtcDateTime
+from tickhub.db import Base, ExactDecimal, UtcDateTime
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -51,6 +52,13 @@ class Strategy(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Paper trading: each alert books `paper_side` of `paper_amount` coins at the candle's
+    # close into this seed-000 session of the user (all three set, or none).
+    paper_session_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("sessions.id", ondelete="SET NULL"), index=True, default=None
+    )
+    paper_side: Mapped[str | None] = mapped_column(String(8), default=None)
+    paper_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal(), default=None)
 
 
 class StrategyMark(Base):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, delete, func, insert, select, update
@@ -36,6 +37,9 @@ class StrategyRecord:
     active: bool
     created_at: datetime
     updated_at: datetime
+    paper_session_id: int | None = None
+    paper_side: str | None = None
+    paper_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

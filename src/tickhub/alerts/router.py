@@ -19,6 +19,7 @@ from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
 from tickhub.alerts import notifiers, service
+from tickhub.alerts.backtest import router as backtest
 from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep, ChannelKeysDep, OutboxUowDep
 from tickhub.alerts.hub import AlertClient, AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
@@ -34,6 +35,7 @@ from tickhub.alerts.schemas import (
     StrategyIn,
     StrategyOut,
     StrategyPage,
+    StrategyPaperOut,
     StrategyPatch,
     TargetConfirmIn,
     channel_out,
@@ -63,6 +65,7 @@ AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 def install(app: FastAPI) -> None:
     """Mount the routes (their errors answer as problem documents, the app's handler of
     domain errors)."""
+    app.include_router(backtest.router, prefix="/v1", responses=PROBLEMS)
     app.include_router(router, prefix="/v1")
 
 
@@ -82,6 +85,11 @@ def _strategy_out(view: service.StrategyView) -> StrategyOut:
         cooldown_s=r.cooldown_s,
         channels=[channel_out(c) for c in r.channels],
         active=r.active,
+        paper=None
+        if r.paper_session_id is None or r.paper_side is None or r.paper_amount is None
+        else StrategyPaperOut(
+            session_id=r.paper_session_id, side=r.paper_side, amount=r.paper_amount
+        ),
         created_at=r.created_at,
         updated_at=r.updated_at,
     )

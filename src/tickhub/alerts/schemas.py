@@ -13,6 +13,7 @@ channel's URL is write-only too (it holds the service's credentials): answers ca
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -250,6 +251,26 @@ Cooldown = Annotated[
     ),
 ]
 Channels = Annotated[list[ChannelIn], Field(max_length=MAX_CHANNELS)]
+MAX_PAPER_AMOUNT = Decimal("1e9")
+
+
+class PaperOrder(_In):
+    """What each alert trades: a purchase or sale of `amount` coins at the candle's close."""
+
+    side: Literal["Purchase", "Sale"]
+    amount: Decimal = Field(gt=0, le=MAX_PAPER_AMOUNT, decimal_places=18, examples=["0.01"])
+
+
+class StrategyPaperIn(PaperOrder):
+    """Paper trading: each alert is booked as a transaction of this session of yours."""
+
+    session_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class StrategyPaperOut(Schema):
+    session_id: int
+    side: str
+    amount: Decimal
 
 
 class StrategyIn(_In):
@@ -260,6 +281,7 @@ class StrategyIn(_In):
     cooldown_s: Cooldown = MIN_COOLDOWN_S
     channels: Channels = Field(default_factory=list)
     active: bool = True
+    paper: StrategyPaperIn | None = None
 
 
 class StrategyPatch(_In):
@@ -272,10 +294,11 @@ class StrategyPatch(_In):
     cooldown_s: Cooldown | None = None
     channels: Channels | None = None
     active: bool | None = None
+    paper: StrategyPaperIn | None = Field(default=None, description="null: stop paper trading")
 
     @model_validator(mode="after")
     def _no_nulls(self) -> StrategyPatch:
-        for name in self.model_fields_set:
+        for name in self.model_fields_set - {"paper"}:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null: leave it out to keep it")
         return self
@@ -292,6 +315,9 @@ class StrategyOut(Schema):
     cooldown_s: int
     channels: list[ChannelOut]
     active: bool
+    paper: StrategyPaperOut | None = Field(
+        default=None, description="The session each alert is booked in, and the order"
+    )
     created_at: UtcTime
     updated_at: UtcTime
 

@@ -27,8 +27,8 @@ from tickhub.alerts.repository import (
     DeliveryRecord,
     StrategyRecord,
 )
-from tickhub.alerts.schemas import StrategyIn, StrategyPatch
-from tickhub.alerts.uow import AlertsStore, AlertsUowFactory, InstrumentSource
+from tickhub.alerts.schemas import StrategyIn, StrategyPaperIn, StrategyPatch
+from tickhub.alerts.uow import AlertsStore, AlertsUow, AlertsUowFactory, InstrumentSource
 from tickhub.common.time import utc_now
 from tickhub.common.uow import ConstraintViolation
 from tickhub.marketdata import service as marketdata
@@ -202,6 +202,19 @@ def _view(record: StrategyRecord) -> StrategyView:
     return StrategyView(record, canonical(record.condition))
 
 
+async def _paper(tx: AlertsUow, user_id: str, paper: StrategyPaperIn | None) -> dict[str, Any]:
+    """The stored paper-trading fields; the session must be the user's."""
+    if paper is None:
+        return {"paper_session_id": None, "paper_side": None, "paper_amount": None}
+    if not await tx.paper.owns(user_id, paper.session_id):
+        raise Invalid("no session of yours with this id", field="paper.session_id")
+    return {
+        "paper_session_id": paper.session_id,
+        "paper_side": paper.side,
+        "paper_amount": paper.amount,
+    }
+
+
 async def _owned(repo: AlertsStore, user_id: str, strategy_id: int) -> StrategyRecord:
     record = await repo.strategy(strategy_id, user_id)
     if record is None:
@@ -229,6 +242,7 @@ async def create_strategy(
     try:
         async with uow() as tx:
             repo = tx.alerts
+            paper = await _paper(tx, user_id, data.paper)
             if await repo.count_strategies(user_id) >= MAX_STRATEGIES:
                 raise Conflict(f"at most {MAX_STRATEGIES} strategies per user: delete one first")
             if await repo.strategy_named(user_id, data.name) is not None:
@@ -248,6 +262,7 @@ async def create_strategy(
                     "active": data.active,
                     "created_at": moment,
                     "updated_at": moment,
+                    **paper,
                 }
             )
             view = _view(await _owned(repo, user_id, strategy_id))
@@ -313,6 +328,8 @@ async def update_strategy(
                     values.get("instruments", record.instruments),
                     "condition" if "condition" in values else "instruments",
                 )
+            if "paper" in sent:
+                values.update(await _paper(tx, user_id, data.paper))
             if values:
                 values["updated_at"] = now or utc_now()
                 await repo.update_strategy(strategy_id, values)

@@ -22,6 +22,7 @@ from tickhub.alerts.repository import (
 from tickhub.common.uow import Uow
 from tickhub.db import UnitOfWork
 from tickhub.marketdata import service as marketdata
+from tickhub.sessions import service as sessions
 
 
 class Instrument(Protocol):
@@ -60,12 +61,21 @@ class AlertsStore(Protocol):
     async def deliveries(self, alert_id: int) -> list[DeliveryRecord]: ...
 
 
+class PaperSessions(Protocol):
+    """The sessions a strategy may paper-trade into (the sessions service's port)."""
+
+    async def owns(self, owner_id: str, session_id: int) -> bool: ...
+
+
 class AlertsUow(Uow, Protocol):
     @property
     def alerts(self) -> AlertsStore: ...
 
     @property
     def market(self) -> InstrumentSource: ...
+
+    @property
+    def paper(self) -> PaperSessions: ...
 
 
 AlertsUowFactory = Callable[[], AlertsUow]
@@ -84,7 +94,9 @@ class MarketInstruments:
 class AlertsUnitOfWork(UnitOfWork):
     alerts: AlertsRepository
     market: MarketInstruments
+    paper: sessions.PaperLedger
 
     def _open(self, conn: AsyncConnection) -> None:
         self.alerts = AlertsRepository(conn)
         self.market = MarketInstruments(conn)
+        self.paper = sessions.paper_ledger_on(conn)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -161,6 +162,22 @@ class Evaluation:
                         values[f"{name}.age_s"] = float(self._ages[name][index])
         return values
 
+    def explain_columns(
+        self, condition: Condition, indices: Sequence[int]
+    ) -> list[tuple[str, Floats]]:
+        """`explain` at each of `indices`, by sub-expression: its name and its values at
+        those candles (`explain` at `indices[k]` is `{name: values[k]}`, ages included)."""
+        picked = np.asarray(indices, dtype=np.intp)
+        if picked.size and not (picked.min() >= -self.length and picked.max() < self.length):
+            raise IndexError(f"candle index out of range for {self.length} candles")
+        columns: list[tuple[str, Floats]] = []
+        with np.errstate(all="ignore"):
+            for name, node in _named_numeric_nodes(condition.root):
+                columns.append((name, self._number(node)[picked]))
+                if isinstance(node, Series) and name in self._ages:
+                    columns.append((f"{name}.age_s", self._ages[name][picked]))
+        return columns
+
     def number(self, node: Node) -> Floats:
         """A numeric sub-expression over the whole history (NaN where undefined)."""
         with np.errstate(all="ignore"):
@@ -261,6 +278,15 @@ def _cached(cache: dict[Node, _T], node: Node, compute: Callable[[Node], _T]) ->
     if found is None:
         found = cache[node] = compute(node)
     return found
+
+
+@lru_cache(maxsize=65_536)
+def _named_numeric_nodes(root: Node) -> tuple[tuple[str, Node], ...]:
+    """The numeric sub-expressions `explain` reports, by canonical name, in its order."""
+    out: dict[str, Node] = {}
+    for node in _numeric_nodes(root):
+        out.setdefault(render(node), node)
+    return tuple(out.items())
 
 
 def _numeric_nodes(root: Node) -> list[Node]:

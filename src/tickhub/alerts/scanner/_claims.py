@@ -10,6 +10,8 @@ from datetime import datetime
 from tickhub.alerts.events import AlertRaised
 from tickhub.alerts.scanner._model import Outcome, Prepared
 from tickhub.alerts.scanner._store import Mark, MarkKey, NewAlert, ScannerStore
+from tickhub.common.time import from_us
+from tickhub.sessions import service as sessions
 
 
 def last_alerts(prepared: Sequence[Prepared]) -> dict[MarkKey, int]:
@@ -29,9 +31,11 @@ async def claim(
     prepared: Sequence[Prepared],
     latest: dict[MarkKey, int],
     raised_at: datetime,
+    ledger: sessions.PaperLedger | None = None,
 ) -> tuple[set[MarkKey], list[list[NewAlert]], list[int]]:
     """Claim the marks of every prepared group and store the alerts of the claimed
-    strategies: the marks claimed, each group's alerts, and their ids in order."""
+    strategies (booking those of paper-trading strategies in their sessions, through
+    `ledger`): the marks claimed, each group's alerts, and their ids in order."""
     # The first statement writes, so on SQLite the transaction takes the write
     # lock before it reads anything (no stale snapshot to upgrade).
     # Marks of strategies seen here for the first time start at the previous
@@ -69,6 +73,16 @@ async def claim(
         for p in prepared
     ]
     ids = await store.insert_alerts([a for group in alerts for a in group])
+    if ledger is not None:
+        await ledger.book(
+            [
+                (paper[0], a.strategy.user_id,
+                 sessions.PaperTrade(paper[1], paper[2], a.close, from_us(a.candle_close), ""))
+                for group in alerts
+                for a in group
+                if (paper := a.strategy.paper) is not None
+            ]
+        )  # fmt: skip
     return claimed, alerts, ids
 
 

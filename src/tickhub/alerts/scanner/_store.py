@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import String, Table, bindparam, insert, select, type_coerce, update
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickhub.alerts.models import AlertDelivery, AlertRow, Strategy, StrategyMark
 from tickhub.db import UnitOfWork
 from tickhub.marketdata import service as marketdata
+from tickhub.sessions import service as sessions
 
 strategies_t: Table = Strategy.__table__  # type: ignore[assignment]
 marks_t: Table = StrategyMark.__table__  # type: ignore[assignment]
@@ -48,6 +50,8 @@ class StrategyRow:
     condition: str
     cooldown_s: int
     channels: tuple[dict[str, Any], ...]
+    # paper trading: (session id, side, amount) booked on each alert, or None
+    paper: tuple[int, str, Decimal] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,8 @@ class ScannerStore:
         for part in chunks(ids):
             rows = await self.conn.execute(
                 select(s.id, s.user_id, s.name, s.instruments, s.interval, s.interval_s,
-                       s.condition, s.cooldown_s, s.channels)
+                       s.condition, s.cooldown_s, s.channels, s.paper_session_id,
+                       s.paper_side, s.paper_amount)
                 .where(s.id.in_(list(part)))
             )  # fmt: skip
             out.extend(
@@ -145,6 +150,7 @@ class ScannerStore:
                     r[6],
                     int(r[7] or 0),
                     tuple(c for c in (r[8] or ()) if isinstance(c, dict)),
+                    None if None in (r[9], r[10], r[11]) else (int(r[9]), r[10], r[11]),
                 )
                 for r in rows
             )
@@ -240,16 +246,19 @@ class ScannerStore:
 
 
 class ScannerUnitOfWork(UnitOfWork):
-    """One transaction of the scanner: its marks, strategies and alerts (`store`) and the
+    """One transaction of the scanner: its marks, strategies and alerts (`store`), the
     candles and instruments it reads on the same connection (`market`, through the
-    market-data service)."""
+    market-data service) and the paper-trading sessions it books alerts into (`paper`,
+    through the sessions service), so an alert and its transaction commit together."""
 
     store: ScannerStore
     market: marketdata.MarketReads
+    paper: sessions.PaperLedger
 
     def _open(self, conn: AsyncConnection) -> None:
         self.store = ScannerStore(conn)
         self.market = marketdata.reads_on(conn)
+        self.paper = sessions.paper_ledger_on(conn)
 
 
 def _deliveries(alerts: Sequence[NewAlert], ids: Iterable[int]) -> Iterator[dict[str, Any]]:

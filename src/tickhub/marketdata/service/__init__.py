@@ -30,6 +30,7 @@ from tickhub.marketdata.service._core import (
     instruments,
     interval_or_error,
     latest_prices,
+    max_buckets,
     parse_tz,
     resolve_instrument,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "latest_prices",
     "lists_coin",
     "market_instruments",
+    "max_buckets",
     "median_bounds",
     "parse_time",
     "parse_tz",

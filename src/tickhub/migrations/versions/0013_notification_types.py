@@ -1,6 +1,6 @@
 """market: the notification types an admin adds (seed 003's notification_type paths)
 
-Revision ID: 0013m
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013m"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -94,7 +94,7 @@ def test_alert_values_carry_the_ages_and_none_where_missing() -> None:
         data,
         closes,
         (Job("btc_dominance > 55 or close > 0", 0, 0, None),),
-        {"btc_dominance": np.array([NAN, 0.0, 60.0])},
+        ages={"btc_dominance": np.array([NAN, 0.0, 60.0])},
     )
     hits = find_alerts(request)
     assert [h.row for h in hits] == [0, 1, 2]

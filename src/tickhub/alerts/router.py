@@ -19,6 +19,7 @@ from tickhub.accounts.deps import CurrentUser, authenticate, get_accounts
 from tickhub.accounts.errors import AccountsError
 from tickhub.accounts.service import Principal
 from tickhub.alerts import notifiers, service
+from tickhub.alerts.backtest import router as backtest
 from tickhub.alerts.deps import AddressPolicyDep, AlertsUowDep, OutboxUowDep
 from tickhub.alerts.hub import AlertClient, AlertHub, TooManyConnections
 from tickhub.alerts.repository import AlertRecord, DeliveryRecord
@@ -63,6 +64,7 @@ AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 def install(app: FastAPI) -> None:
     """Mount the routes (their errors answer as problem documents, the app's handler of
     domain errors)."""
+    app.include_router(backtest.router, prefix="/v1", responses=PROBLEMS)
     app.include_router(router, prefix="/v1")
 
 

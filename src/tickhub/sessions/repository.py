@@ -172,6 +172,11 @@ class SessionsRepository:
         )
         return int(result.scalar_one())
 
+    async def add_transactions(self, rows: list[dict[str, Any]]) -> None:
+        """Many transactions at once (paper trading's bookings)."""
+        for start in range(0, len(rows), 500):
+            await self.conn.execute(insert(transactions_t), rows[start : start + 500])
+
     async def transaction(self, session_id: int, transaction_id: int) -> TransactionRecord | None:
         t = transactions_t
         query = select(t).where(t.c.id == transaction_id, t.c.session_id == session_id)

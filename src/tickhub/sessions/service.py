@@ -26,6 +26,11 @@ from tickhub.accounts.service import Principal
 from tickhub.common.time import utc_now
 from tickhub.common.uow import ConstraintViolation
 from tickhub.sessions.errors import Conflict, Invalid, NotFound
+from tickhub.sessions.paper import PaperLedger as PaperLedger
+from tickhub.sessions.paper import PaperTrade as PaperTrade
+from tickhub.sessions.paper import book_paper_session as book_paper_session
+from tickhub.sessions.paper import check_paper_session as check_paper_session
+from tickhub.sessions.paper import paper_ledger_on as paper_ledger_on
 from tickhub.sessions.repository import (
     ModelRecord,
     SessionRecord,

@@ -9,10 +9,13 @@ from tickhub.alerts.scanner._engine import (
     evaluate_many,
     find_alerts,
 )
+from tickhub.alerts.scanner._history import history_between
 from tickhub.alerts.scanner._model import ScanResult, latest_close
 from tickhub.alerts.scanner._service import Scanner
+from tickhub.alerts.scanner._window import MAX_WINDOW, window_from, window_length
 
 __all__ = [
+    "MAX_WINDOW",
     "GroupRequest",
     "Hit",
     "Job",
@@ -21,5 +24,8 @@ __all__ = [
     "alert_values",
     "evaluate_many",
     "find_alerts",
+    "history_between",
     "latest_close",
+    "window_from",
+    "window_length",
 ]

@@ -44,6 +44,7 @@ from tickhub.alerts.scanner._model import (
     latest_close,
 )
 from tickhub.alerts.scanner._store import Mark, ScannerStore, ScannerUnitOfWork, StrategyRow
+from tickhub.alerts.scanner._window import window_from, window_length
 from tickhub.alerts.scanner._workers import EvaluationPool
 from tickhub.common.clock import minute_ticks
 from tickhub.marketdata import service
@@ -318,37 +319,46 @@ class Scanner:
     ) -> Prepared | None:
         """Read the marks (those this scanner remembers unless not `cached`) and the
         candles, and decide the candles closed after each mark."""
-        seed = group.close - group.interval_us  # first seen: only the latest close
-        catch_up = max(1, self._settings.catch_up)
-        stored: dict[int, Mark] = {}
-        if cached:
-            for s in strategies:
-                if (mark := self._marks.get((s.id, group.exchange, group.symbol))) is not None:
-                    stored[s.id] = mark
-        remembered = set(stored)
-        unknown = [s.id for s in strategies if s.id not in stored]
+        step = group.interval_us
+        seed = group.close - step  # first seen: only the latest close
         async with ScannerUnitOfWork(self._engine) as tx:
+            stored: dict[int, Mark] = {}
+            if cached:
+                for s in strategies:
+                    if (mark := self._marks.get((s.id, group.exchange, group.symbol))) is not None:
+                        stored[s.id] = mark
+            remembered = set(stored)
+            unknown = [s.id for s in strategies if s.id not in stored]
             if unknown:
                 stored.update(await tx.store.marks(unknown, group.exchange, group.symbol))
             seen = {s.id: stored.get(s.id, Mark(seed, None)) for s in strategies}
             pending = [s for s in strategies if seen[s.id].evaluated_through < group.close]
             if not pending:
                 return None
-            oldest = min(seen[s.id].evaluated_through for s in pending)
-            behind = min(catch_up, (group.close - oldest) // group.interval_us)
-            lookback = max(parsed(s.condition).lookback for s in pending)
-            limit = min(service.MAX_CANDLES, max(self._settings.history, lookback + behind))
+            windows = {
+                s.id: window_length(parsed(s.condition).lookback, self._settings.history)
+                for s in pending
+            }
+            # After a stop, at most `catch_up` intervals are caught up, and never so many
+            # that the windows would not fit in one read.
+            catch_up = max(1, min(self._settings.catch_up,
+                                  service.MAX_CANDLES - 2 * max(windows.values())))  # fmt: skip
+            floor = group.close - catch_up * step
+            since = {s.id: max(seen[s.id].evaluated_through, floor) for s in pending}
+            earliest = min(window_from(since[s.id], step, windows[s.id]) for s in pending)
+            limit = min(service.MAX_CANDLES, -(-(group.close - earliest) // step))
             starts, series = await history(tx.market, group, limit)
-        closes = starts + group.interval_us
+        closes = starts + step
         jobs: list[Job] = []
         for s in pending:
             mark = seen[s.id]
-            first = int(np.searchsorted(closes, mark.evaluated_through, side="right"))
-            first = max(first, len(closes) - catch_up)
-            jobs.append(Job(s.condition, first, s.cooldown_s * US, mark.last_alert_close))
+            first = int(np.searchsorted(closes, since[s.id], side="right"))
+            jobs.append(
+                Job(s.condition, first, s.cooldown_s * US, mark.last_alert_close, windows[s.id])
+            )
         if all(j.first >= len(closes) for j in jobs):
             return None  # no candle closed after any mark: nothing to decide or claim
-        request = GroupRequest(series, closes, tuple(jobs))
+        request = GroupRequest(series, closes, tuple(jobs), step)
         hits = await self._find_alerts(request)
         fresh = [s.id for s in pending if s.id not in stored]
         return Prepared(group, pending, seen, fresh, remembered, jobs, hits, request)

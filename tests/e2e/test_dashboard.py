@@ -1,8 +1,8 @@
 """The dashboard at `/` in a real browser (Debian's Chromium driven by Playwright) against
 a real `tickhub up` process with the simulated market: live board, chart, statistics,
 coverage, source health, a signed-in user's sessions, a narrow screen, and no console
-errors. With TICKHUB_UPDATE_SCREENSHOT=1 the screenshot it takes replaces the README's
-(docs/dashboard.png); otherwise it goes to the test's temporary directory."""
+errors. Its screenshot goes to the test's temporary directory; the README's
+(docs/dashboard.png) is taken by test_dashboard_panels.py, with every panel filled."""
 
 from __future__ import annotations
 
@@ -97,8 +97,7 @@ def _chart_matches_api(page: Any, client: httpx.Client, interval: str) -> None:
 
 
 def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str, tmp_path: Path) -> None:
-    update = os.environ.get("TICKHUB_UPDATE_SCREENSHOT") == "1"
-    screenshot = README_SCREENSHOT if update else tmp_path / "dashboard.png"
+    screenshot = tmp_path / "dashboard.png"
     if not CHROMIUM.is_file():
         service_unavailable("Chromium", f"{CHROMIUM} is missing; apt-get install chromium")
     from playwright.sync_api import sync_playwright

@@ -387,9 +387,42 @@ async def test_the_backtest_view_draws_the_alerts_on_the_candles_with_the_summar
     assert f"{len(alerts)} alert(s)" in await page.locator("#backtest-status").inner_text()
     assert await page.locator("#backtest-alerts tbody tr").count() == len(alerts)
 
+    notes = page.locator("#backtest-summary .coverage-note")
+    await expect(notes).to_have_count(1)  # six hours of history in a 24-hour window
+    assert "360 of 1440 candles" in await notes.inner_text()
+
+    # for the README: the page with an alert in the feed as well
     await expect(page.locator("#alerts-feed")).to_have_attribute("data-state", "live")
+    time = FakeTime(END_S - 1, until=END_S + 30)
+    runtime = dashboard.runtime
+    async with scanning(
+        runtime.settings, runtime.engine, runtime.bus, clock=time.clock, sleep=time.sleep
+    ):
+        await expect(page.locator("#alerts-list li[data-source=stream]")).to_have_count(1)
     update = os.environ.get("TICKHUB_UPDATE_SCREENSHOT") == "1"
     screenshot = README_SCREENSHOT if update else tmp_path / "dashboard.png"
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 0
+
+    # bad input: the answer names the field, and the view shows it there
+    await page.locator("#backtest-form input[name=horizons]").fill("1, 0")
+    await page.locator("#backtest-form button[type=submit]").click()
+    await expect(result).to_have_attribute("data-state", "error")
+    await expect(page.locator("#backtest-error")).to_contain_text("horizons")
+    await expect(page.locator("#backtest-form input[name=horizons]")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+
+
+async def test_the_panels_fit_a_narrow_screen(dashboard: Dashboard) -> None:
+    user = await signup(dashboard.http, EMAIL)
+    page = await dashboard.page()
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await sign_in(page, user)
+    await expect(page.locator("#alerts-feed")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#listings")).to_have_attribute("data-state", "ready")
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0

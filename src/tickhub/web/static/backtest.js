@@ -52,7 +52,7 @@ function summaryTable(summary, horizons) {
       el("td", { text: s.count === undefined ? "—" : String(s.count) }),
       el("td", { class: "num", text: fmtPct(s.mean) }),
       el("td", { class: "num", text: fmtPct(s.median) }),
-      el("td", { class: "num", text: s.positive === null || s.positive === undefined ? "—" : fmt(s.positive * 100, 1) + "%" }));
+      el("td", { class: "num", text: s.positive_share === null || s.positive_share === undefined ? "—" : fmt(s.positive_share * 100, 1) + "%" }));
   });
   const head = ["After", "Alerts with a return", "Mean", "Median", "Positive"];
   return el("div", { class: "scroll", tabindex: "0" }, el("table", { class: "summary" },
@@ -77,11 +77,16 @@ function alertsTable(alerts, horizons) {
     el("tbody", {}, ...rows))), ...more);
 }
 
+/** Where the window's data has holes (the backtest saw no candles there), per instrument. */
 function holesNote(answer) {
-  const holes = answer.coverage_gaps || answer.gaps || answer.holes || [];
-  if (!holes.length) return [];
-  return [el("p", { class: "warning", role: "note", text:
-    "Holes in the data of this window: " + holes.length + " (the backtest saw no candles there)." })];
+  return (answer.coverage || []).filter((c) => !c.complete).map((c) => {
+    const where = c.instrument.exchange + ":" + c.instrument.symbol;
+    const holes = c.holes || [];
+    const first = holes.slice(0, 3).map((h) => fmtTime(h.start) + " → " + fmtTime(h.end)).join("; ");
+    return el("p", { class: "warning coverage-note", "data-instrument": where, text:
+      where + ": " + c.candles + " of " + c.expected_candles + " candles in this window; " + holes.length +
+      " hole(s) with no data" + (first ? " (" + first + (holes.length > 3 ? "; …" : "") + ")" : "") + "." });
+  });
 }
 
 async function drawChart(instrument, interval, startMs, endMs, alerts) {
@@ -135,10 +140,10 @@ async function run(ev) {
   }
   if (seq !== bt.seq) return;
   const alerts = answer.alerts || [];
-  const shownHorizons = horizons || Object.keys((answer.summary && answer.summary.horizons) || { 1: 0, 5: 0, 15: 0, 60: 0 }).map(Number);
+  const shownHorizons = answer.horizons || horizons || [];
   const summary = answer.summary || {};
   $("backtest-status").textContent =
-    (summary.alerts ?? summary.count ?? alerts.length) + " alert(s) of " + interval + " candles from " +
+    (summary.count ?? alerts.length) + " alert(s) of " + interval + " candles from " +
     fmtTime(body.start) + " to " + fmtTime(body.end) + ".";
   $("backtest-summary").replaceChildren(...holesNote(answer), summaryTable(summary, shownHorizons));
   $("backtest-alerts").replaceChildren(alertsTable(alerts, shownHorizons));

@@ -1,6 +1,6 @@
 // Signing in and out, and the signed-in user's trading sessions (seed 000's /session).
 import { $, el, fmt, table } from "./dom.js";
-import { getJson, onAuth, signIn, signOut, userEmail } from "./api.js";
+import { getJson, onAuth, signIn, signOut, signOutReason, userEmail } from "./api.js";
 
 async function submit(ev) {
   ev.preventDefault();
@@ -49,8 +49,10 @@ function authChanged(signed) {
   for (const panel of document.querySelectorAll("[data-needs-sign-in]")) panel.hidden = !signed;
   if (signed) {
     $("account-email").textContent = "Signed in as " + userEmail();
+    $("signin-error").textContent = "";
     loadSessions().catch((err) => { $("signin-error").textContent = "Could not load sessions: " + err.message; });
   } else {
+    $("signin-error").textContent = signOutReason();
     $("sessions").replaceChildren();
     $("sessions").dataset.state = "empty";
   }
@@ -60,6 +62,6 @@ export function startAccount() {
   $("signin").addEventListener("submit", (ev) => submit(ev).catch((err) => {
     $("signin-error").textContent = "Sign-in failed: " + err.message;
   }));
-  $("signout").addEventListener("click", signOut);
+  $("signout").addEventListener("click", () => signOut());
   onAuth(authChanged);
 }

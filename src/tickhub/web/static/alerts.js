@@ -2,9 +2,9 @@
 // /v1/alerts/stream WebSocket pushes it, with the values that made its condition true.
 // Browsers cannot set headers on a WebSocket, so the access token goes as `?token=`;
 // when the server closes with 4401 (the token expired), it is refreshed and the stream
-// reopened.
+// reopened; when the refresh fails too, the user is signed out.
 import { $, el, fmt, fmtTime } from "./dom.js";
-import { accessToken, getJson, onAuth, refreshAccess, signedIn } from "./api.js";
+import { EXPIRED, accessToken, getJson, onAuth, refreshAccess, signOut, signedIn } from "./api.js";
 
 const SHOWN = 50;
 const CLOSE_UNAUTHENTICATED = 4401;
@@ -65,14 +65,18 @@ function connect(generation) {
   ws.addEventListener("message", (ev) => {
     let msg;
     try { msg = JSON.parse(ev.data); } catch { return; }
-    if (msg.op === "pong") setState("live", "Live: new alerts appear here as they are raised.");
+    if (msg.op === "pong") {
+      const box = $("alerts-feed");
+      box.dataset.connections = String(Number(box.dataset.connections || "0") + 1);
+      setState("live", "Live: new alerts appear here as they are raised.");
+    }
     else if (msg.id !== undefined && msg.instrument) add(msg, "stream", { newest: true });
   });
   ws.addEventListener("close", async (ev) => {
     if (generation !== feed.generation) return; // signed out meanwhile
     setState("closed", "Alert stream closed; reconnecting…");
     if (ev.code === CLOSE_UNAUTHENTICATED && !(await refreshAccess())) {
-      setState("closed", "Alert stream closed: sign in again.");
+      signOut(EXPIRED);
       return;
     }
     setTimeout(() => {

@@ -6,7 +6,8 @@
 // flight at a time, since /api/token/refresh uses its token up) and is sent again; when
 // the refresh fails too, the user is signed out.
 
-const auth = { access: null, refresh: null, email: null };
+const auth = { access: null, refresh: null, email: null, reason: "" };
+export const EXPIRED = "Your sign-in no longer holds (it expired, or was signed out elsewhere): sign in again.";
 const listeners = new Set();
 let refreshing = null;
 
@@ -46,14 +47,20 @@ export async function signIn(email, password) {
   });
   if (!r.ok) return r.status === 429 ? "Too many attempts; wait a moment." : "Sign-in failed: wrong e-mail or password.";
   const pair = await r.json();
-  Object.assign(auth, { access: pair.access, refresh: pair.refresh, email });
+  Object.assign(auth, { access: pair.access, refresh: pair.refresh, email, reason: "" });
   announce();
   return null;
 }
 
-export function signOut() {
-  Object.assign(auth, { access: null, refresh: null, email: null });
+/** Signs out; `reason` says why when it was not the user's choice. */
+export function signOut(reason = "") {
+  Object.assign(auth, { access: null, refresh: null, email: null, reason });
   announce();
+}
+
+/** Why the last sign-out happened ("" when the user chose it). */
+export function signOutReason() {
+  return auth.reason;
 }
 
 /** A fresh access token from the refresh token; false when that no longer holds. */
@@ -94,7 +101,7 @@ export async function request(method, path, body) {
   let r = await send(method, path, body);
   if (r.status === 401 && auth.refresh) {
     if (await refreshAccess()) r = await send(method, path, body);
-    if (r.status === 401) signOut();
+    if (r.status === 401) signOut(EXPIRED);
   }
   if (!r.ok) throw new ApiError(path, r.status, await problemOf(r));
   return r.status === 204 ? null : r.json();

@@ -410,6 +410,15 @@ async def test_the_backtest_view_draws_the_alerts_on_the_candles_with_the_summar
     await page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 0
 
+    # the condition, filled from the strategy, is checked like the strategy form's
+    check = page.locator("#backtest-condition-check")
+    await expect(check).to_have_attribute("data-state", "ok")
+    await page.locator("#backtest-form textarea[name=condition]").fill("close > sma(close, )")
+    await expect(check).to_have_attribute("data-state", "error")
+    await expect(check.locator("mark")).to_have_count(1)
+    await page.locator("#backtest-form textarea[name=condition]").fill("close > sma(close, 10)")
+    await expect(check).to_have_attribute("data-state", "ok")
+
     # bad input: the answer names the field, and the view shows it there
     await page.locator("#backtest-form input[name=horizons]").fill("1, 0")
     await page.locator("#backtest-form button[type=submit]").click()

@@ -7,10 +7,11 @@ import { ApiError, getJson, onAuth, request } from "./api.js";
 import { candleChart, showBars, toBars } from "./chart.js";
 import { instrumentKeys } from "./board.js";
 import { onBacktest } from "./strategies.js";
+import { watchCondition } from "./condition.js";
 
 const MAX_CANDLES = 10000;
 const ROWS_SHOWN = 200;
-const bt = { chart: null, seq: 0 };
+const bt = { chart: null, seq: 0, recheck: () => {} };
 
 function form() {
   return $("backtest-form");
@@ -159,12 +160,14 @@ function fill(strategy) {
   input("interval").value = strategy.interval;
   input("condition").value = strategy.condition;
   input("cooldown_s").value = String(strategy.cooldown_s);
+  bt.recheck();
   $("backtest-panel").scrollIntoView({ block: "start" });
   run().catch((err) => { $("backtest-error").textContent = err.message; });
 }
 
 export function startBacktest() {
   bt.chart = candleChart($("backtest-chart"));
+  bt.recheck = watchCondition(input("condition"), $("backtest-condition-check"));
   form().addEventListener("submit", (ev) => run(ev).catch((err) => { $("backtest-error").textContent = err.message; }));
   onBacktest(fill);
   onAuth((signed) => {

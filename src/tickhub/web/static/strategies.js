@@ -1,16 +1,14 @@
 // The signed-in user's strategies: the list with an active switch, and a form that
-// creates or edits one. The condition is checked as it is typed (/v1/strategies/check):
-// its canonical reading and the candles it needs, or where and why it does not parse.
+// creates or edits one, its condition checked as it is typed (condition.js).
 import { $, el } from "./dom.js";
 import { ApiError, getJson, onAuth, request } from "./api.js";
+import { watchCondition } from "./condition.js";
 
-const CHECK_DELAY_MS = 250;
 const FIELDS = ["name", "instruments", "interval", "condition", "cooldown_s", "active"];
 const strategies = new Map(); // id -> strategy as the API answers it
 const listeners = new Set();
 let editing = null; // id of the strategy in the form, null for a new one
-let checkSeq = 0;
-let checkTimer = null;
+let recheck = () => {}; // checks the form's condition again (watchCondition)
 
 /** `fn(strategy)` runs when the user asks to backtest a strategy. */
 export function onBacktest(fn) {
@@ -95,56 +93,6 @@ export function knownStrategies() {
   return [...strategies.values()];
 }
 
-// ------------------------------------------------------------------ check as you type
-
-function showCheck(state, ...content) {
-  const out = $("condition-check");
-  out.dataset.state = state;
-  out.replaceChildren(...content);
-  input("condition").setAttribute("aria-invalid", String(state === "error"));
-}
-
-function pointAt(condition, position) {
-  // The condition with the fault marked: up to 30 characters either side of it.
-  const from = Math.max(0, position - 30);
-  const before = condition.slice(from, position);
-  const at = condition.slice(position, position + 1) || " ";
-  const after = condition.slice(position + 1, position + 31);
-  return el("code", { class: "where" }, (from ? "…" : "") + before, el("mark", { text: at }), after);
-}
-
-async function checkNow(condition) {
-  const seq = ++checkSeq;
-  try {
-    const c = await request("POST", "/v1/strategies/check", { condition });
-    if (seq !== checkSeq) return;
-    const needs = c.lookback > 1 ? " · needs " + c.lookback + " candles" : "";
-    showCheck("ok", el("span", { class: "ok", text: "✓ " }), "Reads as ", el("code", { text: c.canonical }), needs);
-  } catch (err) {
-    if (seq !== checkSeq) return;
-    if (!(err instanceof ApiError) || err.status >= 500) {
-      showCheck("unknown", "Could not check the condition: " + err.message);
-      return;
-    }
-    const p = err.problem;
-    const parts = [el("span", { class: "bad", text: "✗ " }), p.reason || p.detail || err.message];
-    if (typeof p.position === "number") parts.push(" at character " + (p.position + 1) + ": ", pointAt(condition, p.position));
-    showCheck("error", ...parts);
-  }
-}
-
-function conditionTyped() {
-  clearTimeout(checkTimer);
-  const condition = input("condition").value;
-  if (!condition.trim()) {
-    checkSeq++;
-    showCheck("empty");
-    return;
-  }
-  showCheck("checking", "Checking…");
-  checkTimer = setTimeout(() => checkNow(condition), CHECK_DELAY_MS);
-}
-
 // ------------------------------------------------------------------ create and edit
 
 function clearErrors() {
@@ -161,7 +109,7 @@ function resetForm() {
   f.querySelector("button[type=submit]").textContent = "Create";
   $("strategy-cancel").hidden = true;
   clearErrors();
-  showCheck("empty");
+  recheck();
 }
 
 function startEdit(id) {
@@ -180,7 +128,7 @@ function startEdit(id) {
   f.querySelector("button[type=submit]").textContent = "Save";
   $("strategy-cancel").hidden = false;
   clearErrors();
-  conditionTyped();
+  recheck();
   input("name").focus();
 }
 
@@ -219,7 +167,7 @@ async function submit(ev) {
 export function startStrategies() {
   const f = form();
   f.addEventListener("submit", (ev) => submit(ev));
-  input("condition").addEventListener("input", conditionTyped);
+  recheck = watchCondition(input("condition"), $("condition-check"));
   $("strategy-cancel").addEventListener("click", resetForm);
   onAuth((signed) => {
     resetForm();

@@ -18,18 +18,8 @@ import pytest
 
 from tests.conftest import service_unavailable
 from tests.e2e.test_up import free_port, wait_until
+from tests.fixtures.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--headless=new",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 EMAIL = "trader@example.com"
 PASSWORD = "correct horse battery staple 9"
 TIMEOUT_MS = 30_000

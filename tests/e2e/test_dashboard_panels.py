@@ -195,6 +195,14 @@ async def test_an_alert_the_scanner_raises_appears_in_the_feed_with_its_values(
     assert dict(zip(names, map(float, shown), strict=True)) == alert["values"]
     assert set(alert["values"]) >= {"close", "sma(close, 10)", "rsi(14)"}
 
+    # signed in again later, the feed starts with the alerts raised meanwhile
+    await page.click("#signout")
+    await expect(page.locator("#alerts-panel")).to_be_hidden()
+    await sign_in(page, user)
+    earlier = page.locator("#alerts-list li[data-source=history]")
+    await expect(earlier).to_have_count(1)
+    assert await earlier.get_attribute("data-alert-id") == str(alert["id"])
+
 
 async def test_the_panels_fit_a_narrow_screen(dashboard: Dashboard) -> None:
     user = await signup(dashboard.http, EMAIL)

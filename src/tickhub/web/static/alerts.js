@@ -35,13 +35,14 @@ function item(a, source) {
     valuesList(a.values));
 }
 
-function add(a, source, { newest }) {
+/** Adds an alert in its place, newest (highest id) first. */
+function add(a, source) {
   if (feed.seen.has(a.id)) return;
   feed.seen.add(a.id);
   const list = $("alerts-list");
   const node = item(a, source);
-  if (newest) list.prepend(node);
-  else list.append(node);
+  const after = [...list.children].find((li) => Number(li.dataset.alertId) < a.id);
+  list.insertBefore(node, after || null);
   while (list.children.length > SHOWN) list.lastElementChild.remove();
   $("alerts-empty").hidden = true;
   list.dataset.count = String(list.children.length);
@@ -49,7 +50,7 @@ function add(a, source, { newest }) {
 
 async function loadRecent() {
   const page = await getJson("/v1/alerts?limit=20");
-  for (const a of page.items) add(a, "history", { newest: false });
+  for (const a of page.items) add(a, "history");
 }
 
 function connect(generation) {
@@ -70,7 +71,7 @@ function connect(generation) {
       box.dataset.connections = String(Number(box.dataset.connections || "0") + 1);
       setState("live", "Live: new alerts appear here as they are raised.");
     }
-    else if (msg.id !== undefined && msg.instrument) add(msg, "stream", { newest: true });
+    else if (msg.id !== undefined && msg.instrument) add(msg, "stream");
   });
   ws.addEventListener("close", async (ev) => {
     if (generation !== feed.generation) return; // signed out meanwhile

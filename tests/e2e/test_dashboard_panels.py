@@ -52,6 +52,8 @@ async def test_the_market_panel_shows_the_stored_listings_and_dominance(
     # public: shown signed out, while the panels of a signed-in user stay hidden
     for panel in ("#strategies-panel", "#alerts-panel", "#backtest-panel"):
         await expect(page.locator(panel)).to_be_hidden()
+    await page.click("#signin-link")  # leads to the sign-in form
+    await expect(page.locator("#signin input[name=email]")).to_be_focused()
 
     listings = page.locator("#listings")
     await expect(listings).to_have_attribute("data-state", "ready")

@@ -45,6 +45,7 @@ export async function loadSessions() {
 
 function authChanged(signed) {
   $("signin").hidden = signed;
+  $("signin-link").hidden = signed;
   $("account").hidden = !signed;
   for (const panel of document.querySelectorAll("[data-needs-sign-in]")) panel.hidden = !signed;
   if (signed) {
@@ -63,5 +64,9 @@ export function startAccount() {
     $("signin-error").textContent = "Sign-in failed: " + err.message;
   }));
   $("signout").addEventListener("click", () => signOut());
+  $("signin-link").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    $("signin").querySelector("input[name=email]").focus(); // scrolls it into view
+  });
   onAuth(authChanged);
 }

@@ -1,8 +1,8 @@
 """The dashboard at `/` in a real browser (Debian's Chromium driven by Playwright) against
 a real `tickhub up` process with the simulated market: live board, chart, statistics,
 coverage, source health, a signed-in user's sessions, a narrow screen, and no console
-errors. With TICKHUB_UPDATE_SCREENSHOT=1 the screenshot it takes replaces the README's
-(docs/dashboard.png); otherwise it goes to the test's temporary directory."""
+errors. Its screenshot goes to the test's temporary directory; the README's
+(docs/dashboard.png) is taken by test_dashboard_panels.py, with every panel filled."""
 
 from __future__ import annotations
 
@@ -18,18 +18,8 @@ import pytest
 
 from tests.conftest import service_unavailable
 from tests.e2e.test_up import free_port, wait_until
+from tests.fixtures.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--headless=new",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 EMAIL = "trader@example.com"
 PASSWORD = "correct horse battery staple 9"
 TIMEOUT_MS = 30_000
@@ -97,8 +87,7 @@ def _chart_matches_api(page: Any, client: httpx.Client, interval: str) -> None:
 
 
 def test_dashboard_live_board_chart_stats_sessions(tickhub_sim: str, tmp_path: Path) -> None:
-    update = os.environ.get("TICKHUB_UPDATE_SCREENSHOT") == "1"
-    screenshot = README_SCREENSHOT if update else tmp_path / "dashboard.png"
+    screenshot = tmp_path / "dashboard.png"
     if not CHROMIUM.is_file():
         service_unavailable("Chromium", f"{CHROMIUM} is missing; apt-get install chromium")
     from playwright.sync_api import sync_playwright

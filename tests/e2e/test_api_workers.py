@@ -11,15 +11,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import service_unavailable
+from tests.fixtures.processes import free_port, wait_until
 from tickhub.bus.rabbitmq import RabbitBus
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
@@ -33,28 +33,6 @@ _HEALTHZ = re.compile(
     r'^tickhub_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$',
     re.MULTILINE,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `check` (another process's state) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.HTTPError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}; last: {last!r}")
 
 
 @pytest.fixture

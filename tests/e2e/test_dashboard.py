@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import service_unavailable
-from tests.e2e.test_up import free_port, wait_until
 from tests.fixtures.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.processes import free_port, wait_until
 
 EMAIL = "trader@example.com"
 PASSWORD = "correct horse battery staple 9"

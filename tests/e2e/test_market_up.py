@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_up import free_port, wait_until
 from tests.fixtures.accounts import iota_address
 from tests.fixtures.market import DAYS, STEP, synthetic_series
+from tests.fixtures.processes import free_port, wait_until
 
 PASSWORD = "Market-e2e-pass-42"
 

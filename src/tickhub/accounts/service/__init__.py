@@ -8,23 +8,6 @@ from tickhub.accounts.service._context import (
     build_accounts,
     server_key,
 )
-from tickhub.accounts.service._identity import (
-    Registration,
-    ResetLinkInvalid,
-    TokenPair,
-    VerificationFailed,
-    authenticate_token,
-    change_password,
-    check_reset_link,
-    complete_reset,
-    login,
-    refresh,
-    register,
-    request_password_reset,
-    resend_verification,
-    verification_link,
-    verify_email,
-)
 from tickhub.accounts.service._keys import (
     api_key,
     api_keys,
@@ -36,7 +19,23 @@ from tickhub.accounts.service._keys import (
     revoke_api_key,
     user_settings,
 )
+from tickhub.accounts.service._passwords import (
+    ResetLinkInvalid,
+    change_password,
+    check_reset_link,
+    complete_reset,
+    request_password_reset,
+)
 from tickhub.accounts.service._profile import create_admin, profile, update_profile, users
+from tickhub.accounts.service._signup import (
+    Registration,
+    VerificationFailed,
+    register,
+    resend_verification,
+    verification_link,
+    verify_email,
+)
+from tickhub.accounts.service._tokens import TokenPair, authenticate_token, login, refresh
 
 __all__ = [
     "Accounts",

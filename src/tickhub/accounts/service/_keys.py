@@ -11,7 +11,7 @@ from tickhub.accounts.errors import Conflict, Forbidden, Invalid, InvalidCredent
 from tickhub.accounts.repository import ApiKeyRecord
 from tickhub.accounts.security import api_key_prefix, hash_api_key, new_api_key, same_hash
 from tickhub.accounts.service._context import Accounts, Principal, log
-from tickhub.accounts.service._identity import API_KEY_INVALID
+from tickhub.accounts.service._tokens import API_KEY_INVALID
 
 MAX_ACTIVE_KEYS = 100
 TOUCH_EVERY = timedelta(seconds=60)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tickhub.accounts.errors import Conflict, Invalid, NotFound
 from tickhub.accounts.repository import UserRecord
 from tickhub.accounts.service._context import Accounts, Principal, log
-from tickhub.accounts.service._identity import _add_user, _password_errors, clean_password
+from tickhub.accounts.service._passwords import clean_password, password_errors
+from tickhub.accounts.service._signup import add_user
 
 
 async def profile(a: Accounts, principal: Principal) -> UserRecord:
@@ -53,7 +54,7 @@ async def create_admin(
     async with a.uow() as tx:
         existing = await tx.accounts.user_by_email(email)
     if existing is None:
-        user = await _add_user(
+        user = await add_user(
             a,
             email=email,
             password=password,
@@ -75,7 +76,7 @@ async def create_admin(
         "first_name": existing.first_name,
         "last_name": existing.last_name,
     }
-    errors = _password_errors(a, password, attributes)
+    errors = password_errors(a, password, attributes)
     if errors:
         raise Invalid(errors[0], errors={"password": errors})
     password_hash = await a.hash_password(password)

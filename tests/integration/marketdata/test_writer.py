@@ -150,3 +150,30 @@ async def test_two_writers_on_one_database_store_each_trade_once(
     )
     await check_candles_against_trades(engine, trades)
     assert sum(w.stats.new for w in writers) == 600
+
+
+async def test_a_batch_the_database_refuses_fails_alone(engine: AsyncEngine) -> None:
+    """Batches waiting for the database are written in one transaction; when the database
+    refuses one of them, the others are stored anyway and only that one fails."""
+    import asyncio
+
+    writer = Writer(engine)
+    good = [
+        TradeBatch("binance", symbol, tuple(make_trades(20, seed=n)))
+        for n, symbol in enumerate(("BTCUSDT", "ETHUSDT", "BNBBTC"))
+    ]
+    # a trade id beyond 64 bits: no database can store it
+    bad = TradeBatch("binance", "XRPUSDT", (Trade(2**63, T0, 1.0, 1.0),))
+    for batch in (*good, bad):
+        await writer.instrument_id(batch)  # so that the writes below wait together
+
+    results = await asyncio.gather(
+        *(writer.write(b) for b in (good[0], good[1], bad, good[2])), return_exceptions=True
+    )
+
+    assert results[:2] == [20, 20] and results[3] == 20
+    assert isinstance(results[2], Exception)
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(TradeRow))).scalar_one()
+    assert stored == 60
+    assert writer.stats.group_splits >= 1 or engine.dialect.name != "sqlite"

@@ -80,6 +80,7 @@ class WriterStats:
     cmc_listings: int = 0  # CoinMarketCap listing rows stored (new ones)
     cmc_global: int = 0  # CoinMarketCap global-metrics minutes stored (new ones)
     database_retries: int = 0
+    group_splits: int = 0  # grouped batches that failed together and were written alone
     last_trade_ts: int | None = None
 
 
@@ -246,17 +247,42 @@ class Writer:
         async with self._serial:
             if not item.done.done():
                 group, self._waiting = self._waiting, []
-                try:
-                    await self._write_group(group)
-                except asyncio.CancelledError:
-                    # the others were not cancelled: the next write takes them
-                    self._waiting[:0] = [w for w in group if w is not item and not w.done.done()]
-                    raise
-                except Exception as exc:
-                    for w in group:
-                        if not w.done.done():
-                            w.done.set_exception(exc)
+                await self._write_waiting(group, item)
         return await item.done
+
+    async def _write_waiting(self, group: list[_Waiting], item: _Waiting) -> None:
+        """Write `group` together; if that fails for a reason other than the database being
+        unreachable, write each batch alone, so that one batch the database refuses fails
+        alone and the others are stored (each failure goes to its own handler, for the bus
+        to retry and then dead-letter that batch only)."""
+        try:
+            await self._write_group(group)
+            return
+        except asyncio.CancelledError:
+            # the others were not cancelled: the next write takes them
+            self._waiting[:0] = [w for w in group if w is not item and not w.done.done()]
+            raise
+        except Exception as exc:
+            if len(group) == 1 or _is_unavailable(exc):
+                for w in group:
+                    if not w.done.done():
+                        w.done.set_exception(exc)
+                return
+            self.stats.group_splits += 1
+            log.warning(
+                "%d batches failed together (%s): writing each alone", len(group), _short(exc)
+            )
+        for n, w in enumerate(group):
+            if w.done.done():
+                continue
+            try:
+                await self._write_group([w])
+            except asyncio.CancelledError:
+                self._waiting[:0] = [x for x in group[n:] if x is not item and not x.done.done()]
+                raise
+            except Exception as exc:
+                if not w.done.done():
+                    w.done.set_exception(exc)
 
     async def _write_group(self, group: list[_Waiting]) -> None:
         """One transaction for the batches of `group` (any instruments); sets each one's

@@ -62,8 +62,13 @@ def install_docs(app: FastAPI) -> None:
         StaticFiles(packages=[("fastapi_offline", "static")]),
         name="docs-assets",
     )
+    # The pages close over these values, never over `app`: FastAPI caches facts about each
+    # endpoint function (4,096 of them) and so keeps alive whatever the function holds.
     openapi_url = app.openapi_url or "/openapi.json"
     oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url
+    title = app.title
+    # no badge fetched from the public validator
+    swagger_parameters = {**(app.swagger_ui_parameters or {}), "validatorUrl": None}
 
     if app.docs_url:
 
@@ -72,13 +77,12 @@ def install_docs(app: FastAPI) -> None:
             root = request.scope.get("root_path", "")
             page = get_swagger_ui_html(
                 openapi_url=root + openapi_url,
-                title=f"{app.title} - Swagger UI",
+                title=f"{title} - Swagger UI",
                 oauth2_redirect_url=oauth2_redirect_url,
                 swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
                 swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
                 swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-                # no badge fetched from the public validator
-                swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
+                swagger_ui_parameters=swagger_parameters,
             )
             return _with_nonce(page)
 
@@ -95,7 +99,7 @@ def install_docs(app: FastAPI) -> None:
             root = request.scope.get("root_path", "")
             page = get_redoc_html(
                 openapi_url=root + openapi_url,
-                title=f"{app.title} - ReDoc",
+                title=f"{title} - ReDoc",
                 redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
                 redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
                 with_google_fonts=False,

@@ -11,11 +11,8 @@ tests/fixtures/workbench.py):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from playwright.async_api import expect
 
 from tests.fixtures.accounts import signup
@@ -26,23 +23,9 @@ from tests.fixtures.workbench import (
     LISTINGS,
     Dashboard,
     btc_dominance,
-    open_dashboard,
     scanner_at_the_end,
     sign_in,
-    sqlite_url,
 )
-from tickhub.runtime import Runtime
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return sqlite_url(tmp_path)
-
-
-@pytest.fixture
-async def dashboard(runtime: Runtime) -> AsyncIterator[Dashboard]:
-    async with open_dashboard(runtime) as opened:
-        yield opened
 
 
 async def test_the_market_panel_shows_the_stored_listings_and_dominance(

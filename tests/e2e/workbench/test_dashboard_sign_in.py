@@ -6,27 +6,13 @@ stream with 4401, the refresh fails and the page signs out, saying so."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Route, expect
 
 from tests.fixtures.accounts import PASSWORD, signup
-from tests.fixtures.workbench import EMAIL, Dashboard, open_dashboard, sign_in, sqlite_url
-from tickhub.runtime import Runtime
+from tests.fixtures.workbench import EMAIL, Dashboard, sign_in
 from tickhub.settings import Settings
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return sqlite_url(tmp_path)
-
-
-@pytest.fixture
-async def dashboard(runtime: Runtime) -> AsyncIterator[Dashboard]:
-    async with open_dashboard(runtime) as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ the test's temporary directory."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import expect
 
 from tests.fixtures.accounts import signup
@@ -25,23 +23,9 @@ from tests.fixtures.workbench import (
     EMAIL,
     HISTORY_MIN,
     Dashboard,
-    open_dashboard,
     scanner_at_the_end,
     sign_in,
-    sqlite_url,
 )
-from tickhub.runtime import Runtime
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return sqlite_url(tmp_path)
-
-
-@pytest.fixture
-async def dashboard(runtime: Runtime) -> AsyncIterator[Dashboard]:
-    async with open_dashboard(runtime) as opened:
-        yield opened
 
 
 async def test_the_backtest_view_draws_the_alerts_on_the_candles_with_the_summary(

@@ -14,6 +14,7 @@ from tests.integration.marketdata.test_v1_api import (
     BURST_AT,
     SPAN,
     T0,
+    S,
     assert_problem,
     iso,
     us,
@@ -187,3 +188,37 @@ async def test_seed_reads_are_capped(
     )
     assert r.status_code == 400
     assert "More than 20 prices match" in r.json()["detail"]
+
+
+async def test_statistics_read_few_trades_at_a_partial_minute(
+    client: httpx.AsyncClient, btc: list[Trade], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the burst puts more than 50 trades in one minute: a window that cuts that minute
+    # reads its trades (one object each), so past the bound it must end on a whole minute
+    minute = BURST_AT - BURST_AT % MINUTE
+    assert sum(1 for t in btc if minute <= t.ts < minute + MINUTE) > 50
+    monkeypatch.setattr(service._stats, "MAX_EDGE_TRADES", 50)
+    params = {"symbol": "BTCUSDT"}
+    r = await client.get(
+        "/v1/statistics", params={**params, "start": iso(BURST_AT - 10 * S), "end": iso(T0 + DAY)}
+    )
+    assert_problem(r, "start", 400)
+    assert "whole minute" in r.json()["detail"]
+    r = await client.get(
+        "/v1/statistics", params={**params, "start": iso(T0), "end": iso(BURST_AT + 10 * S)}
+    )
+    assert_problem(r, "end", 400)
+    r = await client.get(
+        "/v1/statistics", params={**params, "start": iso(minute), "end": iso(minute + MINUTE)}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] == sum(1 for t in btc if minute <= t.ts < minute + MINUTE)
+
+
+def test_bounds_keep_a_request_within_a_second_over_ten_million_trades() -> None:
+    # bench/bounds.py measured each bound with 10,000,000 trades stored: folding 100,000
+    # trades into sub-minute candles, reading two partial minutes of 100,000 trades, or an
+    # offset of 990,000 into seed 004's prices each took a core over a second
+    assert service.MAX_TRADE_ROWS <= 50_000
+    assert service._stats.MAX_EDGE_TRADES <= 20_000
+    assert service.MAX_SEED_MATCHES <= 100_000

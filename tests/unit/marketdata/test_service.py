@@ -228,6 +228,21 @@ async def test_seed_reads(md: FakeMarketData, btc: InstrumentInfo, sim_btc: Inst
     assert [t.trade_id for t in series] == [4, 5, 6]
 
 
+async def test_recent_minutes_reads_no_span_after_the_last_trade(
+    md: FakeMarketData, btc: InstrumentInfo
+) -> None:
+    # seed 001's history over a year ending long after the last trade: the spans between
+    # the last trade and `end` hold nothing, so none is read (each was a rollup query)
+    md.reads.add_trades(btc, minute_trades(1, 3))
+    reads: list[int] = []
+    for end in (T0 + 3 * MINUTE, T0 + 365 * 24 * HOUR):
+        md.reads.calls.clear()
+        minutes = await service.recent_minutes(md, btc, T0 - 365 * 24 * HOUR, end, limit=10_000)
+        assert [c.start for c in minutes] == [T0 + 2 * MINUTE, T0 + MINUTE, T0]
+        reads.append(sum(1 for c in md.reads.calls if not c.endswith("covered_ts")))
+    assert reads[1] == reads[0] == 1
+
+
 # ------------------------------------------------------------------ CoinMarketCap
 
 

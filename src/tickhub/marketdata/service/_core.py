@@ -30,8 +30,9 @@ MAX_CANDLES = 10_000
 MAX_TRADE_WINDOW = 3600 * 1_000_000
 """Intervals that no rollup tiles (below a minute, or not whole minutes) are folded from
 the trades: over at most this long a window (one hour) per request."""
-MAX_TRADE_ROWS = 100_000
-"""The most trades one candles request folds; a busier hour is a 400 on `start`."""
+MAX_TRADE_ROWS = 50_000
+"""The most trades one candles request folds; a busier hour is a 400 on `start`. With 10
+million trades stored, folding 100,000 took a core over a second (bench/bounds.py)."""
 MAX_ROLLUP_ROWS = 50_000
 """The most stored rollups one candles request folds (10,000 7-minute candles read
 70,000 one-minute rollups: too many; 10,000 one-minute candles read 10,000)."""

@@ -94,6 +94,8 @@ class TradeReads(Protocol):
 
     async def first_covered_ts(self, instrument_ids: Sequence[int]) -> int | None: ...
 
+    async def last_covered_ts(self, instrument_ids: Sequence[int]) -> int | None: ...
+
 
 class ListingReads(Protocol):
     """The read side of the CoinMarketCap history (`coinmarketcap.repository.CmcReads`)."""

@@ -29,9 +29,10 @@ MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
 SEED_CHUNK = 10_000
 """Rows per chunk of a streamed seed 004 statistics answer."""
-MAX_SEED_MATCHES = 1_000_000
+MAX_SEED_MATCHES = 100_000
 """The most trades a seed price page counts and pages through: past it, narrow the range
-(the count is a bounded read, and so is the offset)."""
+(the count is a bounded read, and so is the offset: an offset of 990,000 took a core a
+second, bench/bounds.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +94,17 @@ async def recent_minutes(
     """The 1-minute candles whose minute meets [start, end], newest first, at most `limit`.
 
     Reads back from `end` in spans that `candles` accepts and stops once `limit` candles
-    are found, so a long window costs only the spans it needs.
+    are found, so a long window costs only the spans it needs: none before the first
+    stored trade, none after the last.
     """
     if limit <= 0 or start > end:
         return []
     first = await tx.reads.first_covered_ts([inst.id])
-    if first is None:
+    last = await tx.reads.last_covered_ts([inst.id])
+    if first is None or last is None:
         return []
     start = max(start, first - first % MINUTE)  # no span before the data is read
+    end = min(end, last)  # nor after it
     one_minute = Interval(1, "m")
     span = (MAX_CANDLES - 2) * MINUTE
     out: list[Candle] = []

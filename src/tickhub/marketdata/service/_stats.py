@@ -33,8 +33,9 @@ from tickhub.marketdata.store.repository import InstrumentInfo
 
 EXACT_MEDIAN_TRADES = 10_000
 """Up to this many trades in a window, its median is computed from the trades."""
-MAX_EDGE_TRADES = 100_000
-"""The most trades read for the partial minutes at the two ends of a window."""
+MAX_EDGE_TRADES = 20_000
+"""The most trades read for each partial minute at the two ends of a window (each trade
+is read as an object: two edges of 100,000 took 2 s of a core and 56 MB, bench/bounds.py)."""
 FINE_WINDOW = DAY
 """Windows up to a day are read from 1 m rollups (≤ 1,440 rows), so the median is tight."""
 MEDIUM_WINDOW = 62 * DAY

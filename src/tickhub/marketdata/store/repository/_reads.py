@@ -324,6 +324,18 @@ class MarketDataReads:
             )
         return None if ts is None else int(ts)
 
+    async def last_covered_ts(self, instrument_ids: Sequence[int]) -> int | None:
+        """The latest time of a processed trade (stored or sampled away) of these instruments."""
+        c = coverage_t.c
+        ts = await self.conn.scalar(
+            select(func.max(c.last_ts)).where(c.instrument_id.in_(instrument_ids))
+        )
+        if ts is None:
+            ts = await self.conn.scalar(
+                select(func.max(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
+            )
+        return None if ts is None else int(ts)
+
     async def candles_of(
         self, instrument_ids: Sequence[int], resolution: int, start: int, end: int
     ) -> dict[int, list[Candle]]:

@@ -1,0 +1,487 @@
+"""Every public read bounded, with 10 million trades stored (issue 14).
+
+    .venv/bin/python bench/bounds.py [--trades 10000000] [--data FILE] [--pg URL]
+        [--only REGEX] [--max-s 1.0] [--max-mb 50] [--repeat N] [--cpu] [--load-only]
+
+The data: one year (2025) of three binance instruments loaded through the real writer
+(so the rollups are the ones tickhub keeps): BTCUSDT 70 % of the trades (with a burst of
+a tenth of them in ten minutes on 2025-06-15 from 12:00, ~1,700 trades/s), ETHUSDT 20 %,
+BNBBTC 10 %. `--data FILE` keeps the SQLite database between runs (loaded once); `--pg
+URL` loads a PostgreSQL database instead (reused when it holds the trades already), then
+ANALYZEs it (autovacuum may be off on a shared server; without statistics the planner
+bitmap-scans all 7,000,000 BTCUSDT trades for a page of 1,000: 7 s).
+
+Then one `tickhub api` process serves it, and every GET route the app lists in its
+OpenAPI schema is asked its worst cases: the widest windows (`start=0`, a year, all
+time), the smallest intervals, the biggest limits, every symbol, the seed paths, a
+pagination cursor at the end. A route of the schema that has no case here is a failure,
+so a new route cannot be forgotten. Routes that need credentials are asked as a user
+registered through the API.
+
+Per request: the status, the time to the whole body, the server's CPU seconds (all its
+threads, from /proc/<pid>/stat), the server's RSS rise (VmRSS
+before, the peak VmHWM during: the peak is reset through /proc/<pid>/clear_refs before
+each request) and the bytes. A request over `--max-s` seconds or `--max-mb` MB of RSS
+rise, or answered 5xx or not at all, is flagged; the exit status is 1 when any is.
+The machine may be shared: the load average is printed beside the figures, `--repeat N`
+keeps the worst of N asks, and `--cpu` judges the time by the server's CPU seconds
+(what the request costs, not how long it queued behind other processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from http_reads import Server, free_port, tickhub_env
+from tickhub.common.time import datetime_to_us
+from tickhub.db import create_engine
+from tickhub.marketdata.events import Trade, TradeBatch
+from tickhub.marketdata.store.writer import Writer
+from tickhub.migrate import upgrade
+
+S = 1_000_000
+YEAR_START = datetime_to_us(datetime(2025, 1, 1, tzinfo=UTC))
+YEAR_END = datetime_to_us(datetime(2026, 1, 1, tzinfo=UTC))
+BURST_START = datetime_to_us(datetime(2025, 6, 15, 12, tzinfo=UTC))
+BURST_END = BURST_START + 600 * S
+# (symbol, share of the trades, first price)
+INSTRUMENTS = (("BTCUSDT", 0.7, 70_000.0), ("ETHUSDT", 0.2, 3_500.0), ("BNBBTC", 0.1, 0.0085))
+
+
+def _segments(symbol: str, n: int) -> list[tuple[int, int, int]]:
+    """(trades, first ts, last ts) of each stretch of an instrument's year."""
+    if symbol != "BTCUSDT":
+        return [(n, YEAR_START, YEAR_END)]
+    burst = n // 7
+    rest = n - burst
+    return [(rest // 2, YEAR_START, BURST_START), (burst, BURST_START, BURST_END),
+            (rest - rest // 2, BURST_END, YEAR_END)]  # fmt: skip
+
+
+async def load(url: str, total: int) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            have = (await conn.execute(text("SELECT count(*) FROM trades"))).scalar_one()
+        if have >= total:
+            print(f"reusing {have:,} stored trades")
+            await _analyze(engine)
+            return
+        if have:
+            raise SystemExit(f"the database holds {have:,} trades, not {total:,}: start afresh")
+        writer = Writer(engine)
+        t0 = time.perf_counter()
+        done = 0
+        batch = 50_000
+        for symbol, share, price in INSTRUMENTS:
+            trade_id = 0
+            for n, first, last in _segments(symbol, round(total * share)):
+                step = (last - first) / n
+                for lo in range(0, n, batch):
+                    trades = []
+                    for i in range(lo, min(lo + batch, n)):
+                        trade_id += 1
+                        price *= 1 + ((trade_id * 7919) % 201 - 100) / 1_000_000
+                        ts = first + int(i * step)
+                        trades.append(Trade(trade_id, ts, round(price, 6), 0.01, i % 2 == 0))
+                    await writer.write(TradeBatch("binance", symbol, tuple(trades)))
+                    done += len(trades)
+                    print(f"\rloading: {done:,} trades", end="", flush=True)
+        print(f"\rloaded {done:,} trades in {time.perf_counter() - t0:.0f} s")
+        await _analyze(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _analyze(engine: AsyncEngine) -> None:
+    """PostgreSQL: the planner's statistics of the loaded tables, as autovacuum would
+    gather them after such a load (it may be off on a shared bench server: check)."""
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            await conn.execute(text("ANALYZE"))
+            await conn.commit()
+
+
+Y0, Y1 = "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z"
+B0, B1 = "2025-06-15T12:00:00Z", "2025-06-15T13:00:00Z"  # the hour of the burst
+SEED_Y = "start_datetime=2025-01-01T00:00:00&end_datetime=2025-12-31T23:59:59"
+SEED_B = "start_datetime=2025-06-15T12:00:00&end_datetime=2025-06-15T12:09:59"
+SEED_BH = "start_datetime=2025-06-15T11:30:00&end_datetime=2025-06-15T12:30:00"
+SEED_M = "start_datetime=2025-06-15T12:05:00&end_datetime=2025-06-15T12:05:59"
+SEED_D = "start_datetime=2025-06-15T00:00:00&end_datetime=2025-06-15T23:59:59"
+FOLLOW = "{next_cursor}"
+DATASET = "bounds-1m-3-instruments"  # 10,000 candles an instrument: the most it may be
+DATASET_BODY = {
+    "instruments": ["binance:BTCUSDT", "binance:ETHUSDT", "binance:BNBBTC"], "interval": "1m",
+    "start": "2025-06-01T00:00:00Z", "end": "2025-06-07T22:40:00Z",
+    "features": ["close", "return", "rsi_14", "ema_20", "macd", "bbands_20"],
+}  # fmt: skip  # a case whose path holds this is asked after its first page
+
+# Every GET route of the app, with its worst cases. A route the app lists and this table
+# does not is reported as unmeasured (and fails the run).
+CASES: dict[str, list[str]] = {
+    "/healthz": ["/healthz"],
+    "/readyz": ["/readyz"],
+    "/metrics": ["/metrics"],
+    "/openapi.json": ["/openapi.json"],
+    "/docs": ["/docs"],
+    "/docs/oauth2-redirect": ["/docs/oauth2-redirect"],
+    "/redoc": ["/redoc"],
+    "/": ["/"],
+    "/static/{name}": ["/static/dashboard.js", "/static/chart.js"],
+    "/api/test": ["/api/test"],
+    "/symbols": ["/symbols"],
+    "/exchanges": ["/exchanges"],
+    "/tickers/{coin}/{exchange}": ["/tickers/bitcoin/binance", "/tickers/BTC/binance"],
+    "/price-history-minutes/{window}/{ticker}": [
+        "/price-history-minutes/120%20minute/BTCUSDT",
+        "/price-history-minutes/525600%20minute/BTCUSDT?limit=10000",
+        "/price-history-minutes/100%20years/BTCUSDT?limit=10000",
+        "/price-history-minutes/100000%20hours/BTC",
+    ],
+    "/api/current_price": ["/api/current_price/?symbol=BTCUSDT", "/api/current_price/?symbol=BTC"],
+    "/api/crypto_price": [
+        "/api/crypto_price/?symbol=BTCUSDT",
+        "/api/crypto_price/?symbol=BTCUSDT&limit=10000",
+        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_Y}&limit=100000",
+        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_B}&limit=10000",
+        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_M}&limit=10000&offset=90000",
+        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_B}&limit=10000&offset=990000",
+        f"/api/crypto_price/?symbol=BNBBTC&{SEED_Y}&limit=10000&offset=990000",
+        f"/api/crypto_price/?symbol=ETHUSDT&{SEED_Y}",
+        "/api/crypto_price/",
+    ],
+    "/api/crypto_price/statistics": [
+        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_Y}",
+        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_B}",
+        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_BH}",
+        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_M}",
+        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_D}",
+        f"/api/crypto_price/statistics/?symbol=BNBBTC&{SEED_Y}",
+        "/api/crypto_price/statistics/?symbol=BTCUSDT",
+        "/api/crypto_price/statistics/",
+    ],
+    "/v1/exchanges": ["/v1/exchanges"],
+    "/v1/instruments": ["/v1/instruments", "/v1/instruments?exchange=binance"],
+    "/v1/compare": ["/v1/compare?base=BTC&quote=USD&window=604800",
+                    "/v1/compare?base=BTC&quote=USDT&window=604800"],
+    "/v1/prices": ["/v1/prices", "/v1/prices?exchange=binance", "/v1/prices?symbol=BTCUSDT"],
+    "/v1/prices/{exchange}/{symbol}": ["/v1/prices/binance/BTCUSDT", "/v1/prices/binance/BTC-USDT"],
+    "/v1/snapshot": ["/v1/snapshot"],
+    "/v1/trades": [
+        "/v1/trades?symbol=BTCUSDT",
+        "/v1/trades?symbol=BTCUSDT&start=0&limit=1000",
+        f"/v1/trades?symbol=BTCUSDT&start=0&end={Y1}&limit=1000",
+        f"/v1/trades?symbol=BTCUSDT&start={B0}&end={B1}&limit=1000",
+        f"/v1/trades?symbol=BTCUSDT&start=2025-12-31T23:50:00Z&limit=1000&cursor={FOLLOW}",
+        f"/v1/trades?symbol=BTCUSDT&start={B0}&limit=1000&cursor={FOLLOW}",
+    ],
+    "/v1/candles": [
+        "/v1/candles?symbol=BTCUSDT&interval=1s&start=0&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1s&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&end={B1}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&end=2025-06-15T12:01:00Z",
+        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&end=2025-06-15T12:00:29Z",
+        "/v1/candles?symbol=BTCUSDT&interval=1s&start=2025-06-15T12:09:00Z&limit=3600",
+        f"/v1/candles?symbol=BTCUSDT&interval=1s&end={B1}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=30s&start={Y0}&end={Y1}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=30s&start={B0}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=86399s&start={Y0}&end={Y1}&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=86399s&start=0&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1m&start=0&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1m&start={Y0}&end={Y1}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1m&end={Y1}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=7m&start={Y0}&end={Y1}&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1h&start={Y0}&end={Y1}&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1d&start=0&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1w&start=0&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1M&start=0&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1d&start=0&tz=Pacific/Chatham&limit=10000",
+        f"/v1/candles?symbol=BTCUSDT&interval=1h&start={Y0}&end={Y1}&tz=Asia/Kolkata&limit=10000",
+        "/v1/candles?symbol=BTCUSDT&interval=1m",
+    ],
+    "/v1/statistics": [
+        "/v1/statistics?symbol=BTCUSDT",
+        "/v1/statistics?symbol=BTCUSDT&start=0",
+        f"/v1/statistics?symbol=BTCUSDT&start={Y0}&end={Y1}",
+        "/v1/statistics?symbol=BTCUSDT&start=2025-01-01T00:00:30Z&end=2025-12-31T23:59:30Z",
+        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T12:00:30Z&end=2025-06-15T12:09:30Z",
+        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T12:00:01Z&end=2025-06-15T12:09:59Z",
+        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T12:00:49Z&end=2025-06-15T12:09:11Z",
+        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T00:00:00Z&end=2025-06-16T00:00:00Z",
+        "/v1/statistics?symbol=BTCUSDT&start=2025-06-01T00:00:00Z&end=2025-07-01T00:00:00Z",
+        "/v1/statistics?symbol=ETHUSDT&start=0",
+    ],
+    "/v1/coverage": ["/v1/coverage?symbol=BTCUSDT", "/v1/coverage?symbol=ETHUSDT&exchange=binance"],
+    "/v1/sources": ["/v1/sources"],
+    "/v1/stream": ["/v1/stream"],
+    "/v1/listings": ["/v1/listings?limit=5000"],
+    "/v1/listings/{coin}": ["/v1/listings/BTC?start=0&limit=10000", "/v1/listings/1?limit=10000"],
+    "/v1/global-metrics": ["/v1/global-metrics"],
+    "/v1/global-metrics/history": ["/v1/global-metrics/history?start=0&limit=10000"],
+    # seed 003 (accounts, the data market), seed 000, /v1 of the user: asked as a user
+    "/api/user/verify/{uid}/{token}": ["/api/user/verify/MQ/x"],
+    "/api/user/password-reset-confirm/{uidb64}/{token}": ["/api/user/password-reset-confirm/MQ/x"],
+    "/v1/me": ["/v1/me"],
+    "/v1/me/settings": ["/v1/me/settings"],
+    "/v1/api-keys": ["/v1/api-keys"],
+    "/v1/api-keys/{key_id}": ["/v1/api-keys/1"],
+    "/api/user/list": ["/api/user/list"],
+    "/api/user/wallet-address": ["/api/user/wallet-address"],
+    "/api/market/wallet-address": ["/api/market/wallet-address"],
+    "/api/user/resource": ["/api/user/resource"],
+    "/api/user/resource/{resource_id}": ["/api/user/resource/1"],
+    "/api/market/session": ["/api/market/session"],
+    "/api/market/bid": ["/api/market/bid"],
+    "/api/market/balance": ["/api/market/balance"],
+    "/api/market/session-balance": ["/api/market/session-balance"],
+    "/api/market/session-transactions": ["/api/market/session-transactions"],
+    "/api/market/session-fee": ["/api/market/session-fee"],
+    "/api/market/price-weight": ["/api/market/price-weight"],
+    "/api/market/transfer-out": ["/api/market/transfer-out"],
+    "/api/data/raw-data": ["/api/data/raw-data?start_date=2000-01-01T00:00:00Z"],
+    "/api/data/market-forecasts": ["/api/data/market-forecasts?start_date=2000-01-01T00:00:00Z"],
+    "/api/user/notification": ["/api/user/notification"],
+    "/api/user/notification/{notification_id}": ["/api/user/notification/1"],
+    "/api/user/notification_type": ["/api/user/notification_type"],
+    "/crypto/training_data": ["/crypto/training_data"],
+    "/crypto/training_data/{data_label}": [
+        f"/crypto/training_data/{DATASET}?format={f}" for f in ("json", "csv", "parquet")
+    ],
+    "/session": ["/session"],
+    "/session/{session_id}": ["/session/1"],
+    "/session/{session_id}/transaction": ["/session/1/transaction"],
+    "/session/{session_id}/transaction/{transaction_id}": ["/session/1/transaction/1"],
+    "/v1/models": ["/v1/models?limit=100"],
+    "/v1/models/{model_id}": ["/v1/models/1"],
+    "/v1/sessions/{session_id}/model": ["/v1/sessions/1/model"],
+    "/v1/strategies": ["/v1/strategies?limit=200"],
+    "/v1/strategies/{strategy_id}": ["/v1/strategies/1"],
+    "/v1/alerts/stream": ["/v1/alerts/stream"],
+    "/v1/alerts": ["/v1/alerts?start=0&limit=200"],
+    "/v1/alerts/{alert_id}": ["/v1/alerts/1"],
+}  # fmt: skip
+
+
+@dataclass
+class Result:
+    route: str
+    path: str
+    status: int
+    seconds: float
+    cpu: float
+    rss_mb: float  # the peak during the request over the resident size before it
+    size: int
+    note: str = ""
+
+
+def _proc_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def ask(
+    base: str, path: str, pid: int, token: str, timeout: float
+) -> tuple[int, float, float, float, int, bytes]:
+    """(status, seconds to the whole body, the server's CPU seconds, RSS rise in MB,
+    bytes, body) of one request."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak (VmHWM) restarts from now
+    before = _proc_kb(pid, "VmRSS")
+    cpu0 = _cpu_s(pid)
+    req = urllib.request.Request(base + path)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = r.read()
+            status = int(r.status)
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        status = exc.code
+    except OSError as exc:
+        body, status = str(exc).encode(), 0
+    took = time.perf_counter() - t0
+    try:
+        peak = _proc_kb(pid, "VmHWM")
+        cpu = _cpu_s(pid) - cpu0
+    except (OSError, RuntimeError):  # the server died
+        peak, cpu = before, float("nan")
+    return status, took, cpu, (peak - before) / 1024, len(body), body
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def app_get_routes(base: str) -> set[str]:
+    """Every GET route the app answers: its OpenAPI schema, and the public list (which
+    also names the routes the schema leaves out: the docs, the dashboard's files)."""
+    from tickhub.public import PUBLIC_ROUTES
+
+    with urllib.request.urlopen(base + "/openapi.json", timeout=60) as r:
+        schema = json.loads(r.read())
+    routes = {p for p, ops in schema["paths"].items() if "get" in ops}
+    return routes | {p for method, p in PUBLIC_ROUTES if method == "GET"}
+
+
+def sign_in(base: str, env: dict[str, str]) -> str:
+    """A user made through the CLI (an admin: the one who sees the most), and its token."""
+    email, password = "bounds@example.com", "bounds-password-1"
+    subprocess.run([sys.executable, "-m", "tickhub", "admin", "create", "--email", email,
+                    "--password", password], env=env, check=False, capture_output=True)  # fmt: skip
+    req = urllib.request.Request(
+        base + "/api/token", data=json.dumps({"email": email, "password": password}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    with urllib.request.urlopen(req, timeout=30) as r:
+        token: str = json.loads(r.read())["access"]
+    return token
+
+
+def make_dataset(base: str, token: str) -> None:
+    """The user's largest training data set, for its reads (made once: kept in the data)."""
+    req = urllib.request.Request(
+        f"{base}/crypto/training_data/{DATASET}", data=json.dumps(DATASET_BODY).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        method="POST",
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            status, said = r.status, ""
+    except urllib.error.HTTPError as exc:
+        status, said = exc.code, exc.read().decode(errors="replace")[:200]
+    print(f"data set {DATASET}: POST {status} in {time.perf_counter() - t0:.1f} s {said}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trades", type=int, default=10_000_000)
+    ap.add_argument("--data", default="data/bench-bounds.db", help="SQLite file, kept")
+    ap.add_argument("--pg", default="", help="a PostgreSQL URL instead of SQLite")
+    ap.add_argument("--only", default="", help="only the routes matching this regex")
+    ap.add_argument("--max-s", type=float, default=1.0)
+    ap.add_argument("--max-mb", type=float, default=50.0)
+    ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="ask each request N times: the worst time, CPU and RSS rise",
+    )
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="judge the time by the server's CPU "
+        "seconds, not the wall clock (a shared, loaded machine)",
+    )
+    ap.add_argument("--load-only", action="store_true")
+    args = ap.parse_args()
+    if args.pg:
+        url = args.pg
+    else:
+        Path(args.data).parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(args.data).resolve()}"
+    asyncio.run(load(url, args.trades))
+    if args.load_only:
+        return 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = tickhub_env(url, port)
+    srv = Server([sys.executable, "-m", "tickhub", "api"], env, base + "/healthz")
+    srv.start()
+    try:
+        assert srv.proc is not None
+        token = sign_in(base, env)
+        make_dataset(base, token)
+        routes = app_get_routes(base)
+        missing = sorted(routes - CASES.keys())
+        results: list[Result] = []
+        only = re.compile(args.only) if args.only else None
+        print(f"{args.trades:,} trades over {'PostgreSQL' if args.pg else 'SQLite'}; "
+              f"{len(routes)} GET routes; load average {load_average()} "
+              f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC); each request asked {args.repeat} "
+              f"time(s); flagged over {args.max_s:g} s{' of CPU' if args.cpu else ''} or "
+              f"{args.max_mb:g} MB")  # fmt: skip
+        print(
+            f"{'status':>6} {'time s':>7} {'CPU s':>6} {'RSS MB':>7} {'bytes':>10}  route / request"
+        )
+        for route, paths in CASES.items():
+            if route not in routes or (only and not only.search(route)):
+                continue
+            for path in paths:
+                if not srv.alive():
+                    srv.restart()
+                ask_path = path
+                if FOLLOW in path:  # the page after the first: a cursor near the end
+                    first = path.replace(f"&cursor={FOLLOW}", "")
+                    *_, body = ask(base, first, srv.proc.pid, token, args.timeout)
+                    cursor = json.loads(body).get("next_cursor") or ""
+                    ask_path = path.replace(FOLLOW, urllib.parse.quote(cursor))
+                runs = [ask(base, ask_path, srv.proc.pid, token, args.timeout)
+                        for _ in range(max(1, args.repeat))]  # fmt: skip
+                status, size = runs[-1][0], runs[-1][4]
+                took = max(r[1] for r in runs)  # the first ask may fill a cache: the worst
+                cpu = max(r[2] for r in runs)
+                rss = max(r[3] for r in runs)
+                flags = []
+                if (cpu if args.cpu else took) > args.max_s:
+                    flags.append(f"> {args.max_s:g} s{' of CPU' if args.cpu else ''}")
+                if rss > args.max_mb:
+                    flags.append(f"> {args.max_mb:g} MB")
+                if status == 0 or status >= 500:
+                    flags.append("no answer" if status == 0 else "5xx")
+                r = Result(route, path, status, took, cpu, rss, size, ", ".join(flags))
+                results.append(r)
+                mark = f"  <-- {r.note}" if r.note else ""
+                print(f"{status:>6} {took:>7.3f} {cpu:>6.2f} {rss:>7.1f} {size:>10,}  {path}{mark}",
+                      flush=True)  # fmt: skip
+        flagged = [r for r in results if r.note]
+        worst_t = max(results, key=lambda r: r.seconds)
+        worst_m = max(results, key=lambda r: r.rss_mb)
+        print(f"\n{len(results)} requests over {len(routes) - len(missing)} routes; "
+              f"slowest {worst_t.seconds:.3f} s ({worst_t.path}); "
+              f"largest RSS rise {worst_m.rss_mb:.1f} MB ({worst_m.path}); "
+              f"load average {load_average()}")  # fmt: skip
+        for r in flagged:
+            print(f"FLAGGED {r.status} {r.seconds:.3f} s (CPU {r.cpu:.2f} s) "
+                  f"{r.rss_mb:.1f} MB {r.path}: {r.note}")  # fmt: skip
+        for route in missing:
+            print(f"UNMEASURED route {route}: add its worst cases to CASES")
+        return 1 if flagged or (missing and not only) else 0
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,7 +21,7 @@ def second_texts(times: Sequence[int]) -> list[bytes]:
     """`YYYY-MM-DDTHH:MM:SS` (naive UTC, whole seconds, floored) of times in microseconds."""
     seconds = np.array(times, dtype=np.int64) // US
     texts = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-    found: list[bytes] = np.char.encode(texts, "ascii").tolist()
+    found: list[bytes] = texts.astype("S").tolist()
     return found
 
 
@@ -37,10 +37,10 @@ def price_items(
     `orjson.dumps([{"id": i, "datetime": t, "symbol": symbol, "price": p}, ...])[1:-1]`."""
     if not ids:
         return b""
-    tail = b'","symbol":' + orjson.dumps(symbol) + b',"price":'
-    return b",".join(
-        [
-            b'{"id":' + i + b',"datetime":"' + t + tail + p + b"}"
-            for i, t, p in zip(_numbers(ids), second_texts(times), _numbers(prices), strict=True)
-        ]
+    item = (
+        b'{"id":%s,"datetime":"%s","symbol":'
+        + orjson.dumps(symbol).replace(b"%", b"%%")
+        + b',"price":%s}'
     )
+    rows = zip(_numbers(ids), second_texts(times), _numbers(prices), strict=True)
+    return b",".join([item % row for row in rows])

@@ -43,7 +43,7 @@ def test_random_prices_times_and_a_symbol_to_escape() -> None:
     ids = sorted(rnd.sample(range(10**12), n))
     times = sorted(T + rnd.randrange(400 * 86_400 * US) for _ in range(n))
     prices = [round(rnd.uniform(0, 10 ** rnd.randrange(-8, 9)), rnd.randrange(0, 12)) for _ in ids]
-    for symbol in ("ETHUSDT", 'A"B\\C/é'):
+    for symbol in ("ETHUSDT", 'A"B\\C/é%s'):
         assert price_items(symbol, ids, times, prices) == _dicts(symbol, ids, times, prices)
 
 

@@ -10,14 +10,16 @@ Every path also works with a trailing slash (`app.StripTrailingSlash`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlunsplit
 
+import anyio
 import numpy as np
+import numpy.typing as npt
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -26,6 +28,7 @@ from pydantic import BaseModel
 from tickhub.common.time import datetime_to_us, from_us
 from tickhub.compat._envelopes import SeedEnvelope, drf_body
 from tickhub.compat._params import int_or_none
+from tickhub.compat._ticker_json import price_items
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
@@ -219,22 +222,27 @@ async def _statistics_body(
 ) -> AsyncIterator[bytes]:
     """`CryptoPriceStatisticsOut`'s shape, written as the prices are read: the list
     first, then the statistics over what was listed."""
-    sym = inst.symbol
-    prices: list[float] = []
+    prices: list[npt.NDArray[np.float64]] = []
     yield b'{"crypto_prices":['
     separator = b""
-    async with open_reads(engine) as tx:
-        async for part in service.price_chunks(tx, inst, start, end):
-            ids, times, chunk = zip(*part, strict=True)
-            items = [
-                {"id": trade_id, "datetime": text, "symbol": sym, "price": price}
-                for trade_id, text, price in zip(ids, _second_texts(times), chunk, strict=True)
-            ]
-            prices.extend(chunk)
-            yield separator + orjson.dumps(items)[1:-1]
-            separator = b","
+    after: tuple[int, int] | None = None
+    listed = 0
+    while True:
+        # Each chunk is a short read of its own, shielded: a client that leaves cancels
+        # the stream between reads, never inside one, so the connection goes back clean.
+        with anyio.CancelScope(shield=True):
+            async with open_reads(engine) as tx:
+                part = await service.price_chunk(tx, inst, start, end, after=after, listed=listed)
+        if not part:
+            break
+        ids, times, chunk = zip(*part, strict=True)
+        prices.append(np.array(chunk, dtype=np.float64))
+        yield separator + price_items(inst.symbol, ids, times, chunk)
+        separator = b","
+        listed += len(part)
+        after = (times[-1], ids[-1])
     if prices:
-        s = service.summarize(np.array(prices, dtype=np.float64))
+        s = service.summarize(np.concatenate(prices))
         tail = {
             "total_count": s.count,
             "average_price": s.mean,
@@ -257,13 +265,6 @@ def _second_text(ts: int) -> str:
     minute, second = divmod(second, 60)
     hour, minute = divmod(minute, 60)
     return f"{_day_text(day)}T{hour:02d}:{minute:02d}:{second:02d}"
-
-
-def _second_texts(times: Sequence[int]) -> list[str]:
-    """`_second_text` of many times at once (numpy's datetime formatting)."""
-    seconds = np.array(times, dtype=np.int64) // US
-    texts: list[str] = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
-    return texts
 
 
 @lru_cache(maxsize=4096)

@@ -4,14 +4,20 @@ the same figures as computed from the stored trades. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import statistics as pystats
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import httpx
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from tests.conftest import store
+from tickhub.app import create_app
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.service import _seeds
 from tickhub.runtime import Runtime
@@ -85,3 +91,63 @@ async def test_errors_come_before_any_body(
     assert (await client.get("/api/crypto_price/statistics/", params=params)).json()[
         "total_count"
     ] == 5
+
+
+async def test_trades_of_one_second_across_chunks_are_listed_once_in_id_order(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_seeds, "SEED_CHUNK", 4)  # pages end inside a run of equal times
+    trades = [Trade(i, T0_US + (i // 10) * S, 100.0 + i, 1.0, None) for i in range(1, 31)]
+    await store(runtime, "binance", "BTCUSDT", list(reversed(trades)))
+    r = await client.get(
+        "/api/crypto_price/statistics/",
+        params={"symbol": "BTCUSDT", "start_datetime": "2026-03-28T00:00:00"},
+    )
+    assert r.status_code == 200, r.text
+    assert [p["id"] for p in r.json()["crypto_prices"]] == list(range(1, 31))
+    assert r.json()["total_count"] == 30
+
+
+async def test_a_client_leaving_mid_stream_closes_the_read_quietly(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(_seeds, "SEED_CHUNK", 5)
+    await store(
+        runtime, "binance", "BTCUSDT", [Trade(i, T0_US + i * S, 100.0, 1.0) for i in range(1, 200)]
+    )
+    app = create_app(runtime=runtime)
+    first_chunk = asyncio.Event()
+    sent: list[MutableMapping[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first_chunk.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body", b"").startswith(
+            b'{"id"'
+        ):
+            first_chunk.set()  # a chunk of prices is out: the client leaves
+        await asyncio.sleep(0)  # a real socket send yields to the loop
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/crypto_price/statistics/", "raw_path": b"",
+        "query_string": b"symbol=BTCUSDT&start_datetime=2026-03-28T00:00:01",
+        "root_path": "", "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert b"total_count" not in body  # it stopped mid-stream
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    pool = cast("QueuePool", runtime.engine.pool)
+    assert pool.checkedout() == 0  # the read's connection went back

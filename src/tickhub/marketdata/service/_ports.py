@@ -4,7 +4,7 @@ the database; tests hand the services in-memory fakes of the same shape."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from tickhub.marketdata.coinmarketcap.repository import StoredListing
@@ -59,15 +59,15 @@ class TradeReads(Protocol):
         self, instrument_id: int, start: int, end: int, *, limit: int | None = None
     ) -> list[float]: ...
 
-    def stream_prices(
+    async def price_rows(
         self,
         instrument_id: int,
         start: int | None,
         end: int | None,
         *,
+        after: tuple[int, int] | None,
         limit: int,
-        chunk: int = 10_000,
-    ) -> AsyncIterator[list[tuple[int, int, float]]]: ...
+    ) -> list[tuple[int, int, float]]: ...
 
     async def coverage(self, instrument_id: int) -> list[Range]: ...
 

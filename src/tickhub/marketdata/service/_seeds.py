@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import fmean, median, pstdev
 
@@ -186,12 +186,23 @@ async def count_prices(
     return n
 
 
-def price_chunks(
-    tx: MarketReads, inst: InstrumentInfo, start: int | None, end: int | None
-) -> AsyncIterator[list[tuple[int, int, float]]]:
-    """(trade id, time, price) of the stored trades with start <= time <= end, oldest
-    first, at most `MAX_SEED_PRICES`, `SEED_CHUNK` at a time (for a streamed answer)."""
-    return tx.reads.stream_prices(inst.id, start, end, limit=MAX_SEED_PRICES, chunk=SEED_CHUNK)
+async def price_chunk(
+    tx: MarketReads,
+    inst: InstrumentInfo,
+    start: int | None,
+    end: int | None,
+    *,
+    after: tuple[int, int] | None,
+    listed: int,
+) -> list[tuple[int, int, float]]:
+    """The next `SEED_CHUNK` (trade id, time, price) of the stored trades with start <=
+    time <= end, oldest first, after the (time, trade id) `after` (None: from the
+    first), when `listed` are already out: never past `MAX_SEED_PRICES` in all. Each
+    chunk is its own short read, so a streamed answer holds no connection between them."""
+    left = MAX_SEED_PRICES - listed
+    if left <= 0:
+        return []
+    return await tx.reads.price_rows(inst.id, start, end, after=after, limit=min(SEED_CHUNK, left))
 
 
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:

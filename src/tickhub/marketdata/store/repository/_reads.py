@@ -3,7 +3,7 @@ candle rollups, coverage and statistics, for the services. Never writes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.store.candles import Candle
 from tickhub.marketdata.store.coverage import Range
+from tickhub.marketdata.store.repository import _driver
 from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest
 from tickhub.marketdata.store.repository._tables import (
     assets_t,
@@ -181,23 +182,15 @@ class MarketDataReads:
     ) -> list[tuple[int, float, float, float, float, float, float, int, float, float]]:
         """The rollups of `candles` as bare rows (start, open, high, low, close, volume,
         quote_volume, trade_count, price_sum, price_m2), oldest first: the hot reads'
-        columns, without the per-row objects."""
-        c = candles_t.c
-        rows = await self.conn.execute(
-            select(c.start, c.open, c.high, c.low, c.close, c.volume, c.quote_volume,
-                   c.trade_count, c.price_sum, c.price_m2)
-            .where(
-                c.instrument_id == instrument_id,
-                c.resolution == resolution // 1_000_000,
-                c.start >= start,
-                c.start < end,
-            )
-            .order_by(c.start)
-        )  # fmt: skip
+        columns, fetched by the driver itself (no per-row objects)."""
+        rows = await _driver.fetch(
+            self.conn, _driver.ROLLUPS_SQL, (instrument_id, resolution // 1_000_000, start, end)
+        )
         return cast(
             "list[tuple[int, float, float, float, float, float, float, int, float, float]]",
-            [tuple(r) for r in rows.all()],
-        )
+            rows if isinstance(rows, list) and (not rows or isinstance(rows[0], tuple))
+            else [tuple(r) for r in rows],
+        )  # fmt: skip
 
     async def prices(
         self, instrument_id: int, start: int, end: int, *, limit: int | None = None
@@ -213,30 +206,30 @@ class MarketDataReads:
             stmt = stmt.limit(limit)
         return list((await self.conn.scalars(stmt)).all())
 
-    async def stream_prices(
+    async def price_rows(
         self,
         instrument_id: int,
         start: int | None,
         end: int | None,
         *,
+        after: tuple[int, int] | None,
         limit: int,
-        chunk: int = 10_000,
-    ) -> AsyncIterator[list[tuple[int, int, float]]]:
+    ) -> list[tuple[int, int, float]]:
         """(trade id, ts, price) of the trades with start <= ts <= end in (ts, trade id)
-        order, at most `limit`, `chunk` rows at a time (a cursor: one chunk in memory)."""
-        c = trades_t.c
-        stmt = select(c.trade_id, c.ts, c.price).where(c.instrument_id == instrument_id)
-        if start is not None:
-            stmt = stmt.where(c.ts >= start)
-        if end is not None:
-            stmt = stmt.where(c.ts <= end)
-        stmt = stmt.order_by(c.ts, c.trade_id).limit(limit)
-        result = await self.conn.stream(stmt)
-        try:
-            async for part in result.partitions(chunk):
-                yield cast("list[tuple[int, int, float]]", part)
-        finally:
-            await result.close()
+        order, at most `limit`, after the keyset (ts, trade id) `after` when given: one
+        page of a streamed listing, fetched by the driver (no cursor left open)."""
+        hi = 2**63 - 1 if end is None else end
+        if after is None:
+            lo = -(2**63) if start is None else start
+            rows = await _driver.fetch(
+                self.conn, _driver.PRICES_SQL, (instrument_id, lo, hi, limit)
+            )
+        else:
+            ts, trade_id = after
+            rows = await _driver.fetch(
+                self.conn, _driver.PRICES_AFTER_SQL, (instrument_id, ts, hi, ts, trade_id, limit)
+            )
+        return cast("list[tuple[int, int, float]]", rows)
 
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c

@@ -1,0 +1,51 @@
+"""Seed 004's price items built from columns are byte for byte what orjson writes for
+the same dicts (the shape the streamed statistics answer had before)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import orjson
+
+from tickhub.compat._ticker_json import price_items
+
+US = 1_000_000
+T = 1_711_843_200 * US  # 2024-03-31T00:00:00
+
+
+def _dicts(symbol: str, ids: list[int], times: list[int], prices: list[float]) -> bytes:
+    texts = [datetime.fromtimestamp(t // US, UTC).replace(tzinfo=None).isoformat() for t in times]
+    return orjson.dumps(
+        [
+            {"id": i, "datetime": t, "symbol": symbol, "price": p}
+            for i, t, p in zip(ids, texts, prices, strict=True)
+        ]
+    )[1:-1]
+
+
+AWKWARD = [
+    0.00000001, 1e-8, 1.5e-7, 70000.5, 70000.0, 1.0, 0.0, -0.0, 3.0, 123456789012.0, 1e16,
+    1.7976931348623157e308, 5e-324, 0.1 + 0.2, 1 / 3, 69999.99999999999, 12345.678901234567,
+    2.5e-5, 100.0, 42.42,
+]  # fmt: skip
+
+
+def test_awkward_prices_are_written_as_orjson_writes_them() -> None:
+    ids = [1, 2**53 + 1, 9_999_999_999, 0, *range(5, 5 + len(AWKWARD) - 4)]
+    times = [T + i * 777_777 for i in range(len(AWKWARD))]
+    assert price_items("BTCUSDT", ids, times, AWKWARD) == _dicts("BTCUSDT", ids, times, AWKWARD)
+
+
+def test_random_prices_times_and_a_symbol_to_escape() -> None:
+    rnd = random.Random(7)
+    n = 5_000
+    ids = sorted(rnd.sample(range(10**12), n))
+    times = sorted(T + rnd.randrange(400 * 86_400 * US) for _ in range(n))
+    prices = [round(rnd.uniform(0, 10 ** rnd.randrange(-8, 9)), rnd.randrange(0, 12)) for _ in ids]
+    for symbol in ("ETHUSDT", 'A"B\\C/é%s'):
+        assert price_items(symbol, ids, times, prices) == _dicts(symbol, ids, times, prices)
+
+
+def test_no_prices_is_no_text() -> None:
+    assert price_items("BTCUSDT", [], [], []) == b""

@@ -89,8 +89,11 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # ours replaces any the route set; the list is copied, not changed in place
-                headers = [h for h in message.get("headers", ()) if h[0].lower() != _RAW_HEADER]
+                # ours replaces any the route set (ASGI response header names are
+                # lowercase); the list is copied, not changed in place
+                headers = list(message.get("headers", ()))
+                if any(name == _RAW_HEADER for name, _ in headers):
+                    headers = [h for h in headers if h[0] != _RAW_HEADER]
                 headers.append(raw_id)
                 message["headers"] = headers
             await send(message)

@@ -49,7 +49,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 if headers:
-                    present = {name.lower() for name, _ in headers}
+                    present = {name for name, _ in headers}  # ASGI: lowercase names
                     headers += [h for h in added if h[0] not in present]
                 else:
                     headers = list(added)

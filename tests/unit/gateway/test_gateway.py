@@ -260,3 +260,12 @@ def test_access_lines_are_made_into_text_by_the_writer_thread() -> None:
         "bytes": 42,
     }
     assert made_in and threading.current_thread().name not in made_in
+
+
+def test_redaction_skips_only_lines_that_name_no_secret() -> None:
+    line = '{"route":"/api/current_price","status":200,"client":"10.0.0.1"}'
+    assert redact(line) is line  # nothing to mask: the patterns are not even run
+    # any case, any spelling the patterns know, non-ASCII look-alikes, bare tokens
+    for text in ("PaSsWoRd=hunter2", "X-API-KEY: hunter2", "paſsword=hunter2",
+                 "Cookie: sid=hunter2", f"id {JWT} end"):  # fmt: skip
+        assert "hunter2" not in redact(text) and JWT not in redact(text), text

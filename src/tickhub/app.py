@@ -59,11 +59,19 @@ class HotReads:
     gateway (request id, security headers, rate limits, body limits; the access log and
     the metrics label it with the route's template, as the route would). Anything it
     does not answer from memory (a cold cache, an unknown symbol, other parameters, a
-    HEAD) goes on to the route, which answers or words the error as before."""
+    HEAD) goes on to the route, which answers or words the error as before.
+
+    An answer is encoded once per price: the bodies (with their headers) are kept by
+    request (the path, or seed 004's query string) for the snapshot's current price
+    index, and dropped when the snapshot brings a new index (a price changed)."""
+
+    MAX_ANSWERS = 1024  # request spellings kept per index (clients choose them)
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._routes: dict[str, Any] = {}  # the route each hot path belongs to
+        self._index: object = None  # the price index the answers below were made from
+        self._answers: dict[tuple[str, str | bytes], tuple[list[tuple[bytes, bytes]], bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -75,31 +83,45 @@ class HotReads:
             else:
                 hot = ""
             route = self._routes.get(hot) if hot else None
-            if route is not None:
-                body = self._answer(scope, hot, path)
-                if body is not None:
-                    scope["route"] = route
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": [
-                                (b"content-length", str(len(body)).encode()),
-                                (b"content-type", b"application/json"),
-                            ],
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": body})
-                    return
+            if route is not None and (answer := self._answer(scope, hot, path)) is not None:
+                headers, body = answer
+                scope["route"] = route
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
             await self.app(scope, receive, send)
             if hot and route is None and scope.get("route") is not None:
                 self._routes[hot] = scope["route"]
             return
         await self.app(scope, receive, send)
 
-    @staticmethod
-    def _answer(scope: Scope, hot: str, path: str) -> bytes | None:
+    def _answer(
+        self, scope: Scope, hot: str, path: str
+    ) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
         cache = getattr(scope["app"].state, "snapshot_cache", None)
+        index = cache.prices if cache is not None else None
+        if index is None:
+            return None
+        if index is not self._index:
+            self._index = index
+            self._answers.clear()
+        key: tuple[str, str | bytes] = (hot, path if hot == "price" else scope["query_string"])
+        known = self._answers.get(key)
+        if known is not None:
+            return list(known[0]), known[1]  # a copy: outer layers add their headers
+        body = self._encode(cache, scope, hot, path)
+        if body is None:
+            return None
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        if len(self._answers) < self.MAX_ANSWERS:
+            self._answers[key] = headers, body
+        return list(headers), body
+
+    @staticmethod
+    def _encode(cache: Any, scope: Scope, hot: str, path: str) -> bytes | None:
         if hot == "price":
             _, _, _, exchange, symbol = path.split("/")
             if not exchange or not symbol:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_RAW_HEADER = b"x-request-id"
 _CONTEXT_KEY = "tickhub.gateway"
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _current_id: ContextVar[str | None] = ContextVar("tickhub_request_id", default=None)
@@ -35,11 +36,36 @@ def current_request_id() -> str | None:
     return _current_id.get()
 
 
+class _Ids:
+    """New request ids: 32 lowercase hex digits (the shape of a uuid4's hex), a random
+    64-bit prefix drawn once per process followed by a 64-bit counter. Unique within a
+    process by the counter, and across processes and workers by the prefix (drawn again
+    in a forked child), at a fraction of a uuid4's cost (no system call per request)."""
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_ids = _Ids()
+os.register_at_fork(after_in_child=_ids.reseed)
+
+
+def new_request_id() -> str:
+    return _ids.new()
+
+
 def accept_request_id(value: str | None) -> str:
     """A client's `X-Request-ID` when it is sane (≤ 128 of `[A-Za-z0-9._-]`), else a new one."""
     if value is not None and _VALID_ID.fullmatch(value):
         return value
-    return uuid.uuid4().hex
+    return _ids.new()
 
 
 class RequestIdMiddleware:
@@ -54,15 +80,22 @@ class RequestIdMiddleware:
             return
         incoming = None
         for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
+            if name == _RAW_HEADER:
                 incoming = value.decode("latin-1")
                 break
         request_id = accept_request_id(incoming)
         scope[_CONTEXT_KEY] = RequestContext(request_id)
+        raw_id = (_RAW_HEADER, request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                # ours replaces any the route set (ASGI response header names are
+                # lowercase); the list is copied, not changed in place
+                headers = list(message.get("headers", ()))
+                if any(name == _RAW_HEADER for name, _ in headers):
+                    headers = [h for h in headers if h[0] != _RAW_HEADER]
+                headers.append(raw_id)
+                message["headers"] = headers
             await send(message)
 
         token = _current_id.set(request_id)

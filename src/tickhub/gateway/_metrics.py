@@ -4,6 +4,7 @@ read at scrape time from what the app holds (`app.state.bus` and `app.state.pipe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -21,6 +22,9 @@ _LABELS = ("method", "route", "status")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # the route label of a request no route answers (404s)
 _US = 1_000_000
+# A bound on the cache of children: methods outside `_METHODS` share "OTHER" in the
+# registry, but each would hold a cache entry of its own.
+_MAX_CHILDREN = 4096
 
 
 class HttpMetrics:
@@ -42,15 +46,24 @@ class HttpMetrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        # The two children of each (method, route, status), looked up once: a route
+        # template set is small and fixed, so the map stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.registry.register(PipelineCollector(state))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method if method in _METHODS else "OTHER", route, str(status))
-        self.requests.labels(*labels).inc()
-        self.duration.labels(*labels).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (method if method in _METHODS else "OTHER", route, str(status))
+            children = self.requests.labels(*labels), self.duration.labels(*labels)
+            if len(self._children) < _MAX_CHILDREN:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class PipelineCollector(Collector):

@@ -129,12 +129,21 @@ class RateLimitMiddleware:
         self._storage_down = False
         self._retry_at = 0.0
         self.identify = identify
+        # The classes nothing counts (reads, unless a read limit is set): passed through
+        # without looking for an address or a principal.
+        free = {RouteClass.UNLIMITED}
+        if not limits.per_class.get(RouteClass.READS):
+            free.add(RouteClass.READS)
+        self._free = frozenset(free)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         route_class = classify(scope["method"], scope["path"])
+        if route_class in self._free:
+            await self.app(scope, receive, send)
+            return
         checks, receive = await self._checks(scope, receive, route_class)
         for check in checks:
             for item in check.items:

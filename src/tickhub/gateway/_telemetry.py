@@ -4,21 +4,62 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tickhub.gateway._context import request_context
 from tickhub.gateway._metrics import HttpMetrics
 from tickhub.gateway.paths import normalize
+from tickhub.gateway.router import RouteTemplates
 from tickhub.problems import Envelopes
 
-RouteOf = Callable[[BaseRoute | None, Scope], str]
-
 access_log = logging.getLogger("tickhub.access")
+
+
+class AccessLine:
+    """One access-log line, kept as its fields and turned into JSON text only when a
+    handler reads the record's message: the queued handler of `logging_config` does that
+    in its writer thread, off the request path."""
+
+    __slots__ = ("bytes", "client", "duration_ms", "method", "request_id", "route", "status",
+                 "wall")  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        wall: float,
+        request_id: str | None,
+        method: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        client: str | None,
+        sent: int,
+    ) -> None:
+        self.wall = wall
+        self.request_id = request_id
+        self.method = method
+        self.route = route
+        self.status = status
+        self.duration_ms = duration_ms
+        self.client = client
+        self.bytes = sent
+
+    def __str__(self) -> str:
+        moment = datetime.fromtimestamp(self.wall, UTC).isoformat(timespec="milliseconds")
+        line = {
+            "time": moment.replace("+00:00", "Z"),
+            "request_id": self.request_id,
+            "method": self.method,
+            "route": self.route,
+            "status": self.status,
+            "duration_ms": round(self.duration_ms, 3),
+            "client": self.client,
+            "bytes": self.bytes,
+        }
+        return orjson.dumps(line).decode()
 
 
 class TelemetryMiddleware:
@@ -31,7 +72,7 @@ class TelemetryMiddleware:
     on up to be logged by the server."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: HttpMetrics, route_of: RouteOf, envelopes: Envelopes
+        self, app: ASGIApp, *, metrics: HttpMetrics, route_of: RouteTemplates, envelopes: Envelopes
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -44,13 +85,8 @@ class TelemetryMiddleware:
             return
         started_at = time.perf_counter()
         ctx = request_context(scope)
-        request = {
-            "type": "http",
-            "method": scope["method"],
-            "path": normalize(scope["path"]),
-            "root_path": scope.get("root_path", ""),
-            "headers": scope.get("headers", []),
-        }
+        # what routing may rewrite on the way down (the template is matched against these)
+        method, path, root_path = scope["method"], scope["path"], scope.get("root_path", "")
         status = 0
         sent = 0
 
@@ -67,7 +103,7 @@ class TelemetryMiddleware:
         except Exception:
             if status == 0:
                 response = self.envelopes.error(
-                    scope["path"],
+                    path,
                     500,
                     "Internal Server Error",
                     "the server failed to answer; the request id names it in the server log",
@@ -76,20 +112,28 @@ class TelemetryMiddleware:
             raise
         finally:
             elapsed = time.perf_counter() - started_at
-            route = self.route_of(ctx.route if ctx else None, request)
-            self.metrics.observe(scope["method"], route, status, elapsed)
+            answered = ctx.route if ctx else None
+            route = self.route_of.only(answered) if answered is not None else None
+            if route is None:
+                request = {
+                    "type": "http",
+                    "method": method,
+                    "path": normalize(path),
+                    "root_path": root_path,
+                    "headers": scope.get("headers", []),
+                }
+                route = self.route_of(answered, request)
+            self.metrics.observe(method, route, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
-                line = {
-                    "time": datetime.now(UTC)
-                    .isoformat(timespec="milliseconds")
-                    .replace("+00:00", "Z"),
-                    "request_id": ctx.request_id if ctx else None,
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "client": client[0] if client else None,
-                    "bytes": sent,
-                }
-                access_log.info(orjson.dumps(line).decode())
+                line = AccessLine(
+                    wall=time.time(),
+                    request_id=ctx.request_id if ctx else None,
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=elapsed * 1000,
+                    client=client[0] if client else None,
+                    sent=sent,
+                )
+                access_log.info(line)

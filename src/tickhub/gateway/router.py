@@ -144,6 +144,12 @@ class RouteTemplates:
         # Answered before or without routing (a limit, a preflight, a mount, a 404).
         return self._match(request, _flat_routes(self._routes)) or UNMATCHED
 
+    def only(self, route: BaseRoute) -> str | None:
+        """The template of `route` when it alone has it (no scope needed); None when the
+        same route is mounted at several paths and the request must tell which."""
+        candidates = self._candidates(route)
+        return str(candidates[0].path_format) if len(candidates) == 1 else None
+
     def _candidates(self, route: BaseRoute) -> list[Any]:
         if self._index is None or id(route) not in self._index:
             index: defaultdict[int, list[Any]] = defaultdict(list)

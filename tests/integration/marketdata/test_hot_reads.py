@@ -84,3 +84,27 @@ async def test_rate_limits_still_apply(runtime: Runtime, snapshots: SnapshotCach
     async with served(runtime, snapshots, rate_limit_reads="3/minute") as client:
         codes = [(await client.get(PRICE)).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
+
+
+async def test_a_new_price_replaces_the_answers_kept_in_memory(
+    runtime: Runtime, snapshots: SnapshotCache
+) -> None:
+    async with served(runtime, snapshots) as client:
+        for _ in range(3):  # the route, then the answer encoded once and kept
+            assert (await client.get(PRICE)).json()["price"] == 105.0
+            assert (await client.get(SEED)).json()["latest_price"] == 105.0
+        # another spelling of the same instrument is its own kept answer, the same body
+        assert (await client.get("/api/current_price?symbol=btcusdt")).json()[
+            "latest_price"
+        ] == 105.0
+        await store(runtime, "binance", "BTCUSDT", [Trade(6, T0 + 6_000_000, 250.5, 1.0, True)])
+        await runtime.bus.join()
+        await snapshots.settled()
+        assert (await client.get(PRICE)).json()["price"] == 250.5
+        assert (await client.get(SEED)).json() == {
+            "latest_price": 250.5,
+            "datetime": "2026-03-28T00:00:06",
+        }
+        assert (await client.get("/api/current_price?symbol=btcusdt")).json()[
+            "latest_price"
+        ] == 250.5

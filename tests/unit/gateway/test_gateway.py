@@ -184,3 +184,88 @@ def test_access_lines_are_written_by_a_background_thread_and_none_is_lost() -> N
     assert len(lines) == 500
     assert lines[-1] == '{"n":499,"password":"***"}'
     assert threading.current_thread().name not in writers
+
+
+def test_made_request_ids_are_unique_hex_and_differ_across_processes() -> None:
+    import multiprocessing
+    import re
+
+    from tickhub.gateway._context import new_request_id
+
+    made = [new_request_id() for _ in range(100_000)]
+    assert len(set(made)) == len(made)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in made[::997])
+    # a worker forked from this process, and one started afresh, make ids of their own
+    for method in ("fork", "spawn"):
+        ctx = multiprocessing.get_context(method)
+        with ctx.Pool(1) as pool:
+            theirs = pool.apply(_ids_made_here, (1_000,))
+        assert len(set(theirs)) == len(theirs)
+        assert not set(theirs) & set(made), method
+        assert not set(theirs) & {new_request_id() for _ in range(1_000)}, method
+
+
+def _ids_made_here(n: int) -> list[str]:
+    from tickhub.gateway._context import new_request_id
+
+    return [new_request_id() for _ in range(n)]
+
+
+def test_access_lines_are_made_into_text_by_the_writer_thread() -> None:
+    import io
+    import threading
+
+    from tickhub.gateway._logs import QueuedStreamHandler
+    from tickhub.gateway._telemetry import AccessLine
+
+    made_in: set[str] = set()
+
+    class Noted(AccessLine):
+        __slots__ = ()
+
+        def __str__(self) -> str:
+            made_in.add(threading.current_thread().name)
+            return super().__str__()
+
+    stream = io.StringIO()
+    handler = QueuedStreamHandler(stream)
+    handler.addFilter(RedactFilter())
+    log = logging.getLogger("tests.lazy_access")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        line = Noted(
+            wall=0.25,
+            request_id="r-1",
+            method="GET",
+            route="/v1/prices/{exchange}/{symbol}",
+            status=200,
+            duration_ms=1.23456,
+            client="10.0.0.1",
+            sent=42,
+        )
+        log.info(line)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    assert json.loads(stream.getvalue()) == {
+        "time": "1970-01-01T00:00:00.250Z",
+        "request_id": "r-1",
+        "method": "GET",
+        "route": "/v1/prices/{exchange}/{symbol}",
+        "status": 200,
+        "duration_ms": 1.235,
+        "client": "10.0.0.1",
+        "bytes": 42,
+    }
+    assert made_in and threading.current_thread().name not in made_in
+
+
+def test_redaction_skips_only_lines_that_name_no_secret() -> None:
+    line = '{"route":"/api/current_price","status":200,"client":"10.0.0.1"}'
+    assert redact(line) is line  # nothing to mask: the patterns are not even run
+    # any case, any spelling the patterns know, non-ASCII look-alikes, bare tokens
+    for text in ("PaSsWoRd=hunter2", "X-API-KEY: hunter2", "paſsword=hunter2",
+                 "Cookie: sid=hunter2", f"id {JWT} end"):  # fmt: skip
+        assert "hunter2" not in redact(text) and JWT not in redact(text), text

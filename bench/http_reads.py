@@ -2,7 +2,8 @@
 app returning a constant JSON, measured in the same run with the same load generator.
 
     .venv/bin/python bench/http_reads.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
-        [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX] [--peer URL]
+        [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX]
+        [--peer-src DIR | --peer URL]
 
 The data: BTCUSDT, ETHUSDT and BNBBTC, one trade per second each from 2024-03-31 (as in
 the issue's measurements), loaded through the real writer into a fresh database. Each
@@ -15,9 +16,12 @@ the run goes on (the server is restarted when it died). `--data FILE` keeps the 
 database between runs (loaded once); `--profile REGEX` samples the server with py-spy
 while the matching routes are loaded and prints the functions that held the most time.
 
-Seed 004's original (Django + gunicorn + PostgreSQL) is measured when `--peer URL`
-names it running, loaded with the same trades (see the README); otherwise it is skipped
-with a message. The machine may be shared: the printed figures say when they were taken.
+Seed 004's original (Django + gunicorn + PostgreSQL) is measured on the seed routes when
+`--peer-src DIR` (or TICKHUB_BENCH_PEER004) names its checkout: bench/peer004.py makes its
+venv and database, loads the same trades and starts it; then a table gives tickhub's rps
+as a ratio to the peer's. `--peer URL` measures one already running and loaded by hand.
+Otherwise it is skipped with a message. The machine may be shared: the printed figures
+say when they were taken.
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
+import peer004
 from tickhub.common.time import datetime_to_us
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
@@ -102,20 +108,23 @@ app = Starlette(routes=[Route("/", constant)])
 """
 
 
+def generate(symbol: str, trades_per_symbol: int) -> Iterator[Trade]:
+    """The trades of one symbol, one a second from START: what every server is loaded with."""
+    price = BASE_PRICE[symbol]
+    for i in range(trades_per_symbol):
+        price *= 1 + ((i * 7919) % 201 - 100) / 1_000_000
+        yield Trade(i + 1, START + i * S, round(price, 6), 0.01, i % 2 == 0)
+
+
 async def load(url: str, trades_per_symbol: int) -> None:
     engine = create_engine(url)
     try:
         await upgrade(engine)
         writer = Writer(engine)
-        batch = 5_000
         for symbol in SYMBOLS:
-            price = BASE_PRICE[symbol]
-            for first in range(0, trades_per_symbol, batch):
-                trades = []
-                for i in range(first, min(first + batch, trades_per_symbol)):
-                    price *= 1 + ((i * 7919) % 201 - 100) / 1_000_000
-                    trades.append(Trade(i + 1, START + i * S, round(price, 6), 0.01, i % 2 == 0))
-                await writer.write(TradeBatch("binance", symbol, tuple(trades)))
+            trades = generate(symbol, trades_per_symbol)
+            while batch := tuple(islice(trades, 5_000)):
+                await writer.write(TradeBatch("binance", symbol, batch))
     finally:
         await engine.dispose()
 
@@ -400,6 +409,7 @@ def main() -> None:
     parser.add_argument("--profile", help="py-spy over the routes whose label matches")
     parser.add_argument("--pg", help="also measure over this PostgreSQL URL (an empty database)")
     parser.add_argument("--peer", help="base URL of seed 004's original, loaded alike")
+    parser.add_argument("--peer-src", help=f"seed 004's checkout, started here ({peer004.ENV_VAR})")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -429,6 +439,7 @@ def main() -> None:
         databases = [("SQLite", f"sqlite:///{sqlite}", not sqlite.exists())]
         if args.pg:
             databases.append(("PostgreSQL", args.pg, True))
+        results: dict[str, dict[str, Run]] = {}
         for name, url, fill in databases:
             t0 = time.perf_counter()
             if fill:
@@ -446,15 +457,30 @@ def main() -> None:
             with server(cmd, env, f"http://127.0.0.1:{port}/healthz") as srv:
                 base = f"http://127.0.0.1:{port}"
                 wait_ready(base + "/v1/prices/binance/BTCUSDT")  # the snapshot cache is warm
-                measure_routes(srv, base, routes, args, bare.rps, script, profiler)
+                found = measure_routes(srv, base, routes, args, bare.rps, script, profiler)
+            results[name] = found
 
+        seed = [r for r in routes if r.seed]
+        peer_src, why = peer004.locate(args.peer_src)
         if args.peer:
             print(f"\nseed 004 original at {args.peer}")
             peer = Server([], {}, args.peer)
-            measure_routes(peer, args.peer, [r for r in routes if r.seed], args, bare.rps,
-                           script, None)  # fmt: skip
+            found = measure_routes(peer, args.peer, seed, args, bare.rps, script, None)
+            peer004.print_ratios(found, results)
+        elif peer_src is not None and seed:
+            print(f"\nseed 004 original from {peer_src}: gunicorn, {peer004.WORKERS} sync workers, "
+                  "PostgreSQL")  # fmt: skip
+            port = free_port()
+            n = args.trades // len(SYMBOLS)
+            with (
+                peer004.prepared(peer_src, port, generate, SYMBOLS, n) as (cmd, env),
+                server(cmd, env, f"http://127.0.0.1:{port}{peer004.READY}") as srv,
+            ):
+                found = measure_routes(srv, f"http://127.0.0.1:{port}", seed, args, bare.rps,
+                                       script, None)  # fmt: skip
+            peer004.print_ratios(found, results)
         else:
-            print("\nseed 004 original: skipped (no --peer URL; see the README's Benchmarks)")
+            print(f"\nseed 004 original: skipped ({why or 'no seed route selected'})")
     if profiler is not None:
         profiler.report()
 

@@ -21,7 +21,7 @@ from tickhub.common.errors import DomainError
 from tickhub.compat import crypto_ticker
 from tickhub.db import create_engine
 from tickhub.deps import EngineDep
-from tickhub.gateway import install_gateway
+from tickhub.gateway import close_gateway, install_gateway
 from tickhub.marketdata import router as market_router
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.readcache import ReadCache
@@ -140,6 +140,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with serving(app):
+                yield
+        finally:
+            await close_gateway(app)
+
+    @asynccontextmanager
+    async def serving(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:
             async with _background(app, runtime):
                 yield

@@ -19,6 +19,7 @@ from tests.conftest import service_unavailable
 from tests.fixtures.accounts import PASSWORD, signup
 from tests.fixtures.served import served
 from tickhub.app import create_app
+from tickhub.gateway import close_gateway
 from tickhub.runtime import Runtime
 from tickhub.settings import GatewaySettings, Settings
 
@@ -224,6 +225,8 @@ async def test_api_processes_share_the_counts_through_redis(
             (await b.post("/v1/nowhere")).status_code,
             (await a.post("/v1/nowhere")).status_code,
         ]
+    for app in (one, two):  # as their lifespans would when they stop
+        await close_gateway(app)
     assert codes == [404, 404, 404, 429, 429]
 
 
@@ -272,5 +275,6 @@ async def test_limits_hold_in_memory_while_redis_is_unreachable(
         assert (await c.post("/v1/nowhere")).status_code == 404
         await proxy.cut()
         codes = [(await c.post("/v1/nowhere")).status_code for _ in range(3)]
+    await close_gateway(app)
     assert codes == [404, 404, 429]
     assert "rate-limit storage unreachable" in caplog.text

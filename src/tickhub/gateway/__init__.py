@@ -43,7 +43,13 @@ from tickhub.gateway._headers import SecurityHeadersMiddleware
 from tickhub.gateway._limits import BodyLimitMiddleware
 from tickhub.gateway._logs import RedactFilter, install_log_redaction, logging_config, redact
 from tickhub.gateway._metrics import HttpMetrics
-from tickhub.gateway._rates import Identify, RateLimitMiddleware, limit_storage, rate_limits
+from tickhub.gateway._rates import (
+    Identify,
+    RateLimitMiddleware,
+    close_storage,
+    limit_storage,
+    rate_limits,
+)
 from tickhub.gateway._telemetry import TelemetryMiddleware
 from tickhub.gateway.router import RouteTemplates, install_docs, metrics_router
 from tickhub.problems import Envelopes
@@ -53,11 +59,20 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "Identify",
     "RedactFilter",
+    "close_gateway",
     "current_request_id",
     "install_gateway",
     "logging_config",
     "redact",
 ]
+
+
+async def close_gateway(app: FastAPI) -> None:
+    """What the gateway holds open (the rate limits' Redis connections): closed when the
+    app stops."""
+    storage = getattr(app.state, "rate_limit_storage", None)
+    if storage is not None:
+        await close_storage(storage)
 
 
 def install_gateway(
@@ -87,11 +102,15 @@ def install_gateway(
         bulk_max_bytes=gw.max_bulk_body_bytes,
         envelopes=envelopes,
     )
+    # the app's lifespan closes it (`close_gateway`)
+    app.state.rate_limit_storage = limit_storage(
+        settings.redis_url, key_prefix=gw.rate_limit_key_prefix
+    )
     app.add_middleware(
         RateLimitMiddleware,
         limits=rate_limits(gw),
         envelopes=envelopes,
-        storage=limit_storage(settings.redis_url, key_prefix=gw.rate_limit_key_prefix),
+        storage=app.state.rate_limit_storage,
         identify=identify,
     )
     if gw.cors_origins:

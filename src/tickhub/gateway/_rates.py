@@ -79,6 +79,15 @@ def rate_limits(settings: GatewaySettings) -> RateLimits:
     )
 
 
+async def close_storage(storage: Storage) -> None:
+    """Close the storage's connections (Redis); nothing to do for memory. limits 5 has no
+    close of its own: its Redis storage holds a redis-py client (`bridge.storage`)."""
+    client = getattr(getattr(storage, "bridge", None), "storage", None)
+    aclose = getattr(client, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 def limit_storage(redis_url: str, *, key_prefix: str = "tickhub") -> Storage:
     """Redis (`redis://`, `rediss://`, `unix://`) when a URL is given, else memory."""
     if not redis_url:

@@ -386,6 +386,7 @@ async def stream(
             websocket,
             address=websocket.client.host if websocket.client else None,
             max_per_address=settings.gateway.stream_max_per_address if settings else None,
+            scope=websocket.scope,
         )
     except TooManyConnections as exc:
         await websocket.close(code=CLOSE_POLICY, reason=str(exc))

@@ -17,6 +17,7 @@ from tickhub.websocket._clients import (
     upgrade_required,
 )
 from tickhub.websocket._direct import (
+    BEHIND_BYTES,
     RAW_SEND_KEY,
     DirectSink,
     RawSend,
@@ -26,6 +27,7 @@ from tickhub.websocket._direct import (
 )
 
 __all__ = [
+    "BEHIND_BYTES",
     "CLOSE_GOING_AWAY",
     "CLOSE_INTERNAL_ERROR",
     "CLOSE_NORMAL",

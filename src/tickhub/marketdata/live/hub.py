@@ -81,12 +81,14 @@ class LiveHub(StreamHub[LiveClient]):
         send_timeout_s: float = 5.0,
         max_buffer_bytes: int = 4 * 2**20,
         flush_interval_s: float = 0.01,
+        direct: bool = True,
         encoder: Callable[[BaseModel], str] = encode,
     ) -> None:
         super().__init__(queue_size=queue_size, send_timeout_s=send_timeout_s)
         self._bus = bus
         self._encode = encoder
         self.max_buffer_bytes = max_buffer_bytes
+        self._direct = direct  # False: every client through ASGI `send` (tests, comparisons)
         self._min_interval = flush_interval_s
         self._interval = flush_interval_s
         # who wants (channel, exchange, symbol): the queued plain clients, offered each
@@ -151,7 +153,7 @@ class LiveHub(StreamHub[LiveClient]):
             if open_here >= max_per_address:
                 raise TooManyConnections(f"at most {max_per_address} streams per address")
         sink = None
-        if scope is not None:
+        if scope is not None and self._direct:
             sink = find_sink(scope, max_buffer=self.max_buffer_bytes, timeout_s=self._send_timeout)
         client = LiveClient(
             self, conn, queue_size=self._queue_size, send_timeout_s=self._send_timeout, sink=sink

@@ -48,7 +48,7 @@ class LiveHubSide(Protocol):
 
     def flush(self) -> None: ...
 
-    def subscriptions_changed(self) -> None: ...
+    def subscriptions_changed(self, client: Any) -> None: ...
 
     def now(self) -> float: ...
 
@@ -90,7 +90,7 @@ class LiveClient(QueuedClient):
     @bundle.setter
     def bundle(self, value: bool) -> None:
         self._bundle = value
-        self._live.subscriptions_changed()
+        self._live.subscriptions_changed(self)
 
     # -- subscriptions ----------------------------------------------------------------
 
@@ -148,7 +148,7 @@ class LiveClient(QueuedClient):
             self.channels -= channels
             new_status = False
         self.signature = (frozenset(self.selectors), frozenset(self.channels))
-        self._live.subscriptions_changed()
+        self._live.subscriptions_changed(self)
         self.send_subscriptions()
         if new_status:
             for status in self._live.statuses.values():

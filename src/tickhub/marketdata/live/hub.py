@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 PATTERNS = ("trades.#", "candles.#", "status.#")
 _BUNDLE_HEAD = '{"channel":"bundle","messages":['
 MAX_FLUSH_INTERVAL_S = 0.2
+GroupKey = tuple[tuple[frozenset[Selector], frozenset[Channel]], bool, bool]
 
 __all__ = ["LiveClient", "LiveHub", "Selector", "TooManyConnections", "encode", "parse_selector"]
 
@@ -95,7 +96,12 @@ class LiveHub(StreamHub[LiveClient]):
         # message at once, and whether anyone else (flushed) does; filled as events come,
         # emptied whenever a client's subscriptions change or a client leaves
         self._targets: dict[tuple[Channel, str, str], tuple[tuple[LiveClient, ...], bool]] = {}
-        self._groups: dict[tuple[Any, bool, bool], list[LiveClient]] | None = None
+        # the clients by what they asked for and how they are reached: (subscriptions,
+        # bundle, fast path); a handful of groups however many clients, so that finding
+        # who wants a message costs a test per group, not per client
+        self._groups: dict[GroupKey, dict[LiveClient, None]] = {}
+        self._group_of: dict[LiveClient, GroupKey] = {}
+        self._per_address: dict[str, int] = {}
         # (channel, exchange, symbol, text) of the messages since the last flush
         self._pending: list[tuple[Channel, str, str, str]] = []
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -148,10 +154,12 @@ class LiveHub(StreamHub[LiveClient]):
         """A new client; `TooManyConnections` when `address` already has `max_per_address`
         open (one address must not hold every socket of the server). With the `scope` of
         an accepted WebSocket, the client takes the fast path when the server allows it."""
-        if address is not None and max_per_address is not None:
-            open_here = sum(1 for c in self._clients if c.address == address)
-            if open_here >= max_per_address:
-                raise TooManyConnections(f"at most {max_per_address} streams per address")
+        if (
+            address is not None
+            and max_per_address is not None
+            and self._per_address.get(address, 0) >= max_per_address
+        ):
+            raise TooManyConnections(f"at most {max_per_address} streams per address")
         sink = None
         if scope is not None and self._direct:
             sink = find_sink(scope, max_buffer=self.max_buffer_bytes, timeout_s=self._send_timeout)
@@ -159,15 +167,29 @@ class LiveHub(StreamHub[LiveClient]):
             self, conn, queue_size=self._queue_size, send_timeout_s=self._send_timeout, sink=sink
         )
         client.address = address
+        if address is not None:
+            self._per_address[address] = self._per_address.get(address, 0) + 1
         self._clients.add(client)
-        self.subscriptions_changed()
+        self.subscriptions_changed(client)
         self.stats.connected = len(self._clients)
         return client
 
-    def subscriptions_changed(self) -> None:
+    def subscriptions_changed(self, client: LiveClient) -> None:
         """A client came, subscribed or unsubscribed: who wants what is looked up again."""
+        self._ungroup(client)
+        if client in self._clients:
+            key = (client.signature, client.bundle, client.sink is not None)
+            self._groups.setdefault(key, {})[client] = None
+            self._group_of[client] = key
         self._targets.clear()
-        self._groups = None
+
+    def _ungroup(self, client: LiveClient) -> None:
+        key = self._group_of.pop(client, None)
+        if key is not None:
+            members = self._groups[key]
+            del members[client]
+            if not members:
+                del self._groups[key]
 
     def _wanting(
         self, channel: Channel, exchange: str, symbol: str
@@ -175,9 +197,15 @@ class LiveHub(StreamHub[LiveClient]):
         key = (channel, exchange, symbol)
         found = self._targets.get(key)
         if found is None:
-            wanting = [c for c in self._clients if c.wants(channel, exchange, symbol)]
-            at_once = tuple(c for c in wanting if c.sink is None and not c.bundle)
-            found = (at_once, len(at_once) < len(wanting))
+            at_once: list[LiveClient] = []
+            flushed = False
+            for (_, bundle, direct), members in self._groups.items():
+                if next(iter(members)).wants(channel, exchange, symbol):
+                    if bundle or direct:
+                        flushed = True
+                    else:
+                        at_once.extend(members)
+            found = (tuple(at_once), flushed)
             self._targets[key] = found
         return found
 
@@ -185,8 +213,15 @@ class LiveHub(StreamHub[LiveClient]):
         return list(self._clients)
 
     def _remove(self, client: LiveClient) -> None:
+        if client in self._clients and client.address is not None:
+            left = self._per_address[client.address] - 1
+            if left:
+                self._per_address[client.address] = left
+            else:
+                del self._per_address[client.address]
         self._clients.discard(client)
-        self.subscriptions_changed()
+        self._ungroup(client)
+        self._targets.clear()
         self.stats.connected = len(self._clients)
 
     # -- events -------------------------------------------------------------------------
@@ -267,15 +302,6 @@ class LiveHub(StreamHub[LiveClient]):
         cost = time.perf_counter() - t0
         self._interval = min(MAX_FLUSH_INTERVAL_S, max(self._min_interval, 4 * cost))
 
-    def _flush_groups(self) -> dict[tuple[Any, bool, bool], list[LiveClient]]:
-        if self._groups is None:
-            groups: dict[tuple[Any, bool, bool], list[LiveClient]] = {}
-            for c in self._clients:
-                if c.sink is not None or c.bundle:
-                    groups.setdefault((c.signature, c.bundle, c.sink is not None), []).append(c)
-            self._groups = groups
-        return self._groups
-
     def flush(self) -> None:
         """Send what is held: each group's bytes built once, written to each of its clients
         (on the fast path in one write), or offered to its queued clients (bundles)."""
@@ -284,7 +310,10 @@ class LiveHub(StreamHub[LiveClient]):
             return
         now = self.now()
         frames: dict[int, bytes] = {}  # the fast path's frame of each pending message
-        for (_, bundle, direct), clients in list(self._flush_groups().items()):
+        for (_, bundle, direct), members in list(self._groups.items()):
+            if not (bundle or direct):
+                continue  # offered each message at once
+            clients = list(members)
             first = clients[0]
             mine = [i for i, (ch, ex, sym, _t) in enumerate(pending) if first.wants(ch, ex, sym)]
             if not mine:

@@ -327,3 +327,27 @@ async def test_a_fast_client_past_its_buffer_is_closed_and_the_others_go_on() ->
     ]
     assert ids == list(range(50, (i + 4) * 50))
     await hub.stop()
+
+
+async def test_a_client_sent_part_of_a_flush_alone_gets_only_the_rest() -> None:
+    hub = LiveHub(MemoryBus())
+    pinging, quiet = Transport(), Transport()
+    client = direct(hub, pinging)
+    direct(hub, quiet)
+    await hub.on_event("trades.sim.BTCUSDT", batch("BTCUSDT", [1, 2]))
+    client.handle({"op": "ping"})  # gets trades 1-2 at once, then its pong
+    await hub.on_event("trades.sim.ETHUSDT", batch("ETHUSDT", [7]))
+    hub.flush()
+
+    def seen(t: Transport) -> list[Any]:
+        return [(m["channel"], [x["trade_id"] for x in m.get("trades", [])]) for m in frames_of(t)]
+
+    assert seen(pinging) == [
+        ("subscriptions", []),
+        ("trades", [1, 2]),
+        ("pong", []),
+        ("trades", [7]),
+    ]
+    assert seen(quiet) == [("subscriptions", []), ("trades", [1, 2]), ("trades", [7])]
+    assert len(quiet.writes) == 2  # its reply, then the whole flush in one write
+    await hub.stop()

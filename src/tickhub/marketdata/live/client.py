@@ -46,7 +46,7 @@ class LiveHubSide(Protocol):
     statuses: dict[str, SourceStatus]
     stats: StreamStats
 
-    def flush(self) -> None: ...
+    def flush_for(self, client: Any) -> None: ...
 
     def subscriptions_changed(self, client: Any) -> None: ...
 
@@ -131,7 +131,7 @@ class LiveClient(QueuedClient):
                 StreamError(field="instruments", detail=f"at most {MAX_SELECTORS} instruments")
             )
             return
-        self._live.flush()  # what came before the change goes out as subscribed before
+        self._live.flush_for(self)  # what came before the change goes as subscribed before
         if request.op == "subscribe":
             self.selectors |= selectors
             # without channels: keep those chosen, or take trades and candles if none is
@@ -174,7 +174,7 @@ class LiveClient(QueuedClient):
             return
         if self.closed.is_set():
             return
-        self._live.flush()
+        self._live.flush_for(self)
         self.write(text_frame(text), frames=1)
 
     def write(self, data: bytes, *, frames: int, now: float | None = None) -> None:

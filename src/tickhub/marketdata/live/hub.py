@@ -104,6 +104,8 @@ class LiveHub(StreamHub[LiveClient]):
         self._per_address: dict[str, int] = {}
         # (channel, exchange, symbol, text) of the messages since the last flush
         self._pending: list[tuple[Channel, str, str, str]] = []
+        # the clients sent the first n pending messages already (`flush_for`)
+        self._ahead: dict[LiveClient, int] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
@@ -220,6 +222,7 @@ class LiveHub(StreamHub[LiveClient]):
             else:
                 del self._per_address[client.address]
         self._clients.discard(client)
+        self._ahead.pop(client, None)
         self._ungroup(client)
         self._targets.clear()
         self.stats.connected = len(self._clients)
@@ -304,8 +307,10 @@ class LiveHub(StreamHub[LiveClient]):
 
     def flush(self) -> None:
         """Send what is held: each group's bytes built once, written to each of its clients
-        (on the fast path in one write), or offered to its queued clients (bundles)."""
+        (on the fast path in one write), or offered to its queued clients (bundles). A
+        client sent part of it already (`flush_for`) gets the rest alone."""
         pending, self._pending = self._pending, []
+        ahead, self._ahead = self._ahead, {}
         if not pending:
             return
         now = self.now()
@@ -318,17 +323,55 @@ class LiveHub(StreamHub[LiveClient]):
             mine = [i for i, (ch, ex, sym, _t) in enumerate(pending) if first.wants(ch, ex, sym)]
             if not mine:
                 continue
-            if bundle:
-                text = "".join((_BUNDLE_HEAD, ",".join(pending[i][3] for i in mine), "]}"))
-                if not direct:
-                    for client in clients:
-                        client.offer(text)
-                    continue
-                data, count = text_frame(text), 1
-            else:
-                for i in mine:
-                    if i not in frames:
-                        frames[i] = text_frame(pending[i][3])
-                data, count = b"".join([frames[i] for i in mine]), len(mine)
+            shared = self._build(pending, mine, frames, bundle=bundle, direct=direct)
             for client in clients:
-                client.write(data, frames=count, now=now)
+                done = ahead.get(client, 0)
+                if done:
+                    rest = [i for i in mine if i >= done]
+                    if rest:
+                        self._deliver(
+                            client, self._build(pending, rest, frames, bundle, direct), now
+                        )
+                else:
+                    self._deliver(client, shared, now)
+
+    def flush_for(self, client: LiveClient) -> None:
+        """Send `client` what the hub holds for it now, before a message for it alone (or a
+        change of its subscriptions); the next flush sends it only what comes after."""
+        pending = self._pending
+        done = self._ahead.get(client, 0)
+        if done >= len(pending):
+            return
+        self._ahead[client] = len(pending)
+        if client.sink is None and not client.bundle:
+            return  # offered each message at once
+        rest = [i for i in range(done, len(pending)) if client.wants(*pending[i][:3])]
+        if rest:
+            self._deliver(client, self._build(pending, rest, {}, client.bundle, bool(client.sink)))
+
+    @staticmethod
+    def _build(
+        pending: list[tuple[Channel, str, str, str]],
+        indices: list[int],
+        frames: dict[int, bytes],
+        bundle: bool,
+        direct: bool,
+    ) -> tuple[bytes | str, int]:
+        """What the messages `indices` of `pending` make: text for a queued client (a
+        bundle), or the frames' bytes for the fast path; and how many frames."""
+        if bundle:
+            text = "".join((_BUNDLE_HEAD, ",".join(pending[i][3] for i in indices), "]}"))
+            return (text_frame(text) if direct else text), 1
+        for i in indices:
+            if i not in frames:
+                frames[i] = text_frame(pending[i][3])
+        return b"".join([frames[i] for i in indices]), len(indices)
+
+    def _deliver(
+        self, client: LiveClient, built: tuple[bytes | str, int], now: float | None = None
+    ) -> None:
+        data, count = built
+        if isinstance(data, str):
+            client.offer(data)
+        else:
+            client.write(data, frames=count, now=now)

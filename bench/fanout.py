@@ -21,7 +21,8 @@ client it measures, over the window:
 - process CPU (% of one core, from /proc) and RSS.
 
 Then, for each client count, client processes (`--processes`, 2 by default, one up to 100
-clients) connect, wait until all are connected, and count over the window: delay from the
+clients) connect; once the server counts them all (`tickhub_ws_clients`) and `--warmup`
+more seconds have passed, they count over the window: delay from the
 newest trade's time to its receipt (p50/p99), trades received per second per client,
 disconnects; beside the server's RSS and CPU. A thousand clients at a thousand trades a
 second is a million trades a second to receive on the same 2 cores as the server, so the
@@ -318,19 +319,17 @@ class ClientRun:
 async def run_clients(
     port: int,
     n: int,
-    warmup: float,
     window: float,
     bundle: bool,
     connect_rate: float,
     sample_every: int,
 ) -> dict[str, Any]:
-    """`n` raw clients; after `warmup` s (every client connected by then), count for
-    `window` s. Every client counts its trades; one in `sample_every` also takes the delay
-    of the newest trade of each chunk it receives."""
+    """`n` raw clients; once told to (a line on stdin: every client of every process is
+    connected by then, and warm), count for `window` s. Every client counts its trades;
+    one in `sample_every` also takes the delay of the newest trade of each chunk."""
     path = "/v1/stream?instruments=sim:*&channels=trades" + ("&bundle=true" if bundle else "")
     run = ClientRun(port, path, n, received=[0] * n, connected=[False] * n)
     loop = asyncio.get_running_loop()
-    t_start = loop.time() + warmup
     transports: list[asyncio.BaseTransport] = []
 
     async def open_one(i: int) -> None:
@@ -348,7 +347,7 @@ async def run_clients(
         opening.append(asyncio.create_task(open_one(i)))
         await asyncio.sleep(1 / connect_rate)
     await asyncio.gather(*opening)
-    await asyncio.sleep(max(0.0, t_start - loop.time()))
+    await loop.run_in_executor(None, sys.stdin.readline)
     run.counting = True
     cpu0 = time.process_time()
     await asyncio.sleep(window)
@@ -374,7 +373,6 @@ def client_worker(args: argparse.Namespace) -> None:
         run_clients(
             args.port,
             args.n,
-            args.warmup,
             args.window,
             args.bundle,
             args.connect_rate,
@@ -397,6 +395,7 @@ class ClientFigures:
     errors: dict[str, int]
     server: Sampled
     clients_cpu_pct: float = 0.0
+    connect_s: float = 0.0
 
 
 async def measure_clients(
@@ -404,20 +403,34 @@ async def measure_clients(
 ) -> ClientFigures:
     processes = 1 if n <= 100 else args.processes
     groups = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
-    # every client connects within the warm-up, at a pace the server can accept
-    warmup = max(args.warmup, n / args.connect_rate / len(groups) + 10)
     procs = []
     for size in groups:
         cmd = [
             sys.executable, __file__, "--client-worker", "--port", str(server.port),
-            "--n", str(size), "--warmup", str(warmup), "--window", str(args.window),
+            "--n", str(size), "--window", str(args.window),
             "--connect-rate", str(args.connect_rate / len(groups)),
             "--sample-every", str(max(1, n // 100)),
         ]  # fmt: skip
         if bundle:
             cmd.append("--bundle")
-        procs.append(await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE))
-    await asyncio.sleep(warmup)
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            )
+        )
+    # every client connected (as the server counts them), then the warm-up, then the window
+    began = time.monotonic()
+    while time.monotonic() - began < args.connect_timeout:
+        with contextlib.suppress(OSError):
+            if (await asyncio.to_thread(scrape, server.port)).get("tickhub_ws_clients", 0) >= n:
+                break
+        await asyncio.sleep(1.0)
+    connect_s = time.monotonic() - began
+    await asyncio.sleep(args.warmup)
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write(b"go\n")
+        await p.stdin.drain()
     profiler = profile(server, args, f"{n}-clients")
     sampled = await sample_server(server, args.window)
     if profiler is not None:
@@ -441,6 +454,7 @@ async def measure_clients(
         errors=errors,
         server=sampled,
         clients_cpu_pct=sum(o["cpu_pct"] for o in outputs),
+        connect_s=connect_s,
     )
 
 
@@ -505,7 +519,7 @@ def fmt_clients(f: ClientFigures) -> str:
     errors = f" {f.errors}" if f.errors else ""
     who = f"{f.clients} {'bundled ' if f.bundle else ''}clients"
     return (
-        f"{who} ({f.connected} connected): delay p50 {f.p50_ms:.0f} ms "
+        f"{who} ({f.connected} connected in {f.connect_s:.0f} s): delay p50 {f.p50_ms:.0f} ms "
         f"p99 {f.p99_ms:.0f} ms, trades/s each min {f.rate_min:.0f} median "
         f"{f.rate_median:.0f}, disconnects {f.disconnects}{errors}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
@@ -571,7 +585,10 @@ def main() -> None:
     p.add_argument("--baseline-src", help="the src/ directory of the code before the change")
     p.add_argument("--clients", default="100,1000,5000")
     p.add_argument("--window", type=float, default=20.0)
-    p.add_argument("--warmup", type=float, default=20.0)
+    p.add_argument(
+        "--warmup", type=float, default=20.0, help="s before a window, once all are connected"
+    )
+    p.add_argument("--connect-timeout", type=float, default=300.0)
     p.add_argument("--processes", type=int, default=2, help="client processes (one up to 100)")
     p.add_argument("--connect-rate", type=float, default=500.0, help="new clients per second")
     p.add_argument(

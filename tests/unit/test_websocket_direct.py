@@ -117,3 +117,20 @@ def test_nothing_is_written_once_the_close_began() -> None:
     protocol.close_sent = True
     assert sink.write(b"z", now=0.0) is None
     assert transport.writes == []
+
+
+def test_a_sink_behind_holds_the_shared_bytes_and_sends_them_in_order_later() -> None:
+    transport = Transport(drains=0)
+    sink = DirectSink(FakeProtocol(), transport, max_buffer=2**30, timeout_s=3600)
+    first = b"a" * (BEHIND_BYTES + 1)
+    assert sink.write(first, now=0.0) is None  # written: the transport is now behind
+    later = [bytes([65 + i]) * 1000 for i in range(1, 4)]
+    for data in later:
+        assert sink.write(data, now=1.0) is None
+    assert transport.writes == [first]  # nothing more given to the transport's buffer
+    assert all(h is d for h, d in zip(sink.held, later, strict=True))  # not copied
+    assert sink.buffered() == len(first) + 3000
+    transport.buffer = 0  # the peer read what the transport had
+    assert sink.write(b"", now=2.0) is None
+    assert b"".join(transport.writes) == first + b"".join(later)
+    assert sink.held == [] and sink.behind_since is None

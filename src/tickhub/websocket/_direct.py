@@ -16,9 +16,12 @@ The original ASGI `send` is uvicorn's protocol's bound method, but middleware wr
 websocket scopes (Starlette's exception middleware does); `RawSend`, the outermost layer,
 records it in the scope before anyone wraps it.
 
-A client that cannot keep up shows in its transport's write buffer: past `max_buffer`
-bytes, or behind (past the transport's own high-water mark, 64 KiB) for longer than the
-send timeout, it is too slow, and its hub drops it (1008) as it would on the ASGI path.
+While a client's transport is behind (its buffer past 64 KiB, asyncio's high-water mark),
+its frames are held as the hub's own bytes objects, shared with every other client, and
+written once it has caught up: the transport's buffer would copy them for each client
+(a bytearray on Python 3.11). A client with more than `max_buffer` bytes unsent (held and
+buffered), or behind for longer than the send timeout, is too slow, and its hub drops it
+(1008) as it would on the ASGI path.
 """
 
 from __future__ import annotations
@@ -79,6 +82,10 @@ class DirectSink:
         self.max_buffer = max_buffer
         self.timeout_s = timeout_s
         self.behind_since: float | None = None
+        # what waits while the transport is behind: the hub's own bytes objects, shared
+        # with the other clients (the transport's buffer would copy them for each client)
+        self.held: list[bytes] = []
+        self._held_bytes = 0
 
     @property
     def open(self) -> bool:
@@ -87,18 +94,30 @@ class DirectSink:
         return not (p.close_sent or p.disconnected or self._transport.is_closing())
 
     def buffered(self) -> int:
-        return self._transport.get_write_buffer_size()
+        """Bytes not sent yet: the transport's buffer and what is held."""
+        return self._transport.get_write_buffer_size() + self._held_bytes
 
     def write(self, data: bytes, now: float) -> str | None:
-        """Write `data` (whole frames); None, or why the client is too slow to keep."""
+        """Write `data` (whole frames), or hold it while the transport is behind (what was
+        held goes first once it is not: `write(b"", now)` tries again); None, or why the
+        client is too slow to keep."""
         if not self.open:
             return None  # the endpoint sees the disconnect through its receive
-        self._transport.write(data)
         size = self._transport.get_write_buffer_size()
-        if size <= BEHIND_BYTES:
+        if data and (self.held or size > BEHIND_BYTES):
+            self.held.append(data)
+            self._held_bytes += len(data)
+        if self.held and size <= BEHIND_BYTES:
+            data = b"".join(self.held)
+            self.held.clear()
+            self._held_bytes = 0
+        if data and not self.held:
+            self._transport.write(data)
+            size = self._transport.get_write_buffer_size()
+        if size + self._held_bytes <= BEHIND_BYTES:
             self.behind_since = None
             return None
-        if size > self.max_buffer:
+        if size + self._held_bytes > self.max_buffer:
             return f"too slow: over {self.max_buffer} bytes wait to be sent"
         if self.behind_since is None:
             self.behind_since = now

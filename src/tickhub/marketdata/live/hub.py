@@ -106,6 +106,8 @@ class LiveHub(StreamHub[LiveClient]):
         self._pending: list[tuple[Channel, str, str, str]] = []
         # the clients sent the first n pending messages already (`flush_for`)
         self._ahead: dict[LiveClient, int] = {}
+        # fast clients holding bytes until their transport catches up
+        self._holding: set[LiveClient] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
@@ -223,6 +225,7 @@ class LiveHub(StreamHub[LiveClient]):
                 del self._per_address[client.address]
         self._clients.discard(client)
         self._ahead.pop(client, None)
+        self._holding.discard(client)
         self._ungroup(client)
         self._targets.clear()
         self.stats.connected = len(self._clients)
@@ -302,6 +305,17 @@ class LiveHub(StreamHub[LiveClient]):
         self._flush_handle = None
         t0 = time.perf_counter()
         self.flush()
+        if self._holding:
+            now = self.now()
+            for client in list(self._holding):
+                if client.sink is None or client.closed.is_set() or not client.sink.held:
+                    self._holding.discard(client)
+                else:
+                    client.write(b"", frames=0, now=now)
+            if self._holding and self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_later(
+                    self._interval, self._tick
+                )
         cost = time.perf_counter() - t0
         self._interval = min(MAX_FLUSH_INTERVAL_S, max(self._min_interval, 4 * cost))
 
@@ -375,3 +389,5 @@ class LiveHub(StreamHub[LiveClient]):
             client.offer(data)
         else:
             client.write(data, frames=count, now=now)
+            if client.sink is not None and client.sink.held:
+                self._holding.add(client)

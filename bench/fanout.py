@@ -20,12 +20,21 @@ client it measures, over the window:
 - backlog: trades published by the tracker but not yet stored;
 - process CPU (% of one core, from /proc) and RSS.
 
-Then, for each client count, client processes (asyncio + `websockets`, at most
-`--per-process` clients each) connect, wait until all are connected, and count over the
-window: delay from the newest trade's time in a message to its receipt (p50/p99),
-trades received per second per client, disconnects; beside the server's RSS and CPU.
-Every client counts its trades; about 100 of them (one in n/100) also parse every message
-for the delay, so that the clients take little of the machine from the server.
+Then, for each client count, client processes (`--processes`, 2 by default, one up to 100
+clients) connect; once the server counts them all (`tickhub_ws_clients`) and `--warmup`
+more seconds have passed, they count over the window: delay from the
+newest trade's time to its receipt (p50/p99), trades received per second per client,
+disconnects; beside the server's RSS and CPU. A thousand clients at a thousand trades a
+second is a million trades a second to receive on the same 2 cores as the server, so the
+clients cost as little as possible, or the benchmark measures them: each is an asyncio
+`Protocol` on a raw socket that does the WebSocket upgrade by hand and never parses a
+frame. Every received chunk is counted with C-speed byte operations: trades by
+`chunk.count(b'"trade_id"')`, and, for about 100 clients (one in n/100), the delay from
+the last trade time in the chunk (`rfind(b'"time":"')`, the newest trade of the newest
+message) to the chunk's arrival. A few bytes of each chunk are kept with the next, so a
+marker split between two chunks is counted once; the server's keepalive pings
+(`\x89\x04` + 4 bytes) are answered with pongs. A client whose connection ends before the
+window does counts as a disconnect.
 The branch's server is measured with clients that ask for bundled frames (`bundle=true`,
 see the stream protocol) and with plain ones (`--modes`); the baseline has no bundles,
 so its plain figures are the reference for both.
@@ -38,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -222,90 +232,139 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
 # ---------------------------------------------------------------- the clients
 
 
-_TRADE_ID = '"trade_id":'
+_TRADE_ID = b'"trade_id"'
+_TIME = b'"time":"'
+_PING = b"\x89\x04"  # an unmasked ping with uvicorn's 4-byte payload
+_TAIL = 9  # bytes kept from the last chunk: a marker or a ping split between chunks
 
 
-def _newest_time(text: str | bytes) -> tuple[int, float] | None:
-    """(trades, newest trade time) of a trades message, or of the trades messages of a
-    bundle; None for anything else."""
-    data = json.loads(text)
-    messages = data["messages"] if data.get("channel") == "bundle" else [data]
-    n, newest = 0, 0.0
-    for msg in messages:
-        if msg.get("channel") != "trades" or not msg["trades"]:
-            continue
-        n += len(msg["trades"])
-        newest = max(newest, datetime.fromisoformat(msg["trades"][-1]["time"]).timestamp())
-    return (n, newest) if n else None
+class StreamClient(asyncio.Protocol):
+    """One raw WebSocket client: the HTTP upgrade by hand, then the bytes as they come.
+    Trades are counted with `bytes.count` over each chunk (never a Python loop per frame),
+    the delay taken from the last trade time in the chunk (`rfind`) when `timed`; pings
+    are answered (uvicorn closes a client that does not answer its keepalive)."""
+
+    def __init__(self, run: ClientRun, i: int, timed: bool) -> None:
+        self.run, self.i, self.timed = run, i, timed
+        self.transport: asyncio.Transport | None = None
+        self.head = b""
+        self.upgraded = False
+        self.tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            f"GET {self.run.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.run.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        if not self.upgraded:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.head.startswith(b"HTTP/1.1 101"):
+                self.run.errors["refused"] = self.run.errors.get("refused", 0) + 1
+                assert self.transport is not None
+                self.transport.close()
+                return
+            self.upgraded = True
+            self.run.connected[self.i] = True
+            data, self.head = self.head[end + 4 :], b""
+        now = time.time()
+        tail = self.tail
+        chunk = tail + data
+        self.tail = chunk[-_TAIL:]
+        at = chunk.find(_PING)
+        while at >= 0 and at + 6 <= len(chunk):
+            if at + 6 > len(tail):  # not answered with the last chunk
+                assert self.transport is not None
+                # a pong, masked with a zero key: the payload goes as it came
+                self.transport.write(b"\x8a\x84\x00\x00\x00\x00" + chunk[at + 2 : at + 6])
+            at = chunk.find(_PING, at + 2)
+        if not self.run.counting:
+            return
+        self.run.received[self.i] += chunk.count(_TRADE_ID)
+        if self.timed:
+            at = chunk.rfind(_TIME)
+            if at >= 0 and at + 8 + 27 <= len(chunk):
+                stamp = chunk[at + 8 : at + 8 + 27].decode()
+                self.run.delays.append(now - datetime.fromisoformat(stamp).timestamp())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.run.connected[self.i] and not self.run.ended:
+            self.run.disconnects += 1
+            kind = type(exc).__name__ if exc else "closed by the server"
+            self.run.errors[kind] = self.run.errors.get(kind, 0) + 1
+
+
+@dataclass
+class ClientRun:
+    port: int
+    path: str
+    n: int
+    counting: bool = False
+    ended: bool = False
+    received: list[int] = field(default_factory=list)
+    connected: list[bool] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
+    disconnects: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
 
 
 async def run_clients(
     port: int,
     n: int,
-    warmup: float,
     window: float,
     bundle: bool,
     connect_rate: float,
     sample_every: int,
 ) -> dict[str, Any]:
-    """`n` clients; after `warmup` s (every client connected by then), count for `window` s.
-    Every client counts its trades (a substring count: the clients share the machine with
-    the server, so they must cost little); one in `sample_every` also parses each message
-    for the delay."""
-    from websockets.asyncio.client import connect
-
-    url = f"ws://127.0.0.1:{port}/v1/stream?instruments=sim:*&channels=trades"
-    if bundle:
-        url += "&bundle=true"
+    """`n` raw clients; once told to (a line on stdin: every client of every process is
+    connected by then, and warm), count for `window` s. Every client counts its trades;
+    one in `sample_every` also takes the delay of the newest trade of each chunk."""
+    path = "/v1/stream?instruments=sim:*&channels=trades" + ("&bundle=true" if bundle else "")
+    run = ClientRun(port, path, n, received=[0] * n, connected=[False] * n)
     loop = asyncio.get_running_loop()
-    t_start = loop.time() + warmup
-    t_end = t_start + window
-    delays: list[float] = []
-    received = [0] * n
-    connected = [False] * n
-    disconnects = 0
-    errors: dict[str, int] = {}
+    transports: list[asyncio.BaseTransport] = []
 
-    async def client(i: int) -> None:
-        nonlocal disconnects
-        await asyncio.sleep(i / connect_rate)
+    async def open_one(i: int) -> None:
         try:
-            async with connect(url, max_size=None, open_timeout=60) as ws:
-                connected[i] = True
-                while True:
-                    remaining = t_end - loop.time()
-                    if remaining <= 0:
-                        return
-                    try:
-                        async with asyncio.timeout(remaining):
-                            text = await ws.recv()
-                    except TimeoutError:
-                        return
-                    now = time.time()
-                    if loop.time() < t_start:
-                        continue
-                    if i % sample_every:
-                        received[i] += text.count(_TRADE_ID)
-                        continue
-                    got = _newest_time(text)
-                    if got is not None:
-                        received[i] += got[0]
-                        delays.append(now - got[1])
-        except Exception as exc:
+            transport, _ = await loop.create_connection(
+                lambda: StreamClient(run, i, i % sample_every == 0), "127.0.0.1", port
+            )
+            transports.append(transport)
+        except OSError as exc:
             kind = type(exc).__name__
-            errors[kind] = errors.get(kind, 0) + 1
-            if connected[i] and loop.time() < t_end:
-                disconnects += 1
+            run.errors[kind] = run.errors.get(kind, 0) + 1
 
-    await asyncio.gather(*(client(i) for i in range(n)))
+    opening = []
+    for i in range(n):
+        opening.append(asyncio.create_task(open_one(i)))
+        await asyncio.sleep(1 / connect_rate)
+    await asyncio.gather(*opening)
+    await loop.run_in_executor(None, sys.stdin.readline)
+    run.counting = True
+    cpu0 = time.process_time()
+    await asyncio.sleep(window)
+    cpu_pct = 100 * (time.process_time() - cpu0) / window
+    run.counting = False
+    run.ended = True
+    for transport in transports:
+        transport.close()
     return {
         "n": n,
-        "connected": sum(connected),
-        "received": received,
-        "delays": delays,
-        "disconnects": disconnects,
-        "errors": errors,
+        "connected": sum(run.connected),
+        "received": run.received,
+        "delays": run.delays,
+        "disconnects": run.disconnects,
+        "errors": run.errors,
         "window": window,
+        "cpu_pct": cpu_pct,
     }
 
 
@@ -314,7 +373,6 @@ def client_worker(args: argparse.Namespace) -> None:
         run_clients(
             args.port,
             args.n,
-            args.warmup,
             args.window,
             args.bundle,
             args.connect_rate,
@@ -336,27 +394,43 @@ class ClientFigures:
     disconnects: int
     errors: dict[str, int]
     server: Sampled
+    clients_cpu_pct: float = 0.0
+    connect_s: float = 0.0
 
 
 async def measure_clients(
     server: Server, n: int, args: argparse.Namespace, bundle: bool
 ) -> ClientFigures:
-    per = args.per_process
-    groups = [min(per, n - k) for k in range(0, n, per)]
-    # every client connects within the warm-up, at a pace the server can accept
-    warmup = max(args.warmup, n / args.connect_rate / len(groups) + 10)
+    processes = 1 if n <= 100 else args.processes
+    groups = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
     procs = []
     for size in groups:
         cmd = [
             sys.executable, __file__, "--client-worker", "--port", str(server.port),
-            "--n", str(size), "--warmup", str(warmup), "--window", str(args.window),
+            "--n", str(size), "--window", str(args.window),
             "--connect-rate", str(args.connect_rate / len(groups)),
             "--sample-every", str(max(1, n // 100)),
         ]  # fmt: skip
         if bundle:
             cmd.append("--bundle")
-        procs.append(await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE))
-    await asyncio.sleep(warmup)
+        procs.append(
+            await asyncio.create_subprocess_exec(
+                *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            )
+        )
+    # every client connected (as the server counts them), then the warm-up, then the window
+    began = time.monotonic()
+    while time.monotonic() - began < args.connect_timeout:
+        with contextlib.suppress(OSError):
+            if (await asyncio.to_thread(scrape, server.port)).get("tickhub_ws_clients", 0) >= n:
+                break
+        await asyncio.sleep(1.0)
+    connect_s = time.monotonic() - began
+    await asyncio.sleep(args.warmup)
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write(b"go\n")
+        await p.stdin.drain()
     profiler = profile(server, args, f"{n}-clients")
     sampled = await sample_server(server, args.window)
     if profiler is not None:
@@ -379,6 +453,8 @@ async def measure_clients(
         disconnects=sum(o["disconnects"] for o in outputs),
         errors=errors,
         server=sampled,
+        clients_cpu_pct=sum(o["cpu_pct"] for o in outputs),
+        connect_s=connect_s,
     )
 
 
@@ -443,10 +519,11 @@ def fmt_clients(f: ClientFigures) -> str:
     errors = f" {f.errors}" if f.errors else ""
     who = f"{f.clients} {'bundled ' if f.bundle else ''}clients"
     return (
-        f"{who} ({f.connected} connected): delay p50 {f.p50_ms:.0f} ms "
+        f"{who} ({f.connected} connected in {f.connect_s:.0f} s): delay p50 {f.p50_ms:.0f} ms "
         f"p99 {f.p99_ms:.0f} ms, trades/s each min {f.rate_min:.0f} median "
         f"{f.rate_median:.0f}, disconnects {f.disconnects}{errors}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
+        f"client processes CPU {f.clients_cpu_pct:.0f} %, "
         f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s (load {f.server.load})"
     )
 
@@ -508,8 +585,11 @@ def main() -> None:
     p.add_argument("--baseline-src", help="the src/ directory of the code before the change")
     p.add_argument("--clients", default="100,1000,5000")
     p.add_argument("--window", type=float, default=20.0)
-    p.add_argument("--warmup", type=float, default=20.0)
-    p.add_argument("--per-process", type=int, default=1000)
+    p.add_argument(
+        "--warmup", type=float, default=20.0, help="s before a window, once all are connected"
+    )
+    p.add_argument("--connect-timeout", type=float, default=300.0)
+    p.add_argument("--processes", type=int, default=2, help="client processes (one up to 100)")
     p.add_argument("--connect-rate", type=float, default=500.0, help="new clients per second")
     p.add_argument(
         "--modes",

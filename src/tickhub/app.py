@@ -31,6 +31,7 @@ from tickhub.messages import message_codec
 from tickhub.problems import Envelopes, domain_problem, problem
 from tickhub.runtime import Runtime
 from tickhub.settings import Settings, get_settings
+from tickhub.websocket import RawSend
 
 
 class StripTrailingSlash:
@@ -179,6 +180,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.envelopes = _mount_routers(app)
     install_gateway(app, settings, app.state.envelopes, identify=_principal_key)
     app.user_middleware.append(Middleware(HotReads))  # innermost: inside the gateway
+    # outermost: a websocket's own `send`, before anything wraps it (the live stream's
+    # fast path finds the server's transport through it)
+    app.user_middleware.insert(0, Middleware(RawSend))
     return app
 
 

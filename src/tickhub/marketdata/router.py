@@ -347,7 +347,7 @@ after every op; `{"channel": "trades", "exchange", "symbol", "simulated", "trade
 
 `?bundle=true`: trades and candles arrive bundled, `{"channel": "bundle", "messages":
 [...]}`, each message inside exactly as it would arrive alone, in the order published;
-one frame carries what the server received together (a burst of instruments), so a
+one frame carries what the server held since its last flush (a few milliseconds), so a
 client of many instruments reads far fewer frames. Other messages arrive alone.
 
 A trade is sent once. A client that does not keep up is disconnected (close code 1008),
@@ -386,6 +386,7 @@ async def stream(
             websocket,
             address=websocket.client.host if websocket.client else None,
             max_per_address=settings.gateway.stream_max_per_address if settings else None,
+            scope=websocket.scope,
         )
     except TooManyConnections as exc:
         await websocket.close(code=CLOSE_POLICY, reason=str(exc))

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+from tests.unit.test_websocket_direct import FakeProtocol, Transport, client_reading
 from tickhub.bus import MemoryBus
 from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.live.hub import LiveClient, LiveHub, encode
-from tickhub.websocket import CLOSE_POLICY
+from tickhub.websocket import BEHIND_BYTES, CLOSE_POLICY, DirectSink
 
 
 class FakeConnection:
@@ -221,3 +223,131 @@ async def test_bundles_carry_the_same_messages_in_one_frame_per_burst() -> None:
     assert len(elsewhere.sent) == 1  # its subscriptions only: nothing of sim
     await hub.stop()
     await bus.close()
+
+
+# -- the fast path: frames written to the transport at each flush ---------------------------
+
+
+def direct(
+    hub: LiveHub, transport: Transport, instruments: str = "sim:*", bundle: bool = False
+) -> LiveClient:
+    """A client whose frames go straight to `transport` (as with uvicorn)."""
+    conn = FakeConnection()
+    client = hub.connect(conn)
+    client.sink = DirectSink(
+        FakeProtocol(), transport, max_buffer=hub.max_buffer_bytes, timeout_s=hub.send_timeout_s
+    )
+    client.bundle = bundle
+    client.handle({"op": "subscribe", "instruments": [instruments], "channels": ["trades"]})
+    return client
+
+
+def frames_of(transport: Transport) -> list[dict[str, Any]]:
+    return [json.loads(bytes(f.data)) for f in client_reading(b"".join(transport.writes))]
+
+
+async def test_a_burst_reaches_each_fast_client_in_one_write_built_once() -> None:
+    encoder = CountingEncoder()
+    bus = MemoryBus()
+    await bus.start()
+    hub = LiveHub(bus, encoder=encoder)
+    await hub.start()
+    plain = FakeConnection(expect=1 + 30)
+    subscribe(hub, plain)  # a queued client, for reference
+    fast = [Transport() for _ in range(50)]
+    for t in fast:
+        direct(hub, t)
+    bundled = [Transport() for _ in range(5)]
+    for t in bundled:
+        direct(hub, t, bundle=True)
+    elsewhere = Transport()
+    direct(hub, elsewhere, "binance:*")
+
+    burst = [batch(f"S{i:03d}USDT", [1, 2]) for i in range(30)]
+    for b in burst:
+        await bus.publish(b.topic, b)
+    await bus.join()
+    hub.flush()  # what the tick does
+
+    assert encoder.calls == 30
+    await plain.arrived.wait()
+    expected = [json.loads(text) for text in plain.sent[1:]]
+    for t in fast:
+        assert len(t.writes) == 2  # the subscriptions reply, then the burst in one write
+        assert t.writes[1] == fast[0].writes[1]
+        assert frames_of(t)[0]["channel"] == "subscriptions"
+        assert frames_of(t)[1:] == expected
+    for t in bundled:
+        assert len(t.writes) == 2
+        [_reply, bundle] = frames_of(t)
+        assert bundle == {"channel": "bundle", "messages": expected}
+    assert len(elsewhere.writes) == 1  # its subscriptions only
+    assert hub.stats.dropped_slow == 0
+    await hub.stop()
+    await bus.close()
+
+
+async def test_messages_for_one_client_come_after_what_the_hub_held() -> None:
+    hub = LiveHub(MemoryBus())
+    t = Transport()
+    client = direct(hub, t)
+    await hub.on_event("trades.sim.BTCUSDT", batch("BTCUSDT", [1, 2]))
+    client.handle({"op": "ping"})  # flushes first: the trades, then the pong
+    client.handle({"op": "unsubscribe", "instruments": ["sim:*"]})
+    await hub.on_event("trades.sim.BTCUSDT", batch("BTCUSDT", [3]))
+    hub.flush()
+    channels = [m["channel"] for m in frames_of(t)]
+    assert channels == ["subscriptions", "trades", "pong", "subscriptions"]
+    await hub.stop()
+
+
+async def test_a_fast_client_past_its_buffer_is_closed_and_the_others_go_on() -> None:
+    hub = LiveHub(MemoryBus(), max_buffer_bytes=BEHIND_BYTES * 2, send_timeout_s=3600)
+    stalled = Transport(drains=0)
+    slow = direct(hub, stalled)
+    steady = Transport()
+    direct(hub, steady)
+    i = 0
+    while not slow.closed.is_set():
+        i += 1
+        assert i < 10_000, "the stalled client was never dropped"
+        await hub.on_event("trades.sim.BTCUSDT", batch("BTCUSDT", list(range(i * 50, i * 50 + 50))))
+        hub.flush()
+    for j in range(i + 1, i + 4):
+        await hub.on_event("trades.sim.BTCUSDT", batch("BTCUSDT", list(range(j * 50, j * 50 + 50))))
+        hub.flush()
+    await slow.wait_closed()
+    assert slow.close_reason is not None and slow.close_reason.startswith("too slow")
+    assert hub.stats.dropped_slow == 1
+    assert slow not in hub.clients
+    assert stalled.aborted  # what it had not read is let go
+    assert stalled.buffer <= BEHIND_BYTES * 2 + 50 * 200  # bounded: the limit and a message
+    ids = [
+        t["trade_id"] for m in frames_of(steady) if m["channel"] == "trades" for t in m["trades"]
+    ]
+    assert ids == list(range(50, (i + 4) * 50))
+    await hub.stop()
+
+
+async def test_a_client_sent_part_of_a_flush_alone_gets_only_the_rest() -> None:
+    hub = LiveHub(MemoryBus())
+    pinging, quiet = Transport(), Transport()
+    client = direct(hub, pinging)
+    direct(hub, quiet)
+    await hub.on_event("trades.sim.BTCUSDT", batch("BTCUSDT", [1, 2]))
+    client.handle({"op": "ping"})  # gets trades 1-2 at once, then its pong
+    await hub.on_event("trades.sim.ETHUSDT", batch("ETHUSDT", [7]))
+    hub.flush()
+
+    def seen(t: Transport) -> list[Any]:
+        return [(m["channel"], [x["trade_id"] for x in m.get("trades", [])]) for m in frames_of(t)]
+
+    assert seen(pinging) == [
+        ("subscriptions", []),
+        ("trades", [1, 2]),
+        ("pong", []),
+        ("trades", [7]),
+    ]
+    assert seen(quiet) == [("subscriptions", []), ("trades", [1, 2]), ("trades", [7])]
+    assert len(quiet.writes) == 2  # its reply, then the whole flush in one write
+    await hub.stop()

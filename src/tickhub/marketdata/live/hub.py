@@ -2,13 +2,22 @@
 
 One `LiveHub` per process subscribes to the bus once, with live subscriptions (when the hub
 falls behind, the bus drops the oldest messages instead of slowing the pipeline). It
-encodes each event once, whatever the number of clients, and offers the same text to the
-clients that asked for it; who asked is looked up in an index by (channel, exchange,
-symbol), rebuilt only when a client subscribes, unsubscribes or leaves. Every client has a
-bounded queue and its own sender task with a send timeout: a client that cannot keep up is
-disconnected, so it slows neither the other clients nor the publishers (`tickhub.websocket`).
-The server sends these frames uncompressed (`bootstrap.server_config`): per-message
-deflate would compress every frame again for every client.
+encodes each event once, whatever the number of clients; who asked for it is looked up in
+an index by (channel, exchange, symbol), rebuilt only when a client subscribes,
+unsubscribes or leaves. The server sends these frames uncompressed
+(`bootstrap.server_config`): per-message deflate would compress every frame again for every
+client.
+
+Trades and candles are held and flushed on a short tick (`flush_interval_s`, stretched to
+four times what the last flush cost, at most `MAX_FLUSH_INTERVAL_S`, so that writing never
+takes more than a fifth of the loop). At a flush, the clients are grouped by what they
+asked for (subscriptions, bundles or not, fast path or not); each group's bytes are built
+once: on the fast path, the WebSocket frames of its messages joined (or one bundle frame),
+written to each client's socket in one `transport.write` (`tickhub.websocket`). A client
+past `max_buffer_bytes` unsent, or behind for over `send_timeout_s`, is too slow and is
+closed (1008). A client without the fast path (another server, a test client) has a
+bounded queue of `queue_size` messages and a sender task with `send_timeout_s`; its plain
+messages are offered at once, its bundles at the flush.
 
 Trades of an instrument are sent once: ids at or below the last one sent are skipped
 (at-least-once delivery and source replays would otherwise repeat them).
@@ -17,163 +26,37 @@ Trades of an instrument are sent once: ids at or below the last one sent are ski
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from tickhub.bus import Bus, Message, Subscription
 from tickhub.marketdata.events import CandleUpdate, SourceStatus, Trade, TradeBatch
 from tickhub.marketdata.ingest.normalize import compact_symbol
+from tickhub.marketdata.live.client import LiveClient
+from tickhub.marketdata.live.selectors import Selector, parse_selector
 from tickhub.marketdata.schemas import (
-    CHANNELS,
     CandleOut,
     Channel,
     SourceStatusOut,
     StreamCandle,
-    StreamError,
-    StreamPong,
-    StreamRequest,
     StreamStatus,
-    StreamSubscriptions,
     StreamTrades,
     TradeOut,
 )
-from tickhub.websocket import Connection, QueuedClient, StreamHub, StreamStats
+from tickhub.websocket import Connection, StreamHub, StreamStats, find_sink, text_frame
 
 log = logging.getLogger(__name__)
 
 PATTERNS = ("trades.#", "candles.#", "status.#")
 _BUNDLE_HEAD = '{"channel":"bundle","messages":['
-DEFAULT_CHANNELS: frozenset[Channel] = frozenset({"trades", "candles"})
-MAX_SELECTORS = 500
+MAX_FLUSH_INTERVAL_S = 0.2
+GroupKey = tuple[tuple[frozenset[Selector], frozenset[Channel]], bool, bool]
 
-
-@dataclass(frozen=True, slots=True)
-class Selector:
-    """`exchange:SYMBOL`, `exchange:*` or `*`; the symbol in either spelling."""
-
-    exchange: str  # lower case, or "*"
-    symbol: str  # compact upper case (`BTCUSDT`), or "*"
-
-    def matches(self, exchange: str, symbol: str) -> bool:
-        """`exchange` lower case and `symbol` compact, as the hub passes them."""
-        return (self.exchange in {"*", exchange}) and (self.symbol in {"*", symbol})
-
-    def __str__(self) -> str:
-        if self.exchange == "*" and self.symbol == "*":
-            return "*"
-        return f"{self.exchange}:{self.symbol}"
-
-
-def parse_selector(text: str) -> Selector:
-    s = text.strip()
-    if s == "*":
-        return Selector("*", "*")
-    exchange, sep, symbol = s.partition(":")
-    exchange = exchange.strip().lower()
-    symbol = "*" if symbol.strip() == "*" else compact_symbol(symbol)
-    if not sep or not exchange or not symbol or not exchange.replace("_", "").isalnum():
-        raise ValueError(f"invalid instrument {text!r}: use exchange:SYMBOL, exchange:* or *")
-    return Selector(exchange, symbol)
-
-
-class LiveClient(QueuedClient):
-    """One WebSocket client: its subscriptions, its queue and its sender task."""
-
-    kind = "live"
-    _hub: LiveHub
-
-    def __init__(
-        self, hub: LiveHub, conn: Connection, *, queue_size: int, send_timeout_s: float
-    ) -> None:
-        super().__init__(hub, conn, queue_size=queue_size, send_timeout_s=send_timeout_s)
-        self.address: str | None = None
-        self.selectors: set[Selector] = set()
-        self.channels: set[Channel] = set()
-        # `bundle`: trades and candles come in one frame per burst of bus events
-        self.bundle = False
-        self.signature: tuple[frozenset[Selector], frozenset[Channel]] = (frozenset(), frozenset())
-
-    def __repr__(self) -> str:
-        return f"LiveClient({self.id})"
-
-    # -- subscriptions ----------------------------------------------------------------
-
-    def wants(self, channel: Channel, exchange: str, symbol: str) -> bool:
-        return channel in self.channels and any(s.matches(exchange, symbol) for s in self.selectors)
-
-    def handle_text(self, text: str) -> None:
-        """A message from the client; a bad one gets an error and changes nothing."""
-        try:
-            data = json.loads(text)
-        except ValueError:
-            self.send(StreamError(field="message", detail="not JSON"))
-            return
-        self.handle(data)
-
-    def handle(self, data: Any) -> None:
-        try:
-            request = StreamRequest.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = str(first["loc"][0]) if first.get("loc") else "message"
-            self.send(StreamError(field=field, detail=first.get("msg", "invalid")))
-            return
-        self.apply(request)
-
-    def apply(self, request: StreamRequest) -> None:
-        if request.op == "ping":
-            self.send(StreamPong())
-            return
-        try:
-            selectors = {parse_selector(s) for s in request.instruments}
-        except ValueError as exc:
-            self.send(StreamError(field="instruments", detail=str(exc)))
-            return
-        channels = set(request.channels)
-        if request.op == "subscribe":
-            if len(self.selectors | selectors) > MAX_SELECTORS:
-                self.send(
-                    StreamError(field="instruments", detail=f"at most {MAX_SELECTORS} instruments")
-                )
-                return
-            self.selectors |= selectors
-            # without channels: keep those chosen, or take trades and candles if none is
-            added = channels or (
-                set() if self.channels & DEFAULT_CHANNELS else set(DEFAULT_CHANNELS)
-            )
-            new_status = "status" in added and "status" not in self.channels
-            self.channels |= added
-        else:
-            if not selectors and not channels:
-                self.selectors.clear()
-                self.channels.clear()
-            self.selectors -= selectors
-            self.channels -= channels
-            new_status = False
-        self.signature = (frozenset(self.selectors), frozenset(self.channels))
-        self._hub.subscriptions_changed()
-        self.send_subscriptions()
-        if new_status:
-            for status in self._hub.statuses.values():
-                self.send(StreamStatus(status=SourceStatusOut.of(status)))
-
-    def send_subscriptions(self) -> None:
-        self.send(
-            StreamSubscriptions(
-                instruments=sorted(str(s) for s in self.selectors),
-                channels=[c for c in CHANNELS if c in self.channels],
-            )
-        )
-
-    # -- sending ----------------------------------------------------------------------
-
-    def send(self, message: BaseModel) -> None:
-        self.offer(message.model_dump_json())
+__all__ = ["LiveClient", "LiveHub", "Selector", "TooManyConnections", "encode", "parse_selector"]
 
 
 def encode(message: BaseModel) -> str:
@@ -197,17 +80,35 @@ class LiveHub(StreamHub[LiveClient]):
         *,
         queue_size: int = 256,
         send_timeout_s: float = 5.0,
+        max_buffer_bytes: int = 4 * 2**20,
+        flush_interval_s: float = 0.01,
+        direct: bool = True,
         encoder: Callable[[BaseModel], str] = encode,
     ) -> None:
         super().__init__(queue_size=queue_size, send_timeout_s=send_timeout_s)
         self._bus = bus
         self._encode = encoder
-        # who wants (channel, exchange, symbol), filled as events come; emptied whenever a
-        # client's subscriptions change or a client leaves
-        self._targets: dict[tuple[Channel, str, str], tuple[LiveClient, ...]] = {}
-        # (channel, exchange, symbol, text) of the messages since the last bundles were sent
-        self._to_bundle: list[tuple[Channel, str, str, str]] = []
-        self._bundling = False
+        self.max_buffer_bytes = max_buffer_bytes
+        self._direct = direct  # False: every client through ASGI `send` (tests, comparisons)
+        self._min_interval = flush_interval_s
+        self._interval = flush_interval_s
+        # who wants (channel, exchange, symbol): the queued plain clients, offered each
+        # message at once, and whether anyone else (flushed) does; filled as events come,
+        # emptied whenever a client's subscriptions change or a client leaves
+        self._targets: dict[tuple[Channel, str, str], tuple[tuple[LiveClient, ...], bool]] = {}
+        # the clients by what they asked for and how they are reached: (subscriptions,
+        # bundle, fast path); a handful of groups however many clients, so that finding
+        # who wants a message costs a test per group, not per client
+        self._groups: dict[GroupKey, dict[LiveClient, None]] = {}
+        self._group_of: dict[LiveClient, GroupKey] = {}
+        self._per_address: dict[str, int] = {}
+        # (channel, exchange, symbol, text) of the messages since the last flush
+        self._pending: list[tuple[Channel, str, str, str]] = []
+        # the clients sent the first n pending messages already (`flush_for`)
+        self._ahead: dict[LiveClient, int] = {}
+        # fast clients holding bytes until their transport catches up
+        self._holding: set[LiveClient] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
         self._subscriptions: list[Subscription] = []
         self._clients: set[LiveClient] = set()
         self._last_trade_id: dict[tuple[str, str], int] = {}
@@ -222,6 +123,14 @@ class LiveHub(StreamHub[LiveClient]):
     def clients(self) -> list[LiveClient]:
         return list(self._clients)
 
+    @property
+    def send_timeout_s(self) -> float:
+        return self._send_timeout
+
+    @staticmethod
+    def now() -> float:
+        return asyncio.get_running_loop().time()
+
     async def start(self) -> None:
         if self._subscriptions:
             return
@@ -232,34 +141,75 @@ class LiveHub(StreamHub[LiveClient]):
         subscriptions, self._subscriptions = self._subscriptions, []
         for sub in subscriptions:
             await sub.cancel()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self.flush()
         await self._close_all()
 
     def connect(
-        self, conn: Connection, *, address: str | None = None, max_per_address: int | None = None
+        self,
+        conn: Connection,
+        *,
+        address: str | None = None,
+        max_per_address: int | None = None,
+        scope: Mapping[str, Any] | None = None,
     ) -> LiveClient:
         """A new client; `TooManyConnections` when `address` already has `max_per_address`
-        open (one address must not hold every socket of the server)."""
-        if address is not None and max_per_address is not None:
-            open_here = sum(1 for c in self._clients if c.address == address)
-            if open_here >= max_per_address:
-                raise TooManyConnections(f"at most {max_per_address} streams per address")
+        open (one address must not hold every socket of the server). With the `scope` of
+        an accepted WebSocket, the client takes the fast path when the server allows it."""
+        if (
+            address is not None
+            and max_per_address is not None
+            and self._per_address.get(address, 0) >= max_per_address
+        ):
+            raise TooManyConnections(f"at most {max_per_address} streams per address")
+        sink = None
+        if scope is not None and self._direct:
+            sink = find_sink(scope, max_buffer=self.max_buffer_bytes, timeout_s=self._send_timeout)
         client = LiveClient(
-            self, conn, queue_size=self._queue_size, send_timeout_s=self._send_timeout
+            self, conn, queue_size=self._queue_size, send_timeout_s=self._send_timeout, sink=sink
         )
         client.address = address
+        if address is not None:
+            self._per_address[address] = self._per_address.get(address, 0) + 1
         self._clients.add(client)
+        self.subscriptions_changed(client)
         self.stats.connected = len(self._clients)
         return client
 
-    def subscriptions_changed(self) -> None:
-        """A client subscribed or unsubscribed: who wants what is looked up again."""
+    def subscriptions_changed(self, client: LiveClient) -> None:
+        """A client came, subscribed or unsubscribed: who wants what is looked up again."""
+        self._ungroup(client)
+        if client in self._clients:
+            key = (client.signature, client.bundle, client.sink is not None)
+            self._groups.setdefault(key, {})[client] = None
+            self._group_of[client] = key
         self._targets.clear()
 
-    def _wanting(self, channel: Channel, exchange: str, symbol: str) -> tuple[LiveClient, ...]:
+    def _ungroup(self, client: LiveClient) -> None:
+        key = self._group_of.pop(client, None)
+        if key is not None:
+            members = self._groups[key]
+            del members[client]
+            if not members:
+                del self._groups[key]
+
+    def _wanting(
+        self, channel: Channel, exchange: str, symbol: str
+    ) -> tuple[tuple[LiveClient, ...], bool]:
         key = (channel, exchange, symbol)
         found = self._targets.get(key)
         if found is None:
-            found = tuple(c for c in self._clients if c.wants(channel, exchange, symbol))
+            at_once: list[LiveClient] = []
+            flushed = False
+            for (_, bundle, direct), members in self._groups.items():
+                if next(iter(members)).wants(channel, exchange, symbol):
+                    if bundle or direct:
+                        flushed = True
+                    else:
+                        at_once.extend(members)
+            found = (tuple(at_once), flushed)
             self._targets[key] = found
         return found
 
@@ -267,7 +217,16 @@ class LiveHub(StreamHub[LiveClient]):
         return list(self._clients)
 
     def _remove(self, client: LiveClient) -> None:
+        if client in self._clients and client.address is not None:
+            left = self._per_address[client.address] - 1
+            if left:
+                self._per_address[client.address] = left
+            else:
+                del self._per_address[client.address]
         self._clients.discard(client)
+        self._ahead.pop(client, None)
+        self._holding.discard(client)
+        self._ungroup(client)
         self._targets.clear()
         self.stats.connected = len(self._clients)
 
@@ -327,37 +286,108 @@ class LiveHub(StreamHub[LiveClient]):
         self, channel: Channel, exchange: str, symbol: str, build: Callable[[], BaseModel]
     ) -> None:
         ex, sym = exchange.lower(), compact_symbol(symbol)
-        targets = self._wanting(channel, ex, sym)
-        if not targets:
+        at_once, flushed = self._wanting(channel, ex, sym)
+        if not at_once and not flushed:
             return
         text = self._encode(build())
-        bundled = False
-        for client in targets:
-            if client.bundle:
-                bundled = True
-            else:
-                client.offer(text)
-        if bundled:
-            self._to_bundle.append((channel, ex, sym, text))
-            if not self._bundling:
-                self._bundling = True
-                asyncio.get_running_loop().call_soon(self._send_bundles)
+        for client in at_once:
+            client.offer(text)
+        if flushed:
+            self._pending.append((channel, ex, sym, text))
+            if self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_later(
+                    self._interval, self._tick
+                )
 
-    def _send_bundles(self) -> None:
-        """Once the events delivered together are fanned out: to each client that asked for
-        bundles, one frame with the messages it wants, built once for all the clients
-        that want the same (the messages inside are the texts encoded before)."""
-        self._bundling = False
-        pending, self._to_bundle = self._to_bundle, []
-        groups: dict[tuple[frozenset[Selector], frozenset[Channel]], list[LiveClient]] = {}
-        for client in self._clients:
-            if client.bundle:
-                groups.setdefault(client.signature, []).append(client)
-        for clients in groups.values():
+    # -- flushing -----------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self._flush_handle = None
+        t0 = time.perf_counter()
+        self.flush()
+        if self._holding:
+            now = self.now()
+            for client in list(self._holding):
+                if client.sink is None or client.closed.is_set() or not client.sink.held:
+                    self._holding.discard(client)
+                else:
+                    client.write(b"", frames=0, now=now)
+            if self._holding and self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_later(
+                    self._interval, self._tick
+                )
+        cost = time.perf_counter() - t0
+        self._interval = min(MAX_FLUSH_INTERVAL_S, max(self._min_interval, 4 * cost))
+
+    def flush(self) -> None:
+        """Send what is held: each group's bytes built once, written to each of its clients
+        (on the fast path in one write), or offered to its queued clients (bundles). A
+        client sent part of it already (`flush_for`) gets the rest alone."""
+        pending, self._pending = self._pending, []
+        ahead, self._ahead = self._ahead, {}
+        if not pending:
+            return
+        now = self.now()
+        frames: dict[int, bytes] = {}  # the fast path's frame of each pending message
+        for (_, bundle, direct), members in list(self._groups.items()):
+            if not (bundle or direct):
+                continue  # offered each message at once
+            clients = list(members)
             first = clients[0]
-            texts = [text for ch, ex, sym, text in pending if first.wants(ch, ex, sym)]
-            if not texts:
+            mine = [i for i, (ch, ex, sym, _t) in enumerate(pending) if first.wants(ch, ex, sym)]
+            if not mine:
                 continue
-            frame = "".join((_BUNDLE_HEAD, ",".join(texts), "]}"))
+            shared = self._build(pending, mine, frames, bundle=bundle, direct=direct)
             for client in clients:
-                client.offer(frame)
+                done = ahead.get(client, 0)
+                if done:
+                    rest = [i for i in mine if i >= done]
+                    if rest:
+                        self._deliver(
+                            client, self._build(pending, rest, frames, bundle, direct), now
+                        )
+                else:
+                    self._deliver(client, shared, now)
+
+    def flush_for(self, client: LiveClient) -> None:
+        """Send `client` what the hub holds for it now, before a message for it alone (or a
+        change of its subscriptions); the next flush sends it only what comes after."""
+        pending = self._pending
+        done = self._ahead.get(client, 0)
+        if done >= len(pending):
+            return
+        self._ahead[client] = len(pending)
+        if client.sink is None and not client.bundle:
+            return  # offered each message at once
+        rest = [i for i in range(done, len(pending)) if client.wants(*pending[i][:3])]
+        if rest:
+            self._deliver(client, self._build(pending, rest, {}, client.bundle, bool(client.sink)))
+
+    @staticmethod
+    def _build(
+        pending: list[tuple[Channel, str, str, str]],
+        indices: list[int],
+        frames: dict[int, bytes],
+        bundle: bool,
+        direct: bool,
+    ) -> tuple[bytes | str, int]:
+        """What the messages `indices` of `pending` make: text for a queued client (a
+        bundle), or the frames' bytes for the fast path; and how many frames."""
+        if bundle:
+            text = "".join((_BUNDLE_HEAD, ",".join(pending[i][3] for i in indices), "]}"))
+            return (text_frame(text) if direct else text), 1
+        for i in indices:
+            if i not in frames:
+                frames[i] = text_frame(pending[i][3])
+        return b"".join([frames[i] for i in indices]), len(indices)
+
+    def _deliver(
+        self, client: LiveClient, built: tuple[bytes | str, int], now: float | None = None
+    ) -> None:
+        data, count = built
+        if isinstance(data, str):
+            client.offer(data)
+        else:
+            client.write(data, frames=count, now=now)
+            if client.sink is not None and client.sink.held:
+                self._holding.add(client)

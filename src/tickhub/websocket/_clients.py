@@ -69,10 +69,13 @@ class QueuedClient(ABC):
         self._hub = hub
         self._conn = conn
         self._timeout = send_timeout_s
-        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+        self._queue_size = queue_size
+        self._queue: asyncio.Queue[str] | None = None
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
-        self._sender = asyncio.create_task(self._send_loop(), name=f"{self.kind}:send:{self.id}")
+        # the queue and the sender come with the first message (a client on a hub's fast
+        # path never needs them)
+        self._sender: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
 
     @abstractmethod
@@ -83,16 +86,21 @@ class QueuedClient(ABC):
         """Queue a message without waiting; a full queue means the client is too slow."""
         if self.closed.is_set():
             return
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._queue_size)
+            self._sender = asyncio.create_task(
+                self._send_loop(self._queue), name=f"{self.kind}:send:{self.id}"
+            )
         try:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             self._hub._drop(self, "too slow: its send queue is full")
 
-    async def _send_loop(self) -> None:
+    async def _send_loop(self, queue: asyncio.Queue[str]) -> None:
         # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow the
         # cancellation that `close` sends when the send completes at the same moment.
         while not self.closed.is_set():
-            text = await self._queue.get()
+            text = await queue.get()
             try:
                 async with asyncio.timeout(self._timeout):
                     await self._conn.send_text(text)
@@ -134,9 +142,10 @@ class QueuedClient(ABC):
         )
 
     async def _shut(self, code: int, reason: str) -> None:
-        self._sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._sender
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
         # A client too slow to read our data will not read a close frame either: try
         # briefly, then let the server drop the connection when the endpoint returns.
         with contextlib.suppress(Exception):

@@ -307,25 +307,24 @@ class MarketDataReads:
 
     async def first_covered_ts(self, instrument_ids: Sequence[int]) -> int | None:
         """The earliest time of a processed trade (stored or sampled away) of these instruments."""
-        c = coverage_t.c
-        ts = await self.conn.scalar(
-            select(func.min(c.first_ts)).where(c.instrument_id.in_(instrument_ids))
-        )
-        if ts is None:
-            ts = await self.conn.scalar(
-                select(func.min(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
-            )
-        return None if ts is None else int(ts)
+        return await self._covered_edge(instrument_ids, latest=False)
 
     async def last_covered_ts(self, instrument_ids: Sequence[int]) -> int | None:
         """The latest time of a processed trade (stored or sampled away) of these instruments."""
+        return await self._covered_edge(instrument_ids, latest=True)
+
+    async def _covered_edge(self, instrument_ids: Sequence[int], *, latest: bool) -> int | None:
+        """From the coverage ranges, else (none recorded) from the stored trades."""
+        edge = func.max if latest else func.min
         c = coverage_t.c
         ts = await self.conn.scalar(
-            select(func.max(c.last_ts)).where(c.instrument_id.in_(instrument_ids))
+            select(edge(c.last_ts if latest else c.first_ts)).where(
+                c.instrument_id.in_(instrument_ids)
+            )
         )
         if ts is None:
             ts = await self.conn.scalar(
-                select(func.max(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
+                select(edge(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
             )
         return None if ts is None else int(ts)
 

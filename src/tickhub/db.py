@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeEngine
@@ -89,6 +89,28 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(str(value)).normalize()
+
+
+# SQLSTATE classes that mean "the server is not there right now": 08 connection
+# exception, 57P01-57P03 admin shutdown / crash shutdown / cannot connect now.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached right now (down, restarting, a network cut): worth
+    waiting for, unlike an error in what was asked of it."""
+    if isinstance(exc, OSError | ConnectionError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        code = str(getattr(orig, "sqlstate", "") or getattr(orig, "pgcode", "") or "")
+        if code.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        text = str(orig).lower()
+        return "connection" in text and ("closed" in text or "refused" in text or "lost" in text)
+    return False
 
 
 def async_url(url: str) -> URL:

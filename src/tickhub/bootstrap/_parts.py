@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.bus.deadletter import DeadLetterFile
-from tickhub.db import create_engine
+from tickhub.db import create_engine, unavailable
 from tickhub.gateway import logging_config
 from tickhub.marketdata.ingest.sim import SimSource
 from tickhub.marketdata.ingest.source import Source
@@ -226,17 +226,42 @@ async def offline_fallback(settings: Settings, engine: AsyncEngine, tracker: Tra
     tracker.add(sim_source(settings, resume))
 
 
+DATABASE_STARTUP_WAIT_S = 120.0
+"""How long a service starting waits for an unreachable database (one restarting, or not
+up yet beside it) before it gives up."""
+
+
 @contextlib.asynccontextmanager
-async def database(settings: Settings, *, migrate: bool) -> AsyncIterator[AsyncEngine]:
+async def database(
+    settings: Settings, *, migrate: bool, wait_s: float = DATABASE_STARTUP_WAIT_S
+) -> AsyncIterator[AsyncEngine]:
     """The configured database's engine, its schema migrated to the latest first when
-    `migrate`; disposed when the block ends."""
+    `migrate` (waiting up to `wait_s` for a database that cannot be reached yet); disposed
+    when the block ends."""
     engine = create_engine(settings.resolved_database_url)
     try:
         if migrate:
-            await upgrade(engine)
+            await _upgrade_when_reachable(engine, wait_s)
         yield engine
     finally:
         await engine.dispose()
+
+
+async def _upgrade_when_reachable(engine: AsyncEngine, wait_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            await upgrade(engine)
+            return
+        except Exception as exc:
+            if not unavailable(exc) or loop.time() + delay > deadline:
+                raise
+            first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            log.warning("database unavailable at start (%s); retrying in %.1f s", first, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 @contextlib.asynccontextmanager

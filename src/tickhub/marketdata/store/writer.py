@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.common.time import now_us
+from tickhub.db import unavailable
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -37,25 +38,6 @@ from tickhub.marketdata.store.repository import MarketDataWrites
 from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 
 log = logging.getLogger(__name__)
-
-# SQLSTATE classes that mean "the server is not there right now": 08 connection
-# exception, 57P01-57P03 admin shutdown / crash shutdown / cannot connect now.
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, OSError | ConnectionError):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        orig = exc.orig
-        code = str(getattr(orig, "sqlstate", "") or getattr(orig, "pgcode", "") or "")
-        if code.startswith(_UNAVAILABLE_SQLSTATES):
-            return True
-        text = str(orig).lower()
-        return "connection" in text and ("closed" in text or "refused" in text or "lost" in text)
-    return False
 
 
 def _short(exc: BaseException) -> str:
@@ -180,7 +162,7 @@ class Writer:
                 await work()
                 return
             except (DBAPIError, OSError) as exc:
-                if not _is_unavailable(exc):
+                if not unavailable(exc):
                     raise
                 self.stats.database_retries += 1
                 log.warning("database unavailable (%s); retrying in %.1f s", _short(exc), delay)
@@ -263,7 +245,7 @@ class Writer:
             self._waiting[:0] = [w for w in group if w is not item and not w.done.done()]
             raise
         except Exception as exc:
-            if len(group) == 1 or _is_unavailable(exc):
+            if len(group) == 1 or unavailable(exc):
                 for w in group:
                     if not w.done.done():
                         w.done.set_exception(exc)

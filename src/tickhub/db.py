@@ -6,13 +6,14 @@ Nothing here connects at import time: `create_engine` is called by the compositi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, TypeDecorator, event
 from sqlalchemy.engine import URL, make_url
@@ -111,6 +112,40 @@ def unavailable(exc: BaseException) -> bool:
         text = str(orig).lower()
         return "connection" in text and ("closed" in text or "refused" in text or "lost" in text)
     return False
+
+
+def short_error(exc: BaseException) -> str:
+    """An error's first line, for a log line."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+T = TypeVar("T")
+
+
+async def when_reachable(
+    work: Callable[[], Awaitable[T]],
+    *,
+    initial_s: float,
+    max_s: float,
+    within_s: float | None = None,
+    on_retry: Callable[[BaseException, float], None],
+) -> T:
+    """`work()`, tried again while the database cannot be reached (`unavailable`), after
+    `initial_s`, then twice as long each time up to `max_s`; `on_retry(error, delay)`
+    before each wait. Any other error is raised at once, and so is the last one once
+    `within_s` (when given) has passed."""
+    loop = asyncio.get_running_loop()
+    deadline = None if within_s is None else loop.time() + within_s
+    delay = initial_s
+    while True:
+        try:
+            return await work()
+        except Exception as exc:
+            if not unavailable(exc) or (deadline is not None and loop.time() + delay > deadline):
+                raise
+            on_retry(exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_s)
 
 
 def async_url(url: str) -> URL:

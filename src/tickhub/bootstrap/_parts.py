@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.bus.deadletter import DeadLetterFile
-from tickhub.db import create_engine, unavailable
+from tickhub.db import create_engine, short_error, when_reachable
 from tickhub.gateway import logging_config
 from tickhub.marketdata.ingest.sim import SimSource
 from tickhub.marketdata.ingest.source import Source
@@ -241,27 +241,20 @@ async def database(
     engine = create_engine(settings.resolved_database_url)
     try:
         if migrate:
-            await _upgrade_when_reachable(engine, wait_s)
+            await when_reachable(
+                lambda: upgrade(engine),
+                initial_s=0.5,
+                max_s=5.0,
+                within_s=wait_s,
+                on_retry=lambda exc, delay: log.warning(
+                    "database unavailable at start (%s); retrying in %.1f s",
+                    short_error(exc),
+                    delay,
+                ),
+            )
         yield engine
     finally:
         await engine.dispose()
-
-
-async def _upgrade_when_reachable(engine: AsyncEngine, wait_s: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    delay = 0.5
-    while True:
-        try:
-            await upgrade(engine)
-            return
-        except Exception as exc:
-            if not unavailable(exc) or loop.time() + delay > deadline:
-                raise
-            first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            log.warning("database unavailable at start (%s); retrying in %.1f s", first, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
 
 
 @contextlib.asynccontextmanager

@@ -16,11 +16,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tickhub.common.time import now_us
-from tickhub.db import unavailable
+from tickhub.db import short_error, unavailable, when_reachable
 from tickhub.marketdata.events import (
     CandleUpdate,
     CmcGlobalMetrics,
@@ -38,10 +37,6 @@ from tickhub.marketdata.store.repository import MarketDataWrites
 from tickhub.marketdata.store.uow import MarketDataUnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-def _short(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 Publish = Callable[[str, object], Awaitable[None]]
@@ -156,18 +151,13 @@ class Writer:
             raise TypeError(f"writer cannot handle {type(message).__name__}")
 
     async def _until_database_answers(self, work: Callable[[], Awaitable[object]]) -> None:
-        delay = self._retry_initial_s
-        while True:
-            try:
-                await work()
-                return
-            except (DBAPIError, OSError) as exc:
-                if not unavailable(exc):
-                    raise
-                self.stats.database_retries += 1
-                log.warning("database unavailable (%s); retrying in %.1f s", _short(exc), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max_s)
+        def retrying(exc: BaseException, delay: float) -> None:
+            self.stats.database_retries += 1
+            log.warning("database unavailable (%s); retrying in %.1f s", short_error(exc), delay)
+
+        await when_reachable(
+            work, initial_s=self._retry_initial_s, max_s=self._retry_max_s, on_retry=retrying
+        )
 
     async def keep_rejected(self, frame: RejectedFrame) -> None:
         async with MarketDataUnitOfWork(self._engine) as tx:
@@ -252,7 +242,7 @@ class Writer:
                 return
             self.stats.group_splits += 1
             log.warning(
-                "%d batches failed together (%s): writing each alone", len(group), _short(exc)
+                "%d batches failed together (%s): writing each alone", len(group), short_error(exc)
             )
         for n, w in enumerate(group):
             if w.done.done():

@@ -274,14 +274,19 @@ async def import_trades(
     settings: Settings, path: Path, *, exchange: str, symbol: str, fmt: str | None = None
 ) -> str:
     """`tickhub import`: the file is opened (and its format checked) before the database,
-    which is migrated, then the trades go through a writer; returns the summary line."""
+    which is migrated, then the trades go through a writer, and the planner's statistics
+    are refreshed when something new was stored; returns the summary line."""
     from tickhub.marketdata.ingest.bulk import run_import
     from tickhub.marketdata.ingest.importer import TradeReader
+    from tickhub.marketdata.store.planner import refresh_planner_statistics
 
     reader = TradeReader(path, fmt=fmt)
     async with database(settings, migrate=True) as engine:
         writer = Writer(engine, capture_interval_s=settings.capture_interval)
-        return await run_import(reader, writer, exchange=exchange, symbol=symbol)
+        summary = await run_import(reader, writer, exchange=exchange, symbol=symbol)
+        if writer.stats.new:
+            await refresh_planner_statistics(engine)
+        return summary
 
 
 async def replay_dead_letters(settings: Settings) -> tuple[int, int]:

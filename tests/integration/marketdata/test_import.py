@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -108,3 +109,42 @@ def test_a_bad_row_stops_the_import_with_its_line_and_column(cli_env: None, tmp_
     assert result.exit_code == 1
     assert "line 4" in result.output
     assert "qty" in result.output or "price" in result.output
+
+
+def analyses(url: str) -> dict[str, int]:
+    """How many times each table a load fills has been analysed by an ANALYZE command
+    (autovacuum's own rounds are counted apart and left out)."""
+
+    async def go() -> dict[str, int]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    text(
+                        "SELECT relname, analyze_count FROM pg_stat_user_tables"
+                        " WHERE relname IN ('candles', 'latest_prices')"
+                    )
+                )
+                return {name: int(count) for name, count in rows}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_an_import_into_postgresql_leaves_the_planner_statistics_current(
+    cli_env: None, pg_url: str, tmp_path: Path
+) -> None:
+    # autovacuum never analyses the partitioned `trades` and reaches the rest only on its
+    # next round: the import analyses what it filled before it returns.
+    path = tmp_path / "BTCUSDT-trades.csv"
+    path.write_text("\n".join(binance_rows(1, 3000)) + "\n")
+    before = analyses(pg_url)
+    assert "3,000 new" in run_import(path)
+    after = analyses(pg_url)
+    assert after.keys() == {"candles", "latest_prices"}
+    assert all(after[name] > before.get(name, 0) for name in after), (before, after)
+    assert "0 new" in run_import(path)  # nothing new: nothing to analyse
+    assert analyses(pg_url) == after

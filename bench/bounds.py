@@ -8,8 +8,9 @@ The data: one year (2025) of three binance instruments loaded through the real w
 a tenth of them in ten minutes on 2025-06-15 from 12:00, ~1,700 trades/s), ETHUSDT 20 %,
 BNBBTC 10 %. `--data FILE` keeps the SQLite database between runs (loaded once); `--pg
 URL` loads a PostgreSQL database instead (reused when it holds the trades already), then
-ANALYZEs it (autovacuum may be off on a shared server; without statistics the planner
-bitmap-scans all 7,000,000 BTCUSDT trades for a page of 1,000: 7 s).
+refreshes the planner's statistics as `tickhub import` does (autovacuum never analyses the
+partitioned `trades`; without statistics the planner bitmap-scans all 7,000,000 BTCUSDT
+trades for a page of 1,000: 7 s).
 
 Then one `tickhub api` process serves it, and every GET route the app lists in its
 OpenAPI schema is asked its worst cases: the widest windows (`start=0`, a year, all
@@ -46,12 +47,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bounds_cases import CASES, DATASET, DATASET_BODY, FOLLOW
 from http_reads import Server, free_port, tickhub_env
 from tickhub.common.time import datetime_to_us
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
+from tickhub.marketdata.store.planner import refresh_planner_statistics
 from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 
@@ -82,7 +84,7 @@ async def load(url: str, total: int) -> None:
             have = (await conn.execute(text("SELECT count(*) FROM trades"))).scalar_one()
         if have >= total:
             print(f"reusing {have:,} stored trades")
-            await _analyze(engine)
+            await refresh_planner_statistics(engine)  # as `tickhub import` leaves them
             return
         if have:
             raise SystemExit(f"the database holds {have:,} trades, not {total:,}: start afresh")
@@ -105,180 +107,9 @@ async def load(url: str, total: int) -> None:
                     done += len(trades)
                     print(f"\rloading: {done:,} trades", end="", flush=True)
         print(f"\rloaded {done:,} trades in {time.perf_counter() - t0:.0f} s")
-        await _analyze(engine)
+        await refresh_planner_statistics(engine)  # as `tickhub import` leaves them
     finally:
         await engine.dispose()
-
-
-async def _analyze(engine: AsyncEngine) -> None:
-    """PostgreSQL: the planner's statistics of the loaded tables, as autovacuum would
-    gather them after such a load (it may be off on a shared bench server: check)."""
-    if engine.dialect.name == "postgresql":
-        async with engine.connect() as conn:
-            await conn.execute(text("ANALYZE"))
-            await conn.commit()
-
-
-Y0, Y1 = "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z"
-B0, B1 = "2025-06-15T12:00:00Z", "2025-06-15T13:00:00Z"  # the hour of the burst
-SEED_Y = "start_datetime=2025-01-01T00:00:00&end_datetime=2025-12-31T23:59:59"
-SEED_B = "start_datetime=2025-06-15T12:00:00&end_datetime=2025-06-15T12:09:59"
-SEED_BH = "start_datetime=2025-06-15T11:30:00&end_datetime=2025-06-15T12:30:00"
-SEED_M = "start_datetime=2025-06-15T12:05:00&end_datetime=2025-06-15T12:05:59"
-SEED_D = "start_datetime=2025-06-15T00:00:00&end_datetime=2025-06-15T23:59:59"
-FOLLOW = "{next_cursor}"
-DATASET = "bounds-1m-3-instruments"  # 10,000 candles an instrument: the most it may be
-DATASET_BODY = {
-    "instruments": ["binance:BTCUSDT", "binance:ETHUSDT", "binance:BNBBTC"], "interval": "1m",
-    "start": "2025-06-01T00:00:00Z", "end": "2025-06-07T22:40:00Z",
-    "features": ["close", "return", "rsi_14", "ema_20", "macd", "bbands_20"],
-}  # fmt: skip  # a case whose path holds this is asked after its first page
-
-# Every GET route of the app, with its worst cases. A route the app lists and this table
-# does not is reported as unmeasured (and fails the run).
-CASES: dict[str, list[str]] = {
-    "/healthz": ["/healthz"],
-    "/readyz": ["/readyz"],
-    "/metrics": ["/metrics"],
-    "/openapi.json": ["/openapi.json"],
-    "/docs": ["/docs"],
-    "/docs/oauth2-redirect": ["/docs/oauth2-redirect"],
-    "/redoc": ["/redoc"],
-    "/": ["/"],
-    "/static/{name}": ["/static/dashboard.js", "/static/chart.js"],
-    "/api/test": ["/api/test"],
-    "/symbols": ["/symbols"],
-    "/exchanges": ["/exchanges"],
-    "/tickers/{coin}/{exchange}": ["/tickers/bitcoin/binance", "/tickers/BTC/binance"],
-    "/price-history-minutes/{window}/{ticker}": [
-        "/price-history-minutes/120%20minute/BTCUSDT",
-        "/price-history-minutes/525600%20minute/BTCUSDT?limit=10000",
-        "/price-history-minutes/100%20years/BTCUSDT?limit=10000",
-        "/price-history-minutes/100000%20hours/BTC",
-    ],
-    "/api/current_price": ["/api/current_price/?symbol=BTCUSDT", "/api/current_price/?symbol=BTC"],
-    "/api/crypto_price": [
-        "/api/crypto_price/?symbol=BTCUSDT",
-        "/api/crypto_price/?symbol=BTCUSDT&limit=10000",
-        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_Y}&limit=100000",
-        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_B}&limit=10000",
-        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_M}&limit=10000&offset=90000",
-        f"/api/crypto_price/?symbol=BTCUSDT&{SEED_B}&limit=10000&offset=990000",
-        f"/api/crypto_price/?symbol=BNBBTC&{SEED_Y}&limit=10000&offset=990000",
-        f"/api/crypto_price/?symbol=ETHUSDT&{SEED_Y}",
-        "/api/crypto_price/",
-    ],
-    "/api/crypto_price/statistics": [
-        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_Y}",
-        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_B}",
-        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_BH}",
-        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_M}",
-        f"/api/crypto_price/statistics/?symbol=BTCUSDT&{SEED_D}",
-        f"/api/crypto_price/statistics/?symbol=BNBBTC&{SEED_Y}",
-        "/api/crypto_price/statistics/?symbol=BTCUSDT",
-        "/api/crypto_price/statistics/",
-    ],
-    "/v1/exchanges": ["/v1/exchanges"],
-    "/v1/instruments": ["/v1/instruments", "/v1/instruments?exchange=binance"],
-    "/v1/compare": ["/v1/compare?base=BTC&quote=USD&window=604800",
-                    "/v1/compare?base=BTC&quote=USDT&window=604800"],
-    "/v1/prices": ["/v1/prices", "/v1/prices?exchange=binance", "/v1/prices?symbol=BTCUSDT"],
-    "/v1/prices/{exchange}/{symbol}": ["/v1/prices/binance/BTCUSDT", "/v1/prices/binance/BTC-USDT"],
-    "/v1/snapshot": ["/v1/snapshot"],
-    "/v1/trades": [
-        "/v1/trades?symbol=BTCUSDT",
-        "/v1/trades?symbol=BTCUSDT&start=0&limit=1000",
-        f"/v1/trades?symbol=BTCUSDT&start=0&end={Y1}&limit=1000",
-        f"/v1/trades?symbol=BTCUSDT&start={B0}&end={B1}&limit=1000",
-        f"/v1/trades?symbol=BTCUSDT&start=2025-12-31T23:50:00Z&limit=1000&cursor={FOLLOW}",
-        f"/v1/trades?symbol=BTCUSDT&start={B0}&limit=1000&cursor={FOLLOW}",
-    ],
-    "/v1/candles": [
-        "/v1/candles?symbol=BTCUSDT&interval=1s&start=0&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1s&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&end={B1}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&end=2025-06-15T12:01:00Z",
-        f"/v1/candles?symbol=BTCUSDT&interval=1s&start={B0}&end=2025-06-15T12:00:29Z",
-        "/v1/candles?symbol=BTCUSDT&interval=1s&start=2025-06-15T12:09:00Z&limit=3600",
-        f"/v1/candles?symbol=BTCUSDT&interval=1s&end={B1}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=30s&start={Y0}&end={Y1}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=30s&start={B0}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=86399s&start={Y0}&end={Y1}&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=86399s&start=0&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1m&start=0&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1m&start={Y0}&end={Y1}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1m&end={Y1}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=7m&start={Y0}&end={Y1}&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1h&start={Y0}&end={Y1}&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1d&start=0&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1w&start=0&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1M&start=0&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1d&start=0&tz=Pacific/Chatham&limit=10000",
-        f"/v1/candles?symbol=BTCUSDT&interval=1h&start={Y0}&end={Y1}&tz=Asia/Kolkata&limit=10000",
-        "/v1/candles?symbol=BTCUSDT&interval=1m",
-    ],
-    "/v1/statistics": [
-        "/v1/statistics?symbol=BTCUSDT",
-        "/v1/statistics?symbol=BTCUSDT&start=0",
-        f"/v1/statistics?symbol=BTCUSDT&start={Y0}&end={Y1}",
-        "/v1/statistics?symbol=BTCUSDT&start=2025-01-01T00:00:30Z&end=2025-12-31T23:59:30Z",
-        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T12:00:30Z&end=2025-06-15T12:09:30Z",
-        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T12:00:01Z&end=2025-06-15T12:09:59Z",
-        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T12:00:49Z&end=2025-06-15T12:09:11Z",
-        "/v1/statistics?symbol=BTCUSDT&start=2025-06-15T00:00:00Z&end=2025-06-16T00:00:00Z",
-        "/v1/statistics?symbol=BTCUSDT&start=2025-06-01T00:00:00Z&end=2025-07-01T00:00:00Z",
-        "/v1/statistics?symbol=ETHUSDT&start=0",
-    ],
-    "/v1/coverage": ["/v1/coverage?symbol=BTCUSDT", "/v1/coverage?symbol=ETHUSDT&exchange=binance"],
-    "/v1/sources": ["/v1/sources"],
-    "/v1/stream": ["/v1/stream"],
-    "/v1/listings": ["/v1/listings?limit=5000"],
-    "/v1/listings/{coin}": ["/v1/listings/BTC?start=0&limit=10000", "/v1/listings/1?limit=10000"],
-    "/v1/global-metrics": ["/v1/global-metrics"],
-    "/v1/global-metrics/history": ["/v1/global-metrics/history?start=0&limit=10000"],
-    # seed 003 (accounts, the data market), seed 000, /v1 of the user: asked as a user
-    "/api/user/verify/{uid}/{token}": ["/api/user/verify/MQ/x"],
-    "/api/user/password-reset-confirm/{uidb64}/{token}": ["/api/user/password-reset-confirm/MQ/x"],
-    "/v1/me": ["/v1/me"],
-    "/v1/me/settings": ["/v1/me/settings"],
-    "/v1/api-keys": ["/v1/api-keys"],
-    "/v1/api-keys/{key_id}": ["/v1/api-keys/1"],
-    "/api/user/list": ["/api/user/list"],
-    "/api/user/wallet-address": ["/api/user/wallet-address"],
-    "/api/market/wallet-address": ["/api/market/wallet-address"],
-    "/api/user/resource": ["/api/user/resource"],
-    "/api/user/resource/{resource_id}": ["/api/user/resource/1"],
-    "/api/market/session": ["/api/market/session"],
-    "/api/market/bid": ["/api/market/bid"],
-    "/api/market/balance": ["/api/market/balance"],
-    "/api/market/session-balance": ["/api/market/session-balance"],
-    "/api/market/session-transactions": ["/api/market/session-transactions"],
-    "/api/market/session-fee": ["/api/market/session-fee"],
-    "/api/market/price-weight": ["/api/market/price-weight"],
-    "/api/market/transfer-out": ["/api/market/transfer-out"],
-    "/api/data/raw-data": ["/api/data/raw-data?start_date=2000-01-01T00:00:00Z"],
-    "/api/data/market-forecasts": ["/api/data/market-forecasts?start_date=2000-01-01T00:00:00Z"],
-    "/api/user/notification": ["/api/user/notification"],
-    "/api/user/notification/{notification_id}": ["/api/user/notification/1"],
-    "/api/user/notification_type": ["/api/user/notification_type"],
-    "/crypto/training_data": ["/crypto/training_data"],
-    "/crypto/training_data/{data_label}": [
-        f"/crypto/training_data/{DATASET}?format={f}" for f in ("json", "csv", "parquet")
-    ],
-    "/session": ["/session"],
-    "/session/{session_id}": ["/session/1"],
-    "/session/{session_id}/transaction": ["/session/1/transaction"],
-    "/session/{session_id}/transaction/{transaction_id}": ["/session/1/transaction/1"],
-    "/v1/models": ["/v1/models?limit=100"],
-    "/v1/models/{model_id}": ["/v1/models/1"],
-    "/v1/sessions/{session_id}/model": ["/v1/sessions/1/model"],
-    "/v1/strategies": ["/v1/strategies?limit=200"],
-    "/v1/strategies/{strategy_id}": ["/v1/strategies/1"],
-    "/v1/alerts/stream": ["/v1/alerts/stream"],
-    "/v1/alerts": ["/v1/alerts?start=0&limit=200"],
-    "/v1/alerts/{alert_id}": ["/v1/alerts/1"],
-}  # fmt: skip
 
 
 @dataclass

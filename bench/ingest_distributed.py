@@ -30,222 +30,51 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import multiprocessing
 import os
-import socket
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
-import httpx
 
+from cluster import (
+    Child,
+    CpuMeter,
+    child_env,
+    consumers,
+    cpu_line,
+    pids_named,
+    postgres_pids,
+    scratch,
+    spawn,
+    until,
+    wait_http,
+)
+from freshness import SYMBOLS, free_port, freshness, pct, print_freshness
 from tickhub.bootstrap import declare_writer_queues
 from tickhub.bus.rabbitmq import RabbitBus
 from tickhub.common.time import now_us
-from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch
-from tickhub.marketdata.ingest.normalize import split_symbol
 from tickhub.marketdata.ingest.sim import SimMarket
 from tickhub.messages import message_codec
-from tickhub.migrate import upgrade
 from tickhub.settings import Settings
 
-SYMBOLS = ["BTCUSDT", "ETHUSDT", "BNBBTC", "SOLUSDT", "XRPUSDT"]
 AMQP_DEFAULT = "amqp://guest:guest@127.0.0.1:5672/"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 WRITER_QUEUE = "tickhub.writer:trades.#"  # RabbitBus().group_queue("trades.#", "writer")
 SEED_QUEUE = "seed_prices"
 STORED_SQL = "SELECT coalesce(sum(last_id - first_id + 1), 0)::bigint FROM coverage"
 GOAL_RATE, GOAL_RATIO, GOAL_P99_MS = 100_000, 50, 200
-
-
-# --- a throwaway vhost and database -----------------------------------------------------------
-
-
-def with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + path, "", ""))
-
-
-async def rabbitmqctl(*args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        "rabbitmqctl", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {(err or out).decode().strip()}")
-    return out.decode()
-
-
-@contextlib.asynccontextmanager
-async def scratch(amqp_url: str, pg_admin_url: str, tag: str) -> AsyncIterator[tuple[str, str]]:
-    """A vhost and a migrated database of their own; both deleted at the end."""
-    vhost = db = f"tickhub_bench_{tag}"
-    user = urlsplit(amqp_url).username or "guest"
-    await rabbitmqctl("add_vhost", vhost)
-    try:
-        await rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        admin = await asyncpg.connect(pg_admin_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{db}"')
-        finally:
-            await admin.close()
-        db_url = with_path(pg_admin_url, db)
-        try:
-            engine = create_engine(db_url)
-            await upgrade(engine)
-            await engine.dispose()
-            yield with_path(amqp_url, quote(vhost, safe="")), db_url
-        finally:
-            admin = await asyncpg.connect(pg_admin_url)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            finally:
-                await admin.close()
-    finally:
-        await rabbitmqctl("delete_vhost", vhost)
-
-
-# --- child processes ----------------------------------------------------------------------------
-
-
-def child_env(bus_url: str, db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKHUB_")}
-    env |= {
-        "TICKHUB_BUS_URL": bus_url,
-        "TICKHUB_DATABASE_URL": db_url,
-        "TICKHUB_DATA_DIR": str(tmp),
-        "TICKHUB_LOG_LEVEL": "WARNING",
-        **extra,
-    }
-    return env
-
-
-@dataclass
-class Child:
-    name: str
-    proc: asyncio.subprocess.Process
-    log: Path
-
-    def check(self) -> None:
-        if self.proc.returncode is not None:
-            tail = self.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{tail}")
-
-    async def stop(self) -> None:
-        if self.proc.returncode is not None:
-            return
-        self.proc.terminate()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-
-
-async def spawn(name: str, args: list[str], env: dict[str, str], tmp: Path) -> Child:
-    log = tmp / f"{name}.log"
-    with log.open("wb") as out:  # the child keeps its own descriptor
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, *args, env=env, cwd=tmp, stdout=out, stderr=out
-        )
-    return Child(name, proc, log)
-
-
-async def consumers(bus_url: str, queue: str) -> int:
-    connection = await aio_pika.connect(bus_url)
-    try:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        return int(declared.declaration_result.consumer_count or 0)
-    finally:
-        await connection.close()
-
-
-async def until(check: Callable[[], Awaitable[bool]], *, within: float, every: float) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not done within {within:g} s")
-        await asyncio.sleep(every)
-
-
-# --- CPU accounting (Linux /proc) ---------------------------------------------------------------
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(pid: int) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def pids_named(*names: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() in names:
-                    found.append(int(entry.name))
-    return found
-
-
-def postgres_pids(database: str) -> list[int]:
-    """The server's own processes and the sessions on `database`, not other databases'."""
-    found = []
-    for pid in pids_named("postgres"):
-        try:
-            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, UnicodeDecodeError):
-            continue
-        # "postgres: 15/main: user db 127.0.0.1(54108) idle", "... autovacuum worker db"
-        session = "(" in title or "[local]" in title or "autovacuum worker" in title
-        if not session or f" {database} " in f"{title} ":
-            found.append(pid)
-    return found
-
-
-def machine_busy() -> float:
-    with Path("/proc/stat").open() as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    return (sum(values) - values[3] - values[4]) / TICK  # all but idle and iowait
-
-
-@dataclass
-class CpuMeter:
-    """CPU seconds per component between `start` and `stop`."""
-
-    groups: dict[str, Callable[[], list[int]]]
-    _before: dict[str, dict[int, float]] = field(default_factory=dict)
-    _busy: float = 0.0
-    used: dict[str, float] = field(default_factory=dict)
-
-    def start(self) -> None:
-        self._before = {g: {p: cpu_of(p) for p in pids()} for g, pids in self.groups.items()}
-        self._busy = machine_busy()
-
-    def stop(self) -> None:
-        for group, pids in self.groups.items():
-            before = self._before[group]
-            self.used[group] = sum(max(0.0, cpu_of(p) - before.get(p, 0.0)) for p in pids())
-        self.used["other"] = max(0.0, machine_busy() - self._busy - sum(self.used.values()))
 
 
 # --- throughput -------------------------------------------------------------------------------
@@ -391,185 +220,7 @@ async def seed_style_rate(
     return Throughput(len(rows), elapsed, elapsed, dict(meter.used))
 
 
-# --- freshness --------------------------------------------------------------------------------
-
-
-@dataclass
-class Freshness:
-    from_last_ms: list[float]
-    from_first_ms: list[float]
-    round_trip_ms: float
-    pause_ms: float
-    batches: int
-    unseen: int
-    errors: int
-    cpu: dict[str, float]
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    last_id: int
-    first_ts: int
-    last_ts: int
-    counted: bool
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def freshness(
-    bus_url: str,
-    db_url: str,
-    base_url: str,
-    *,
-    rate: float,
-    seconds: float,
-    warmup: float,
-    interval: float,
-    poll: float,
-    meter: CpuMeter,
-    api_alive: Callable[[], None],
-) -> Freshness:
-    db = await asyncpg.connect(db_url)
-    try:
-        last_ids = dict(
-            await db.fetch(
-                "SELECT i.symbol, max(c.last_id) FROM coverage c "
-                "JOIN instruments i ON i.id = c.instrument_id GROUP BY i.symbol"
-            )
-        )
-    finally:
-        await db.close()
-    market = SimMarket(SYMBOLS, seed=7)
-    for symbol, last in last_ids.items():
-        market.resume(symbol, last)
-    bus = RabbitBus(bus_url, codec=message_codec(), name="bench-paced-publisher")
-    await bus.start()
-    await declare_writer_queues(bus)
-    sent: dict[str, deque[Sent]] = {s: deque() for s in SYMBOLS}
-    from_last: list[float] = []
-    from_first: list[float] = []
-    round_trips: list[float] = []
-    errors = 0
-    publishing_done = asyncio.Event()
-    wake = {s: asyncio.Event() for s in SYMBOLS}
-    loop = asyncio.get_running_loop()
-
-    async def publisher() -> None:
-        """Every `interval`, each instrument's trades since its previous batch, stamped over
-        that span. The instruments take turns (staggered by interval / instruments), as
-        flushes of live feeds fall at different moments."""
-        owed = dict.fromkeys(SYMBOLS, 0.0)
-        tasks: set[asyncio.Task[None]] = set()
-        step = interval / len(SYMBOLS)
-        start = loop.time()
-        last, ticks = dict.fromkeys(SYMBOLS, now_us()), 0
-        while loop.time() - start < seconds:
-            s = SYMBOLS[ticks % len(SYMBOLS)]
-            ticks += 1
-            await asyncio.sleep(max(0.0, start + ticks * step - loop.time()))
-            now = now_us()
-            owed[s] += rate / len(SYMBOLS) * (now - last[s]) / 1e6
-            n = int(owed[s])
-            if n <= 0:
-                continue
-            owed[s] -= n
-            trades = market.trades(s, n, last[s], now)
-            last[s] = now
-            base, quote_ = split_symbol(s)
-            batch = TradeBatch("sim", s, tuple(trades), base, quote_, simulated=True)
-            counted = loop.time() - start >= warmup
-            sent[s].append(Sent(trades[-1].trade_id, trades[0].ts, trades[-1].ts, counted))
-            wake[s].set()
-            task = asyncio.create_task(bus.publish(batch.topic, batch))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        if tasks:
-            await asyncio.gather(*tasks)
-        publishing_done.set()
-        for event in wake.values():
-            event.set()
-
-    async def poller(client: httpx.AsyncClient, symbol: str) -> None:
-        nonlocal errors
-        pending, woken = sent[symbol], wake[symbol]
-        while True:
-            if not pending:  # nothing to look for: no request until the next batch
-                if publishing_done.is_set():
-                    return
-                woken.clear()
-                await woken.wait()
-                continue
-            asked = time.perf_counter()
-            try:
-                response = await client.get(f"/v1/prices/sim/{symbol}")
-            except httpx.TransportError:  # e.g. a keep-alive connection closed under us
-                errors += 1
-                api_alive()
-                continue
-            seen_at = now_us()
-            round_trips.append(time.perf_counter() - asked)
-            if response.status_code == 200:
-                trade_id = response.json()["trade_id"]
-                while pending and pending[0].last_id <= trade_id:
-                    s = pending.popleft()
-                    if s.counted:
-                        from_last.append((seen_at - s.last_ts) / 1000)
-                        from_first.append((seen_at - s.first_ts) / 1000)
-            if pending:
-                await asyncio.sleep(poll)
-
-    try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-            meter.start()
-            pollers = [asyncio.create_task(poller(client, s)) for s in SYMBOLS]
-            await publisher()
-            with contextlib.suppress(TimeoutError):  # what is still pending is "unseen"
-                await asyncio.wait_for(asyncio.gather(*pollers), 30)
-            meter.stop()
-    finally:
-        await bus.close()
-    unseen = sum(len(q) for q in sent.values())
-    round_trip_ms = statistics.fmean(round_trips) * 1000 if round_trips else 0.0
-    return Freshness(
-        from_last,
-        from_first,
-        round_trip_ms,
-        poll * 1000,
-        len(from_last) + unseen,
-        unseen,
-        errors,
-        dict(meter.used),
-    )
-
-
-async def wait_http(base_url: str, child: Child) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
-
-        async def up() -> bool:
-            child.check()
-            try:
-                return (await client.get("/healthz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await until(up, within=60, every=0.1)
-
-
 # --- report -----------------------------------------------------------------------------------
-
-
-def pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-def cpu_line(cpu: dict[str, float], wall: float) -> str:
-    parts = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
-    cores = os.cpu_count() or 1
-    return f"  CPU s over {wall:.1f} s: {parts}; busy {sum(cpu.values()):.1f} of {cores * wall:.1f}"
 
 
 async def server_versions(amqp_url: str, pg_url: str) -> tuple[str, str]:
@@ -711,30 +362,6 @@ async def run(
             p99 = pct(fresh.from_last_ms, 99)
             goals.append(f"p99 < {GOAL_P99_MS} ms {'met' if p99 < GOAL_P99_MS else 'NOT met'}")
     print("goals: " + "; ".join(goals))
-
-
-def print_freshness(fresh: Freshness, args: argparse.Namespace, window_s: float) -> None:
-    print(
-        f"freshness at {args.fresh_rate:,.0f} trades/s for {args.fresh_seconds:g} s "
-        f"(first {args.fresh_warmup:g} s not counted), {fresh.batches:,} batches, "
-        f"polled every {fresh.round_trip_ms + fresh.pause_ms:.1f} ms while a batch is pending "
-        f"(request {fresh.round_trip_ms:.1f} + pause {fresh.pause_ms:g})"
-        f"{f', {fresh.unseen} never seen' if fresh.unseen else ''}"
-        f"{f', {fresh.errors} failed polls' if fresh.errors else ''}"
-    )
-    last, first = fresh.from_last_ms, fresh.from_first_ms
-    if len(last) < 2:
-        print("  too few batches seen for percentiles")
-        return
-    print(
-        f"  batch's last trade → visible in the API: p50 {pct(last, 50):.0f} ms, "
-        f"p95 {pct(last, 95):.0f} ms, p99 {pct(last, 99):.0f} ms, max {max(last):.0f} ms"
-    )
-    print(
-        f"  batch's first trade (adds the {window_s * 1000:g} ms batching window): "
-        f"p50 {pct(first, 50):.0f} ms, p99 {pct(first, 99):.0f} ms"
-    )
-    print(cpu_line(fresh.cpu, args.fresh_seconds))
 
 
 if __name__ == "__main__":

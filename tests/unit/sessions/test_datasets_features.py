@@ -322,3 +322,42 @@ async def test_empty_parquet_is_readable() -> None:
 
     table = pq.read_table(io.BytesIO(await _collect(parquet_stream(COLUMNS, none()))))
     assert table.num_rows == 0 and table.column_names == COLUMNS
+
+
+AWKWARD: list[tuple[int, str, list[Any]]] = [
+    (0, "binance:BTCUSDT", [0.1 + 0.2, 3, None]),
+    (1_735_689_600_123_456, "binance:BTCUSDT", [1e-7, 0, -0.0]),
+    (1_735_689_660_000_001, "coinbase:BTC-USD", [1e22, 2**62, 5e-324]),
+    (253_402_300_799_999_999, 'x:"quoted"\\', [-1.5, -(2**63), 1.7976931348623157e308]),
+]
+
+
+async def test_page_encodings_are_the_row_by_row_ones() -> None:
+    # What the page-at-a-time encoders replace: a dict and a formatted time per row.
+    import csv
+
+    import orjson
+
+    from tickhub.common.time import format_time, from_us
+
+    def by_row() -> tuple[bytes, bytes]:
+        records = [
+            dict(zip(COLUMNS, [format_time(from_us(t)), inst, *values], strict=True))
+            for t, inst, values in AWKWARD
+        ]
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for t, inst, values in AWKWARD:
+            cells = ["" if v is None else repr(v) if isinstance(v, float) else v for v in values]
+            writer.writerow([format_time(from_us(t)), inst, *cells])
+        return b",".join(orjson.dumps(r) for r in records), text.getvalue().encode()
+
+    async def pages() -> AsyncIterator[list[tuple[int, str, list[Any]]]]:
+        yield AWKWARD[:3]
+        yield AWKWARD[3:]
+
+    want_json, want_csv = by_row()
+    got_json = await _collect(json_stream({"label": "x"}, COLUMNS, pages()))
+    assert got_json == b'{"label":"x","rows":[' + want_json + b"]}"
+    assert await _collect(csv_stream(COLUMNS, pages())) == want_csv

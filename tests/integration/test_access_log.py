@@ -8,6 +8,8 @@ import asyncio
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -158,3 +160,29 @@ async def test_other_handlers_and_filters_see_every_line(
     assert [line["request_id"] for line in lines] == ["with-extra", "kept-200"]
     assert writer.as_fields == 0  # records, so that every handler and filter sees them
     assert len(seen) == 1 and json.loads(seen[0]) == lines[0]
+
+
+async def test_a_formatter_of_its_own_is_used(client: httpx.AsyncClient, writer: Writer) -> None:
+    writer.alone()
+    writer.handler.setFormatter(logging.Formatter("access %(levelname)s %(message)s"))
+    await client.get("/v1/test/echo/a", headers={"x-request-id": "formatted"})
+    writer.handler.close()
+    (line,) = writer.stream.getvalue().splitlines()
+    assert line.startswith("access INFO {")
+    assert json.loads(line.removeprefix("access INFO "))["request_id"] == "formatted"
+    assert writer.as_fields == 0
+
+
+def test_the_configured_writer_takes_bare_fields() -> None:
+    """What `tickhub api` and `tickhub up` install: the writer alone on the logger, as the
+    fast path wants it (in a process of its own: `dictConfig` replaces every handler)."""
+    code = (
+        "import logging, logging.config\n"
+        "from tickhub.gateway import logging_config\n"
+        "logging.config.dictConfig(logging_config('info'))\n"
+        "log = logging.getLogger('tickhub.access')\n"
+        "(h,) = log.handlers\n"
+        "print(type(h).__name__, h.takes_fields, log.propagate, log.filters)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["QueuedStreamHandler", "True", "False", "[]"]

@@ -98,8 +98,9 @@ class QueuedStreamHandler(logging.Handler):
 
     The filters and the formatter given to this handler are the writer's: a record's
     message is read in that thread, so what a record holds must not change after it is
-    logged (the access log's lines never do). Fields lines go through `redact` only, so
-    `takes_fields` is False as soon as a filter of another kind is added."""
+    logged (the access log's lines never do). Fields lines are the bare message through
+    `redact` only, so `takes_fields` is False as soon as a filter of another kind or a
+    formatter that adds to the message is set."""
 
     _STOP = object()
     BATCH = 1024  # lines per write at most
@@ -110,7 +111,7 @@ class QueuedStreamHandler(logging.Handler):
         self.stream = sys.stdout if stream is None else stream
         self.target = logging.StreamHandler(self.stream)  # holds the formatter
         self.target.filters = self.filters  # one list: what is added here, the writer runs
-        self.takes_fields = True
+        self.takes_fields = True  # see `_note_filters`
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._put = self._queue.put
         self._thread: threading.Thread | None = threading.Thread(
@@ -128,10 +129,13 @@ class QueuedStreamHandler(logging.Handler):
         self._note_filters()
 
     def _note_filters(self) -> None:
-        self.takes_fields = all(isinstance(f, RedactFilter) for f in self.filters)
+        fmt = self.target.formatter
+        plain = fmt is None or (type(fmt) is logging.Formatter and fmt._fmt == "%(message)s")
+        self.takes_fields = plain and all(isinstance(f, RedactFilter) for f in self.filters)
 
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
         self.target.setFormatter(fmt)
+        self._note_filters()
 
     def handle(self, record: logging.LogRecord) -> bool:
         self._put(record)  # filtered by the writer thread, not here

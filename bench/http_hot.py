@@ -17,7 +17,8 @@ bare app's throughput the route would reach with the CPU to itself.
 `--log-level` is given to every server alike, each with its own default access log:
 uvicorn's (one text line per request, written by the request's own thread) for the bare
 app, tickhub's JSON line for tickhub. At `info` (the default of both `uvicorn` and
-`tickhub api`) both write a line per request; at `warning` neither does. The servers'
+`tickhub api`) both write a line per request, and a second bare app without its access
+log (`--no-access-log`) is measured too; at `warning` neither writes any. The servers'
 stdout goes to /dev/null.
 """
 
@@ -74,6 +75,18 @@ def main() -> None:
             )
         ]  # fmt: skip
         targets = {"bare Starlette, constant JSON": (0, f"http://127.0.0.1:{port}/")}
+        access_on = args.log_level.lower() in {"info", "debug", "trace"}
+        if access_on:  # and the stricter mark: the bare app logging nothing
+            port = hr.free_port()
+            servers.append(
+                hr.Server(
+                    [sys.executable, "-m", "uvicorn", "--app-dir", tmp, "bare:app", "--port",
+                     str(port), "--log-level", args.log_level, "--no-access-log"],
+                    {k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                    f"http://127.0.0.1:{port}/",
+                )
+            )  # fmt: skip
+            targets["bare Starlette, no access log"] = (1, f"http://127.0.0.1:{port}/")
         versions = [("this checkout", None)]
         if args.baseline_src:
             versions.insert(0, ("baseline", str(Path(args.baseline_src).resolve())))
@@ -116,7 +129,6 @@ def main() -> None:
         finally:
             for s in servers:
                 s.stop()
-    access_on = args.log_level.lower() in {"info", "debug", "trace"}
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, load "
           f"average {min(loads):.1f}-{max(loads):.1f} during the rounds; tickhub log level "
           f"{args.log_level}; {args.rounds} interleaved rounds of {args.seconds:g} s, wrk 2 "

@@ -12,9 +12,14 @@ wrk (2 threads, 16 connections) once against every target, in a rotating order; 
 figure is the median over the rounds. Besides rps, p50 and p99, the server's CPU time per
 request (its process's user + system time over the run, writer threads included) is
 given: on a busy machine it moves much less than rps, and bare/this is the share of the
-bare app's throughput the route would reach with the CPU to itself. `--log-level info`
-(the default of `tickhub api`) measures with the access log on; the servers' stdout goes
-to /dev/null.
+bare app's throughput the route would reach with the CPU to itself.
+
+`--log-level` is given to every server alike, each with its own default access log:
+uvicorn's (one text line per request, written by the request's own thread) for the bare
+app, tickhub's JSON line for tickhub. At `info` (the default of both `uvicorn` and
+`tickhub api`) both write a line per request, and a second bare app without its access
+log (`--no-access-log`) is measured too; at `warning` neither writes any. The servers'
+stdout goes to /dev/null.
 """
 
 from __future__ import annotations
@@ -45,7 +50,11 @@ def main() -> None:
     parser.add_argument("--baseline-src", help="the src/ directory of the code before a change")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3)
-    parser.add_argument("--log-level", default="warning", help="TICKHUB_LOG_LEVEL of tickhub")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        help="of every server: TICKHUB_LOG_LEVEL of tickhub, uvicorn's --log-level of the bare app",
+    )
     parser.add_argument("--trades", type=int, default=30_000, help="trades in all")
     parser.add_argument("--data", help="SQLite file kept between runs (loaded when absent)")
     args = parser.parse_args()
@@ -60,12 +69,24 @@ def main() -> None:
         servers = [
             hr.Server(
                 [sys.executable, "-m", "uvicorn", "--app-dir", tmp, "bare:app", "--port",
-                 str(port), "--log-level", "warning", "--no-access-log"],
+                 str(port), "--log-level", args.log_level],
                 {k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
                 f"http://127.0.0.1:{port}/",
             )
         ]  # fmt: skip
         targets = {"bare Starlette, constant JSON": (0, f"http://127.0.0.1:{port}/")}
+        access_on = args.log_level.lower() in {"info", "debug", "trace"}
+        if access_on:  # and the stricter mark: the bare app logging nothing
+            port = hr.free_port()
+            servers.append(
+                hr.Server(
+                    [sys.executable, "-m", "uvicorn", "--app-dir", tmp, "bare:app", "--port",
+                     str(port), "--log-level", args.log_level, "--no-access-log"],
+                    {k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                    f"http://127.0.0.1:{port}/",
+                )
+            )  # fmt: skip
+            targets["bare Starlette, no access log"] = (1, f"http://127.0.0.1:{port}/")
         versions = [("this checkout", None)]
         if args.baseline_src:
             versions.insert(0, ("baseline", str(Path(args.baseline_src).resolve())))
@@ -111,7 +132,8 @@ def main() -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {os.cpu_count()} cores, load "
           f"average {min(loads):.1f}-{max(loads):.1f} during the rounds; tickhub log level "
           f"{args.log_level}; {args.rounds} interleaved rounds of {args.seconds:g} s, wrk 2 "
-          "threads x 16 connections, medians")  # fmt: skip
+          "threads x 16 connections, medians; the bare app at the same log level, uvicorn's "
+          f"access log {'on' if access_on else 'off'}")  # fmt: skip
     bare_label = next(iter(targets))
     bare_rps = statistics.median(r.rps for r in runs[bare_label])
     bare_cpu = statistics.median(cpu[bare_label])

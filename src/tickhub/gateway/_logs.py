@@ -8,8 +8,12 @@ import logging
 import queue
 import re
 import sys
-from logging.handlers import QueueHandler, QueueListener
+import threading
+import time
+import traceback
 from typing import IO, Any
+
+from tickhub.gateway._access import AccessFields, access_text
 
 _MASK = "***"
 # password, client_secret, access_token, api_key, X-API-Key ... and the bare words that
@@ -79,38 +83,133 @@ def install_log_redaction() -> None:
                 handler.addFilter(RedactFilter())
 
 
-class QueuedStreamHandler(QueueHandler):
-    """The access log off the request path: a request only queues its record; a
-    background thread filters it (redaction), formats it and writes it to the stream, so
-    neither the JSON text, nor the redaction, nor a slow stdout delays an answer. Nothing
-    is dropped: the queue is unbounded and drained at exit.
+class QueuedStreamHandler(logging.Handler):
+    """The access log off the request path: a request only queues its line; a background
+    thread makes it into text, redacts it and writes it, so neither the JSON text, nor the
+    redaction, nor a slow stdout delays an answer. Nothing is dropped: the queue is
+    unbounded and drained at close and at exit, and lines are written in the order they
+    were queued, each whole on a line of its own.
+
+    The queue takes log records (`emit`: whoever logs on the handler's loggers) and the
+    access log's bare fields (`put_fields`, from `TelemetryMiddleware`: no `LogRecord`,
+    no `Formatter`). The writer takes what has gathered since its last write, turns each
+    into a line and writes them with one `write` and one `flush`, then pauses
+    `GATHER_S`: under load, one wake-up and one system call serve many requests.
 
     The filters and the formatter given to this handler are the writer's: a record's
     message is read in that thread, so what a record holds must not change after it is
-    logged (the access log's lines never do)."""
+    logged (the access log's lines never do). Fields lines are the bare message through
+    `redact` only, so `takes_fields` is False as soon as a filter of another kind or a
+    formatter that adds to the message is set."""
+
+    _STOP = object()
+    BATCH = 1024  # lines per write at most
+    GATHER_S = 0.01  # the pause after each write: how long a line may wait for the next one
 
     def __init__(self, stream: IO[str] | None = None) -> None:
-        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        super().__init__(records)
-        self.target = logging.StreamHandler(sys.stdout if stream is None else stream)
+        super().__init__()
+        self.stream = sys.stdout if stream is None else stream
+        self.target = logging.StreamHandler(self.stream)  # holds the formatter
         self.target.filters = self.filters  # one list: what is added here, the writer runs
-        self.listener = QueueListener(records, self.target)
-        self.listener.start()
-        atexit.register(self.listener.stop)
+        self.takes_fields = True  # see `_note_filters`
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._put = self._queue.put
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._write_all, name="tickhub-access-log", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self._stop)
 
-    def filter(self, record: logging.LogRecord) -> bool:  # noqa: ARG002 - the writer filters
-        return True  # the target shares this handler's filters and runs them
+    def addFilter(self, filter: Any) -> None:
+        super().addFilter(filter)
+        self._note_filters()
+
+    def removeFilter(self, filter: Any) -> None:
+        super().removeFilter(filter)
+        self._note_filters()
+
+    def _note_filters(self) -> None:
+        fmt = self.target.formatter
+        plain = fmt is None or (type(fmt) is logging.Formatter and fmt._fmt == "%(message)s")
+        self.takes_fields = plain and all(isinstance(f, RedactFilter) for f in self.filters)
 
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
         self.target.setFormatter(fmt)
+        self._note_filters()
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record  # formatted by the writer thread, not here
+    def handle(self, record: logging.LogRecord) -> bool:
+        self._put(record)  # filtered by the writer thread, not here
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._put(record)
+
+    def put_fields(self, fields: AccessFields) -> None:
+        """Queues an access line given as its fields (see `_access.access_text`)."""
+        self._put(fields)
+
+    def _write_all(self) -> None:
+        get, get_nowait = self._queue.get, self._queue.get_nowait
+        stopping = False
+        while not stopping:
+            batch = [get()]
+            try:
+                while len(batch) < self.BATCH:
+                    batch.append(get_nowait())
+            except queue.Empty:
+                pass
+            lines = []
+            for item in batch:
+                if item is self._STOP:
+                    stopping = True
+                elif (line := self._line(item)) is not None:
+                    lines.append(line)
+            if lines:
+                self._write("\n".join(lines) + "\n")
+            if not stopping:
+                # Lines gather while the writer sleeps: a request's `put` then wakes no
+                # thread (no system call, no switch), and the next write takes them all.
+                time.sleep(self.GATHER_S)
+
+    def _line(self, item: AccessFields | logging.LogRecord) -> str | None:
+        """The text of a queued line; None for a record the filters refuse or one that
+        cannot be formatted (said on stderr, as `logging` does)."""
+        if type(item) is tuple:
+            try:
+                return redact(access_text(item))
+            except Exception:
+                item = self._record(item)
+        record: logging.LogRecord = item  # type: ignore[assignment]
+        try:
+            if not self.target.filter(record):
+                return None
+            return self.target.format(record)
+        except Exception:
+            self.handleError(record)
+            return None
+
+    @staticmethod
+    def _record(fields: AccessFields) -> logging.LogRecord:
+        return logging.LogRecord("tickhub.access", logging.INFO, __file__, 0, "%r", (fields,), None)
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:  # a closed or broken stream: said on stderr, never raised
+            if logging.raiseExceptions and sys.stderr is not None:
+                print("--- Logging error: the access log's stream failed", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+
+    def _stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._put(self._STOP)
+            thread.join()
 
     def close(self) -> None:
-        atexit.unregister(self.listener.stop)
-        if self.listener._thread is not None:  # a second stop() would fail
-            self.listener.stop()
+        atexit.unregister(self._stop)
+        self._stop()  # writes what is queued
         super().close()
 
 

@@ -4,62 +4,41 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tickhub.gateway._access import AccessFields, AccessLine
 from tickhub.gateway._context import request_context
+from tickhub.gateway._logs import QueuedStreamHandler
 from tickhub.gateway._metrics import HttpMetrics
 from tickhub.gateway.paths import normalize
 from tickhub.gateway.router import RouteTemplates
 from tickhub.problems import Envelopes
 
 access_log = logging.getLogger("tickhub.access")
+_INFO = logging.INFO
 
 
-class AccessLine:
-    """One access-log line, kept as its fields and turned into JSON text only when a
-    handler reads the record's message: the queued handler of `logging_config` does that
-    in its writer thread, off the request path."""
-
-    __slots__ = ("bytes", "client", "duration_ms", "method", "request_id", "route", "status",
-                 "wall")  # fmt: skip
-
-    def __init__(
-        self,
-        *,
-        wall: float,
-        request_id: str | None,
-        method: str,
-        route: str,
-        status: int,
-        duration_ms: float,
-        client: str | None,
-        sent: int,
-    ) -> None:
-        self.wall = wall
-        self.request_id = request_id
-        self.method = method
-        self.route = route
-        self.status = status
-        self.duration_ms = duration_ms
-        self.client = client
-        self.bytes = sent
-
-    def __str__(self) -> str:
-        moment = datetime.fromtimestamp(self.wall, UTC).isoformat(timespec="milliseconds")
-        line = {
-            "time": moment.replace("+00:00", "Z"),
-            "request_id": self.request_id,
-            "method": self.method,
-            "route": self.route,
-            "status": self.status,
-            "duration_ms": round(self.duration_ms, 3),
-            "client": self.client,
-            "bytes": self.bytes,
-        }
-        return orjson.dumps(line).decode()
+def log_access(fields: AccessFields) -> None:
+    """Logs one access line on `tickhub.access` (the caller checked it is enabled for
+    INFO). When the logger's one handler is the queued writer of `logging_config` and
+    nothing else would see the record (no propagation, no logger filter, only redaction
+    on the handler), the fields go straight to its queue, without a `LogRecord`;
+    otherwise an `AccessLine` record is logged, which every handler reads as the same
+    text."""
+    log = access_log
+    handlers = log.handlers
+    if (
+        len(handlers) == 1
+        and type(writer := handlers[0]) is QueuedStreamHandler
+        and writer.takes_fields
+        and writer.level <= _INFO
+        and not log.propagate
+        and not log.filters
+    ):
+        writer.put_fields(fields)
+    else:
+        log.info(AccessLine(fields))
 
 
 class TelemetryMiddleware:
@@ -124,16 +103,15 @@ class TelemetryMiddleware:
                 }
                 route = self.route_of(answered, request)
             self.metrics.observe(method, route, status, elapsed)
-            if access_log.isEnabledFor(logging.INFO):
+            if access_log.isEnabledFor(_INFO):
                 client = scope.get("client")
-                line = AccessLine(
-                    wall=time.time(),
-                    request_id=ctx.request_id if ctx else None,
-                    method=method,
-                    route=route,
-                    status=status,
-                    duration_ms=elapsed * 1000,
-                    client=client[0] if client else None,
-                    sent=sent,
-                )
-                access_log.info(line)
+                log_access((
+                    time.time(),
+                    ctx.request_id if ctx else None,
+                    method,
+                    route,
+                    status,
+                    elapsed * 1000,
+                    client[0] if client else None,
+                    sent,
+                ))  # fmt: skip

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
+import threading
 
 import pytest
 
@@ -152,24 +154,26 @@ def test_request_id_acceptance() -> None:
         assert len(made) == 32
 
 
-def test_access_lines_are_written_by_a_background_thread_and_none_is_lost() -> None:
-    import io
-    import logging.config
-    import threading
+class _NotingStream(io.StringIO):
+    """A stream that notes the threads that write to it and how many writes it took."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: set[str] = set()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writers.add(threading.current_thread().name)
+        self.writes += 1
+        return super().write(text)
+
+
+def test_access_lines_are_written_by_a_background_thread_and_none_is_lost() -> None:
     from tickhub.gateway._logs import QueuedStreamHandler
 
-    stream = io.StringIO()
+    stream = _NotingStream()
     handler = QueuedStreamHandler(stream)
     handler.addFilter(RedactFilter())
-    writers: set[str] = set()
-    emit = handler.target.emit
-
-    def noting_emit(record: logging.LogRecord) -> None:
-        writers.add(threading.current_thread().name)
-        emit(record)
-
-    handler.target.emit = noting_emit  # type: ignore[method-assign]
     log = logging.getLogger("tests.queued_access")
     log.propagate = False
     log.setLevel(logging.INFO)
@@ -183,7 +187,7 @@ def test_access_lines_are_written_by_a_background_thread_and_none_is_lost() -> N
     lines = stream.getvalue().splitlines()
     assert len(lines) == 500
     assert lines[-1] == '{"n":499,"password":"***"}'
-    assert threading.current_thread().name not in writers
+    assert stream.writers and threading.current_thread().name not in stream.writers
 
 
 def test_made_request_ids_are_unique_hex_and_differ_across_processes() -> None:
@@ -212,11 +216,8 @@ def _ids_made_here(n: int) -> list[str]:
 
 
 def test_access_lines_are_made_into_text_by_the_writer_thread() -> None:
-    import io
-    import threading
-
+    from tickhub.gateway._access import AccessLine
     from tickhub.gateway._logs import QueuedStreamHandler
-    from tickhub.gateway._telemetry import AccessLine
 
     made_in: set[str] = set()
 
@@ -234,22 +235,14 @@ def test_access_lines_are_made_into_text_by_the_writer_thread() -> None:
     log.propagate = False
     log.setLevel(logging.INFO)
     log.addHandler(handler)
+    fields = (0.25, "r-1", "GET", "/v1/prices/{exchange}/{symbol}", 200, 1.23456, "10.0.0.1", 42)
     try:
-        line = Noted(
-            wall=0.25,
-            request_id="r-1",
-            method="GET",
-            route="/v1/prices/{exchange}/{symbol}",
-            status=200,
-            duration_ms=1.23456,
-            client="10.0.0.1",
-            sent=42,
-        )
-        log.info(line)
+        log.info(Noted(fields))
+        handler.put_fields(fields)  # the same line, queued as bare fields
     finally:
         log.removeHandler(handler)
         handler.close()
-    assert json.loads(stream.getvalue()) == {
+    expected = {
         "time": "1970-01-01T00:00:00.250Z",
         "request_id": "r-1",
         "method": "GET",
@@ -259,6 +252,9 @@ def test_access_lines_are_made_into_text_by_the_writer_thread() -> None:
         "client": "10.0.0.1",
         "bytes": 42,
     }
+    record_line, fields_line = stream.getvalue().splitlines()
+    assert json.loads(record_line) == expected
+    assert fields_line == record_line
     assert made_in and threading.current_thread().name not in made_in
 
 

@@ -167,7 +167,7 @@ async def naive_scanner(
                       "channels": [], "active": True, "created_at": now, "updated_at": now}
                      for k, (c, cd) in enumerate(zip(conditions, cooldowns, strict=True))],
                 )  # fmt: skip
-            scanner = Scanner(engine, ScannerSettings(_env_file=None, history=history))  # type: ignore[call-arg]
+            scanner = Scanner(engine, ScannerSettings(_env_file=None, history=history))
             first = int(starts[minutes - closes - 1]) + MIN
             await scanner.scan(first)  # creates the marks
             t0 = time.perf_counter()

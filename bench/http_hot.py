@@ -87,7 +87,7 @@ def main() -> None:
                 )
             )  # fmt: skip
             targets["bare Starlette, no access log"] = (1, f"http://127.0.0.1:{port}/")
-        versions = [("this checkout", None)]
+        versions: list[tuple[str, str | None]] = [("this checkout", None)]
         if args.baseline_src:
             versions.insert(0, ("baseline", str(Path(args.baseline_src).resolve())))
         for name, src in versions:

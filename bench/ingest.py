@@ -118,7 +118,7 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trades", type=int, default=1_000_000)
     ap.add_argument("--seed-trades", type=int, default=20_000)
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)
     ap.add_argument("--batch", type=int, default=defaults.batch_max_trades)
     ap.add_argument("--writers", type=int, default=defaults.writer_concurrency)
     ap.add_argument("--no-pg", action="store_true")

@@ -83,7 +83,7 @@ async def run(users: int, bid_count: int) -> None:
                     for r, m in data.items()
                 ],
             )
-            session_id = (
+            inserted = (
                 await conn.execute(
                     insert(MarketSession).values(
                         session_number=1,
@@ -98,7 +98,9 @@ async def run(users: int, bid_count: int) -> None:
                         delta=0.1,
                     )
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None
+            session_id = inserted[0]
         for r, m in data.items():
             rows = [
                 {

@@ -119,7 +119,7 @@ async def reset(engine: AsyncEngine) -> None:
 
 async def tickhub_scans(engine: AsyncEngine, workers: int, history: int) -> dict[str, Any]:
     await reset(engine)
-    settings = ScannerSettings(_env_file=None, workers=workers, history=history)  # type: ignore[call-arg]
+    settings = ScannerSettings(_env_file=None, workers=workers, history=history)
     scanner = Scanner(engine, settings)
     await scanner.start()
     try:

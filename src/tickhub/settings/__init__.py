@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     batch_max_delay_s: float = Field(default=0.1, gt=0)
     # Writer tasks per process: one prepares a batch while another's transaction runs.
     writer_concurrency: int = Field(default=2, ge=1, le=16)
+    # SQLite: a write transaction starts at most this often; the batches that arrive in
+    # between go into one transaction (the live feed does not wait for it).
+    write_interval_s: float = Field(default=0.25, ge=0, le=5)
 
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
     coinbase: CoinbaseSettings = Field(default_factory=CoinbaseSettings)

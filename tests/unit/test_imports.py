@@ -13,7 +13,8 @@ _HEAVY = ("talib", "pandas", "pyarrow", "ccxt", "apprise")
 
 def test_serving_imports_no_heavy_library() -> None:
     code = (
-        "import sys, tickhub.cli, tickhub.bootstrap, tickhub.app\n"
+        "import sys, tickhub.cli, tickhub.bootstrap, tickhub.app, tickhub.sessions.datasets\n"
+        "import tickhub.compat.trading_datastore, tickhub.marketdata.ingest.sim\n"
         f"print(','.join(m for m in {_HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run(

@@ -95,6 +95,7 @@ class SimSource:
     async def run(self, sink: TradeSink) -> None:
         await sink.status(SourceStatus(self.name, SourceState.SIMULATED, "simulated market"))
         owed = dict.fromkeys(self._market.symbols, 0.0)
+        pairs = {s: split_symbol(s) for s in self._market.symbols}
         last = now_us()
         while True:
             await asyncio.sleep(self._interval)
@@ -105,7 +106,7 @@ class SimSource:
                 if n <= 0:
                     continue
                 owed[s] -= n
-                base, quote = split_symbol(s)
+                base, quote = pairs[s]
                 trades = self._market.trades(s, n, last, now)
                 await sink.trades(TradeBatch("sim", s, tuple(trades), base, quote, simulated=True))
             last = now

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.marketdata.test_writer import make_trades, snapshot
 from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch
+from tickhub.marketdata.store.models import TradeRow
+from tickhub.marketdata.store.repository import MarketDataReads
 from tickhub.marketdata.store.writer import Writer
 from tickhub.migrate import upgrade
 
@@ -91,3 +94,23 @@ async def test_a_batch_cancelled_while_paced_is_left_to_the_bus(engine: AsyncEng
         await first
     assert writer.stats.new == 3 + 10
     assert await writer.write(a) == 10  # delivered again: stored now
+
+
+async def test_new_instruments_seen_together_are_each_created_once(engine: AsyncEngine) -> None:
+    """At a start, many batches of instruments the writer does not know yet arrive at
+    once: every instrument is created once and every trade stored."""
+    writer = Writer(engine, write_interval_s=0.1)
+    symbols = [f"S{i:03d}USDT" for i in range(20)]
+    trades = make_trades(50)
+    batches = [
+        TradeBatch("sim", s, tuple(trades[k : k + 10]), simulated=True)
+        for k in range(0, 50, 10)
+        for s in symbols
+    ]
+    news = await asyncio.gather(*(writer.write(b) for b in batches))
+    assert news == [10] * len(batches)
+    async with engine.connect() as conn:
+        instruments = await MarketDataReads(conn).instruments()
+        stored = (await conn.execute(select(func.count()).select_from(TradeRow))).scalar_one()
+    assert sorted(i.symbol for i in instruments) == symbols
+    assert stored == 50 * len(symbols)

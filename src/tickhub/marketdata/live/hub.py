@@ -10,15 +10,16 @@ client.
 
 Trades and candles are held and flushed on a short tick (`flush_interval_s`, stretched to
 three times the CPU time the last flush took, at most `MAX_FLUSH_INTERVAL_S`, so that
-writing takes at most a quarter of the loop's time; CPU time, not wall-clock time, so that a
-flush the operating system paused, on a busy machine, does not stretch the tick). At a flush, the clients are grouped by what they
-asked for (subscriptions, bundles or not, fast path or not); each group's bytes are built
-once: on the fast path, the WebSocket frames of its messages joined (or one bundle frame),
-written to each client's socket in one `transport.write` (`tickhub.websocket`). A client
-past `max_buffer_bytes` unsent, or behind for over `send_timeout_s`, is too slow and is
-closed (1008). A client without the fast path (another server, a test client) has a
-bounded queue of `queue_size` messages and a sender task with `send_timeout_s`; its plain
-messages are offered at once, its bundles at the flush.
+writing takes at most a quarter of the loop's time; CPU time, not wall-clock time, so that
+a flush the operating system paused, on a busy machine, does not stretch the tick). At a
+flush, the clients are grouped by what they asked for (subscriptions, bundles or not, fast
+path or not); each group's bytes are built once: on the fast path, the WebSocket frames of
+its messages joined (or one bundle frame), written to each client's socket in one
+`transport.write` (`tickhub.websocket`). A client past `max_buffer_bytes` unsent, or behind
+for over `send_timeout_s`, is too slow and is closed (1008). A client without the fast path
+(another server, a test client) has a bounded queue of `queue_size` messages and a sender
+task with `send_timeout_s`; its plain messages are offered at once, its bundles at the
+flush.
 
 Trades of an instrument are sent once: ids at or below the last one sent are skipped
 (at-least-once delivery and source replays would otherwise repeat them).

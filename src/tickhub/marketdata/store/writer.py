@@ -131,6 +131,7 @@ class Writer:
         self._capture_us = int(capture_interval_s * 1_000_000)
         self._publish = publish
         self._instrument_ids: dict[tuple[str, str], int] = {}
+        self._looking_up = asyncio.Lock()
         # SQLite has one write lock per database; waiting for it here, in order, beats its
         # busy handler's sleeps. PostgreSQL writers lock only their instrument's row.
         self._serial: asyncio.Lock | contextlib.nullcontext[None] = (
@@ -206,16 +207,26 @@ class Writer:
         key = (batch.exchange, batch.symbol)
         inst_id = self._instrument_ids.get(key)
         if inst_id is None:
-            base, quote = (batch.base, batch.quote) if batch.base else split_symbol(batch.symbol)
-            async with MarketDataUnitOfWork(self._engine) as tx:
-                repo = tx.writes
-                ex_id = await repo.ensure_exchange(batch.exchange, simulated=batch.simulated)
-                for asset in (base, quote):
-                    if asset:
-                        await repo.ensure_asset(asset, coin_name(asset))
-                inst_id = await repo.ensure_instrument(ex_id, batch.symbol, base, quote, now_us())
-                await tx.commit()
-            self._instrument_ids[key] = inst_id
+            # new instruments are looked up one at a time: the batches first seen together
+            # (at a start, hundreds of consumers) wait here, in order, rather than each
+            # opening a transaction that SQLite would make wait (and sleep) for its lock
+            async with self._looking_up:
+                inst_id = self._instrument_ids.get(key)
+                if inst_id is None:
+                    inst_id = await self._look_up(batch)
+                    self._instrument_ids[key] = inst_id
+        return inst_id
+
+    async def _look_up(self, batch: TradeBatch) -> int:
+        base, quote = (batch.base, batch.quote) if batch.base else split_symbol(batch.symbol)
+        async with MarketDataUnitOfWork(self._engine) as tx:
+            repo = tx.writes
+            ex_id = await repo.ensure_exchange(batch.exchange, simulated=batch.simulated)
+            for asset in (base, quote):
+                if asset:
+                    await repo.ensure_asset(asset, coin_name(asset))
+            inst_id = await repo.ensure_instrument(ex_id, batch.symbol, base, quote, now_us())
+            await tx.commit()
         return inst_id
 
     async def write(self, batch: TradeBatch) -> int:

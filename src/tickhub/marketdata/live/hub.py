@@ -320,6 +320,8 @@ class LiveHub(StreamHub[LiveClient]):
                     self._interval, self._tick
                 )
         cost = time.thread_time() - t0
+        self.stats.flushes += 1
+        self.stats.flush_cpu_s += cost
         self._interval = min(
             MAX_FLUSH_INTERVAL_S, max(self._min_interval, FLUSH_COST_FACTOR * cost)
         )
@@ -394,5 +396,6 @@ class LiveHub(StreamHub[LiveClient]):
             client.offer(data)
         else:
             client.write(data, frames=count, now=now)
+            self.stats.flush_writes += 1
             if client.sink is not None and client.sink.held:
                 self._holding.add(client)

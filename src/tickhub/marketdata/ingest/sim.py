@@ -94,7 +94,10 @@ class SimSource:
 
     async def run(self, sink: TradeSink) -> None:
         await sink.status(SourceStatus(self.name, SourceState.SIMULATED, "simulated market"))
-        owed = dict.fromkeys(self._market.symbols, 0.0)
+        # what each instrument owes starts staggered: at rates below one trade per
+        # interval the instruments then trade in turn, not all in the same interval
+        symbols = self._market.symbols
+        owed = {s: k / len(symbols) for k, s in enumerate(symbols)}
         pairs = {s: split_symbol(s) for s in self._market.symbols}
         last = now_us()
         while True:

@@ -24,7 +24,9 @@ Then, for each client count, client processes (`--processes`, 2 by default, one 
 clients) connect; once the server counts them all (`tickhub_ws_clients`) and `--warmup`
 more seconds have passed, they count over the window: delay from the
 newest trade's time to its receipt (p50/p99), trades received per second per client,
-disconnects; beside the server's RSS and CPU. A thousand clients at a thousand trades a
+disconnects; beside the server's RSS and CPU, and, when the server counts them
+(`tickhub_ws_flush*_total`), the live hub's flushes per second, the CPU time of each and
+per client write. A thousand clients at a thousand trades a
 second is a million trades a second to receive on the same 2 cores as the server, so the
 clients cost as little as possible, or the benchmark measures them: each is an asyncio
 `Protocol` on a raw socket that does the WebSocket upgrade by hand and never parses a

@@ -24,7 +24,9 @@ Then, for each client count, client processes (`--processes`, 2 by default, one 
 clients) connect; once the server counts them all (`tickhub_ws_clients`) and `--warmup`
 more seconds have passed, they count over the window: delay from the
 newest trade's time to its receipt (p50/p99), trades received per second per client,
-disconnects; beside the server's RSS and CPU. A thousand clients at a thousand trades a
+disconnects; beside the server's RSS and CPU, and, when the server counts them
+(`tickhub_ws_flush*_total`), the live hub's flushes per second, the CPU time of each and
+per client write. A thousand clients at a thousand trades a
 second is a million trades a second to receive on the same 2 cores as the server, so the
 clients cost as little as possible, or the benchmark measures them: each is an asyncio
 `Protocol` on a raw socket that does the WebSocket upgrade by hand and never parses a
@@ -188,6 +190,11 @@ class Sampled:
     stored_rate: float = 0.0
     load: str = ""
     missed: int = 0  # scrapes the server did not answer in time
+    # the live hub's flushes over the window (servers that count them): per second, CPU
+    # ms each, CPU µs per socket write
+    flushes_per_s: float | None = None
+    flush_ms: float | None = None
+    write_us: float | None = None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -201,6 +208,7 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
     out = Sampled()
     cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
     first = last = None
+    hub: list[tuple[float, float, float, float]] = []  # (time, flushes, cpu s, writes)
     while time.monotonic() - t0 < seconds:
         out.rss_mib = max(out.rss_mib, proc_rss_mib(server.pid))
         try:
@@ -215,6 +223,15 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
             published_ts = m.get("newest_received")
             if published_ts is not None:
                 out.pub_lag_s.append(max(0.0, published_ts - stored_ts))
+        if "tickhub_ws_flushes_total" in m:
+            hub.append(
+                (
+                    time.monotonic(),
+                    m["tickhub_ws_flushes_total"],
+                    m.get("tickhub_ws_flush_cpu_seconds_total", 0.0),
+                    m.get("tickhub_ws_flush_writes_total", 0.0),
+                )
+            )
         published = m.get("tickhub_tracker_trades_published_total", 0.0)
         stored = m.get("tickhub_writer_trades_new_total", 0.0)
         out.backlog.append(published - stored)
@@ -226,6 +243,11 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
     if first is not None and last is not None and last[0] > first[0]:
         out.stored_rate = (last[1] - first[1]) / (last[0] - first[0])
     out.load = load_average()
+    if len(hub) >= 2 and hub[-1][1] > hub[0][1]:
+        dt, flushes, cpu, writes = (b - a for a, b in zip(hub[0], hub[-1], strict=True))
+        out.flushes_per_s = flushes / dt
+        out.flush_ms = 1000 * cpu / flushes
+        out.write_us = 1e6 * cpu / writes if writes else None
     return out
 
 
@@ -524,8 +546,16 @@ def fmt_clients(f: ClientFigures) -> str:
         f"{f.rate_median:.0f}, disconnects {f.disconnects}{errors}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
         f"client processes CPU {f.clients_cpu_pct:.0f} %, "
-        f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s (load {f.server.load})"
+        f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s{fmt_flushes(f.server)} "
+        f"(load {f.server.load})"
     )
+
+
+def fmt_flushes(s: Sampled) -> str:
+    if s.flushes_per_s is None or s.flush_ms is None:
+        return ""
+    per_write = f", {s.write_us:.1f} µs CPU per client write" if s.write_us else ""
+    return f", hub {s.flushes_per_s:.0f} flushes/s of {s.flush_ms:.1f} ms CPU{per_write}"
 
 
 def ratio(new: float, old: float) -> str:

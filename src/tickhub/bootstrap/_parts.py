@@ -200,7 +200,12 @@ async def declare_writer_queues(bus: Bus) -> None:
 
 async def start_writer(settings: Settings, engine: AsyncEngine, bus: Bus) -> Writer:
     """A writer consuming trade batches, rejected frames and CoinMarketCap data."""
-    writer = Writer(engine, capture_interval_s=settings.capture_interval, publish=bus.publish)
+    writer = Writer(
+        engine,
+        capture_interval_s=settings.capture_interval,
+        publish=bus.publish,
+        write_interval_s=settings.write_interval_s,
+    )
     for _ in range(writer.consumers(settings.writer_concurrency)):
         await bus.subscribe(WRITER_TOPICS[0], writer.handle, group="writer")
     for pattern in WRITER_TOPICS[1:]:

@@ -133,6 +133,13 @@ class PipelineCollector(Collector):
                 "WebSocket clients cut off for lagging",
                 live.dropped_slow,
             )
+            yield _counter("ws_flushes", "Live hub flushes (ticks that sent)", live.flushes)
+            yield _counter(
+                "ws_flush_cpu_seconds", "CPU time of the live hub's flushes", live.flush_cpu_s
+            )
+            yield _counter(
+                "ws_flush_writes", "Socket writes of the live hub's flushes", live.flush_writes
+            )
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:

@@ -105,11 +105,15 @@ class Settings(BaseSettings):
     sim_fallback: bool = True
     offline_after_s: float = Field(default=15.0, gt=0)
 
-    # The tracker publishes a batch when it holds this many trades or this much time passed.
+    # The tracker publishes a batch when it holds this many trades or this much time passed
+    # (what the live stream waits for; the writer stores several of these at once).
     batch_max_trades: int = Field(default=5000, gt=0)
-    batch_max_delay_s: float = Field(default=0.1, gt=0)
+    batch_max_delay_s: float = Field(default=0.02, gt=0)
     # Writer tasks per process: one prepares a batch while another's transaction runs.
     writer_concurrency: int = Field(default=2, ge=1, le=16)
+    # SQLite: a write transaction starts at most this often; the batches that arrive in
+    # between go into one transaction (the live feed does not wait for it).
+    write_interval_s: float = Field(default=0.25, ge=0, le=5)
 
     binance: BinanceSettings = Field(default_factory=BinanceSettings)
     coinbase: CoinbaseSettings = Field(default_factory=CoinbaseSettings)

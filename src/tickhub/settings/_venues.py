@@ -67,7 +67,9 @@ class SimSettings(BaseSettings):
 
     rate: float = Field(default=20.0, gt=0, description="trades per second per instrument")
     seed: int = 42
-    batch_interval_s: float = Field(default=0.25, gt=0)
+    # trades are stamped and handed to the tracker every this many seconds (the newest
+    # trade of a batch is at most this old when it leaves the source)
+    batch_interval_s: float = Field(default=0.02, gt=0)
 
 
 class CoinMarketCapSettings(BaseSettings):

@@ -48,6 +48,9 @@ class StreamStats:
     connected: int = 0
     sent: int = 0
     dropped_slow: int = 0
+    flushes: int = 0  # a hub's ticks that sent something
+    flush_cpu_s: float = 0.0  # the CPU time of those ticks
+    flush_writes: int = 0  # the writes to clients' sockets they made
 
 
 class QueuedClient(ABC):

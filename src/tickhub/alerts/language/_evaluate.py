@@ -1,14 +1,19 @@
-"""Vectorised evaluation of parsed conditions over a candle history, using TA-Lib."""
+"""Vectorised evaluation of parsed conditions over a candle history, using TA-Lib.
+
+TA-Lib is imported on the first evaluation, not with this module: its package imports
+pandas (and pandas pyarrow) when they are installed, about 100 MiB that a process with no
+strategy to evaluate (`tickhub up` serving the live path) should not hold.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-import talib
 
 from tickhub.alerts.language._functions import kind_of, split_args
 from tickhub.alerts.language._tree import (
@@ -206,19 +211,19 @@ class Evaluation:
         source = self._series.get("close") if series is None else self._number(series)
         if name == "atr":
             high, low, close = (self._series[k] for k in ("high", "low", "close"))
-            return _floats(talib.ATR(high, low, close, timeperiod=ints[0]))
+            return _floats(_talib().ATR(high, low, close, timeperiod=ints[0]))
         assert source is not None
         if name.startswith("macd"):
             fast, slow, signal = ints[-3:]
-            out = talib.MACD(source, fastperiod=fast, slowperiod=slow, signalperiod=signal)
+            out = _talib().MACD(source, fastperiod=fast, slowperiod=slow, signalperiod=signal)
             return _floats(out[("macd", "macd_signal", "macd_hist").index(name)])
         if name.startswith("bbands_"):
             k = float(node.args[2].value) if isinstance(node.args[2], Number) else 0.0
-            out = talib.BBANDS(source, timeperiod=ints[0], nbdevup=k, nbdevdn=k)
+            out = _talib().BBANDS(source, timeperiod=ints[0], nbdevup=k, nbdevdn=k)
             return _floats(out[("bbands_upper", "bbands_middle", "bbands_lower").index(name)])
         if name == "change":
             return _change(source, ints[0])
-        return _floats(_SIMPLE[name](source, timeperiod=ints[0]))
+        return _floats(getattr(_talib(), _SIMPLE[name])(source, timeperiod=ints[0]))
 
     # -- numbers and booleans at the rows ----------------------------------------------
 
@@ -301,16 +306,26 @@ def _numeric_nodes(root: Node) -> list[Node]:
     return out
 
 
-_SIMPLE: Mapping[str, Callable[..., Any]] = {
-    "rsi": talib.RSI,
-    "sma": talib.SMA,
-    "ema": talib.EMA,
-    "wma": talib.WMA,
-    "stddev": talib.STDDEV,
-    "roc": talib.ROC,
-    "highest": talib.MAX,
-    "lowest": talib.MIN,
+# TA-Lib's function of each simple indicator (`_talib` resolves it)
+_SIMPLE: Mapping[str, str] = {
+    "rsi": "RSI",
+    "sma": "SMA",
+    "ema": "EMA",
+    "wma": "WMA",
+    "stddev": "STDDEV",
+    "roc": "ROC",
+    "highest": "MAX",
+    "lowest": "MIN",
 }
+
+
+@cache
+def _talib() -> ModuleType:
+    """TA-Lib, imported once, when a condition is first evaluated (see the module's
+    docstring)."""
+    import talib
+
+    return talib
 
 
 def _floats(values: Any) -> Floats:

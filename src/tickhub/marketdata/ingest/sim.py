@@ -94,7 +94,11 @@ class SimSource:
 
     async def run(self, sink: TradeSink) -> None:
         await sink.status(SourceStatus(self.name, SourceState.SIMULATED, "simulated market"))
-        owed = dict.fromkeys(self._market.symbols, 0.0)
+        # what each instrument owes starts staggered: at rates below one trade per
+        # interval the instruments then trade in turn, not all in the same interval
+        symbols = self._market.symbols
+        owed = {s: k / len(symbols) for k, s in enumerate(symbols)}
+        pairs = {s: split_symbol(s) for s in self._market.symbols}
         last = now_us()
         while True:
             await asyncio.sleep(self._interval)
@@ -105,7 +109,7 @@ class SimSource:
                 if n <= 0:
                     continue
                 owed[s] -= n
-                base, quote = split_symbol(s)
+                base, quote = pairs[s]
                 trades = self._market.trades(s, n, last, now)
                 await sink.trades(TradeBatch("sim", s, tuple(trades), base, quote, simulated=True))
             last = now

@@ -9,15 +9,17 @@ unsubscribes or leaves. The server sends these frames uncompressed
 client.
 
 Trades and candles are held and flushed on a short tick (`flush_interval_s`, stretched to
-four times what the last flush cost, at most `MAX_FLUSH_INTERVAL_S`, so that writing never
-takes more than a fifth of the loop). At a flush, the clients are grouped by what they
-asked for (subscriptions, bundles or not, fast path or not); each group's bytes are built
-once: on the fast path, the WebSocket frames of its messages joined (or one bundle frame),
-written to each client's socket in one `transport.write` (`tickhub.websocket`). A client
-past `max_buffer_bytes` unsent, or behind for over `send_timeout_s`, is too slow and is
-closed (1008). A client without the fast path (another server, a test client) has a
-bounded queue of `queue_size` messages and a sender task with `send_timeout_s`; its plain
-messages are offered at once, its bundles at the flush.
+three times the CPU time the last flush took, at most `MAX_FLUSH_INTERVAL_S`, so that
+writing takes at most a quarter of the loop's time; CPU time, not wall-clock time, so that
+a flush the operating system paused, on a busy machine, does not stretch the tick). At a
+flush, the clients are grouped by what they asked for (subscriptions, bundles or not, fast
+path or not); each group's bytes are built once: on the fast path, the WebSocket frames of
+its messages joined (or one bundle frame), written to each client's socket in one
+`transport.write` (`tickhub.websocket`). A client past `max_buffer_bytes` unsent, or behind
+for over `send_timeout_s`, is too slow and is closed (1008). A client without the fast path
+(another server, a test client) has a bounded queue of `queue_size` messages and a sender
+task with `send_timeout_s`; its plain messages are offered at once, its bundles at the
+flush.
 
 Trades of an instrument are sent once: ids at or below the last one sent are skipped
 (at-least-once delivery and source replays would otherwise repeat them).
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 PATTERNS = ("trades.#", "candles.#", "status.#")
 _BUNDLE_HEAD = '{"channel":"bundle","messages":['
 MAX_FLUSH_INTERVAL_S = 0.2
+FLUSH_COST_FACTOR = 3  # the tick: this many times the last flush's CPU time
 GroupKey = tuple[tuple[frozenset[Selector], frozenset[Channel]], bool, bool]
 
 __all__ = ["LiveClient", "LiveHub", "Selector", "TooManyConnections", "encode", "parse_selector"]
@@ -303,7 +306,7 @@ class LiveHub(StreamHub[LiveClient]):
 
     def _tick(self) -> None:
         self._flush_handle = None
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         self.flush()
         if self._holding:
             now = self.now()
@@ -316,8 +319,12 @@ class LiveHub(StreamHub[LiveClient]):
                 self._flush_handle = asyncio.get_running_loop().call_later(
                     self._interval, self._tick
                 )
-        cost = time.perf_counter() - t0
-        self._interval = min(MAX_FLUSH_INTERVAL_S, max(self._min_interval, 4 * cost))
+        cost = time.thread_time() - t0
+        self.stats.flushes += 1
+        self.stats.flush_cpu_s += cost
+        self._interval = min(
+            MAX_FLUSH_INTERVAL_S, max(self._min_interval, FLUSH_COST_FACTOR * cost)
+        )
 
     def flush(self) -> None:
         """Send what is held: each group's bytes built once, written to each of its clients
@@ -389,5 +396,6 @@ class LiveHub(StreamHub[LiveClient]):
             client.offer(data)
         else:
             client.write(data, frames=count, now=now)
+            self.stats.flush_writes += 1
             if client.sink is not None and client.sink.held:
                 self._holding.add(client)

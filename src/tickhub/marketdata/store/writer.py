@@ -6,6 +6,14 @@ already covered are set aside, and only the new ones are stored, folded into the
 1 h / 1 d rollups, added to the coverage ranges and offered to the latest price, with
 one statement per step for all the instruments. A replayed or duplicated trade therefore
 changes nothing.
+
+On SQLite a write may also be paced (`write_interval_s`, `TICKHUB_WRITE_INTERVAL_S`):
+the next transaction starts no sooner than that after the last one began, and every
+batch that arrived meanwhile goes into it. The live feed does not wait for storage (the
+hub takes the tracker's batches from the bus as they come), so the tracker may publish
+small batches often while the database takes a few large transactions a second: the cost
+of a transaction (its statements, the commit, the candle updates it announces and the
+snapshot re-reads they cause) is paid per interval, not per batch.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -42,8 +51,11 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, object], Awaitable[None]]
 
 # On SQLite one write runs at a time and the batches that wait meanwhile go in together:
-# the bus gives the writer this many consumers, so that many batches can wait.
+# the bus gives the writer this many consumers, so that many batches can wait; a paced
+# writer gathers an interval's batches (at 1,000 trades/s in small batches, several
+# hundred), so it takes more.
 SQLITE_CONSUMERS = 64
+SQLITE_PACED_CONSUMERS = 1024
 
 
 @dataclass
@@ -58,6 +70,7 @@ class WriterStats:
     cmc_global: int = 0  # CoinMarketCap global-metrics minutes stored (new ones)
     database_retries: int = 0
     group_splits: int = 0  # grouped batches that failed together and were written alone
+    transactions: int = 0  # write transactions committed
     last_trade_ts: int | None = None
 
 
@@ -110,6 +123,7 @@ class Writer:
         publish: Publish | None = None,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 5.0,
+        write_interval_s: float = 0.0,
     ) -> None:
         self._engine = engine
         self._retry_initial_s = retry_initial_s
@@ -117,12 +131,16 @@ class Writer:
         self._capture_us = int(capture_interval_s * 1_000_000)
         self._publish = publish
         self._instrument_ids: dict[tuple[str, str], int] = {}
+        self._looking_up = asyncio.Lock()
         # SQLite has one write lock per database; waiting for it here, in order, beats its
         # busy handler's sleeps. PostgreSQL writers lock only their instrument's row.
         self._serial: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
         self._waiting: list[_Waiting] = []
+        # SQLite only: a transaction starts at least this long after the last one began
+        self._interval = write_interval_s if isinstance(self._serial, asyncio.Lock) else 0.0
+        self._last_write = -math.inf  # the loop's time the last transaction began
         self.stats = WriterStats()
 
     def consumers(self, requested: int) -> int:
@@ -130,7 +148,7 @@ class Writer:
         `SQLITE_CONSUMERS` (they wait for the one write at a time, then are written
         together; on PostgreSQL each writes in its own transaction)."""
         if isinstance(self._serial, asyncio.Lock):
-            return max(requested, SQLITE_CONSUMERS)
+            return max(requested, SQLITE_PACED_CONSUMERS if self._interval else SQLITE_CONSUMERS)
         return requested
 
     async def handle(self, _topic: str, message: object) -> None:
@@ -189,16 +207,26 @@ class Writer:
         key = (batch.exchange, batch.symbol)
         inst_id = self._instrument_ids.get(key)
         if inst_id is None:
-            base, quote = (batch.base, batch.quote) if batch.base else split_symbol(batch.symbol)
-            async with MarketDataUnitOfWork(self._engine) as tx:
-                repo = tx.writes
-                ex_id = await repo.ensure_exchange(batch.exchange, simulated=batch.simulated)
-                for asset in (base, quote):
-                    if asset:
-                        await repo.ensure_asset(asset, coin_name(asset))
-                inst_id = await repo.ensure_instrument(ex_id, batch.symbol, base, quote, now_us())
-                await tx.commit()
-            self._instrument_ids[key] = inst_id
+            # new instruments are looked up one at a time: the batches first seen together
+            # (at a start, hundreds of consumers) wait here, in order, rather than each
+            # opening a transaction that SQLite would make wait (and sleep) for its lock
+            async with self._looking_up:
+                inst_id = self._instrument_ids.get(key)
+                if inst_id is None:
+                    inst_id = await self._look_up(batch)
+                    self._instrument_ids[key] = inst_id
+        return inst_id
+
+    async def _look_up(self, batch: TradeBatch) -> int:
+        base, quote = (batch.base, batch.quote) if batch.base else split_symbol(batch.symbol)
+        async with MarketDataUnitOfWork(self._engine) as tx:
+            repo = tx.writes
+            ex_id = await repo.ensure_exchange(batch.exchange, simulated=batch.simulated)
+            for asset in (base, quote):
+                if asset:
+                    await repo.ensure_asset(asset, coin_name(asset))
+            inst_id = await repo.ensure_instrument(ex_id, batch.symbol, base, quote, now_us())
+            await tx.commit()
         return inst_id
 
     async def write(self, batch: TradeBatch) -> int:
@@ -218,9 +246,25 @@ class Writer:
         self._waiting.append(item)
         async with self._serial:
             if not item.done.done():
+                await self._pace(item)
                 group, self._waiting = self._waiting, []
                 await self._write_waiting(group, item)
         return await item.done
+
+    async def _pace(self, item: _Waiting) -> None:
+        """Wait out the write interval (SQLite, `write_interval_s`): the batches that come
+        meanwhile go into the same transaction."""
+        loop = asyncio.get_running_loop()
+        pause = self._last_write + self._interval - loop.time()
+        if pause > 0:
+            try:
+                await asyncio.sleep(pause)
+            except asyncio.CancelledError:
+                # this batch's handler is gone (the bus delivers it again): not written now
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(item)
+                raise
+        self._last_write = loop.time()
 
     async def _write_waiting(self, group: list[_Waiting], item: _Waiting) -> None:
         """Write `group` together; if that fails for a reason other than the database being
@@ -301,6 +345,7 @@ class Writer:
                         {i: p.deltas[0][0].start for i, p in stored.items()}
                     )
                 await tx.commit()
+                self.stats.transactions += 1
         self._settle(group, stored, kept_total)
         if self._publish is not None:
             for i, candles in minute_candles.items():

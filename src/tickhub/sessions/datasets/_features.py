@@ -5,7 +5,9 @@ A feature is a name from `FEATURES` followed by optional integer parameters, eac
 an underscore: `close`, `return`, `return_5`, `rsi_14`, `ema_20`, `macd`,
 `macd_hist_12_26_9`, `bbands_20_2`. Names are case-insensitive. Indicators are computed
 by TA-Lib over the candles of one instrument in time order (buckets without trades are
-absent, as in the candles API); rows inside an indicator's warm-up hold null.
+absent, as in the candles API); rows inside an indicator's warm-up hold null. TA-Lib is
+imported on the first computation: its package imports pandas and pyarrow (~100 MiB), which
+a process that computes no feature should not hold.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
-import talib
-from talib._ta_lib import MA_Type
 
 Array = npt.NDArray[np.float64]
 
@@ -87,22 +89,33 @@ def _returns(*, log: bool) -> Compute:
     return compute
 
 
-def _close_period(fn: Callable[..., object]) -> Compute:
-    return lambda s, p: [_f(fn(s.close, timeperiod=p[0]))]
+@cache
+def _talib() -> ModuleType:
+    """TA-Lib, imported once, on the first computation (see the module's docstring)."""
+    import talib
+
+    return talib
 
 
-def _hlc_period(fn: Callable[..., object]) -> Compute:
-    return lambda s, p: [_f(fn(s.high, s.low, s.close, timeperiod=p[0]))]
+def _close_period(name: str) -> Compute:
+    """TA-Lib's `name` over the closes."""
+    return lambda s, p: [_f(getattr(_talib(), name)(s.close, timeperiod=p[0]))]
+
+
+def _hlc_period(name: str) -> Compute:
+    """TA-Lib's `name` over the highs, lows and closes."""
+    return lambda s, p: [_f(getattr(_talib(), name)(s.high, s.low, s.close, timeperiod=p[0]))]
 
 
 def _macd(s: Series, p: tuple[int, ...]) -> list[Array]:
-    macd, signal, hist = talib.MACD(s.close, fastperiod=p[0], slowperiod=p[1], signalperiod=p[2])
+    macd, signal, hist = _talib().MACD(s.close, fastperiod=p[0], slowperiod=p[1], signalperiod=p[2])
     return [_f(macd), _f(signal), _f(hist)]
 
 
 def _bbands(s: Series, p: tuple[int, ...]) -> list[Array]:
-    upper, middle, lower = talib.BBANDS(
-        s.close, timeperiod=p[0], nbdevup=float(p[1]), nbdevdn=float(p[1]), matype=MA_Type.SMA
+    ta = _talib()
+    upper, middle, lower = ta.BBANDS(
+        s.close, timeperiod=p[0], nbdevup=float(p[1]), nbdevdn=float(p[1]), matype=ta.MA_Type.SMA
     )
     return [_f(upper), _f(middle), _f(lower)]
 
@@ -125,25 +138,25 @@ FEATURES: dict[str, Spec] = {
     **{name: Spec((0,), (), (), _column(name)) for name in _RAW},
     "return": Spec((0, 1), (1,), (1,), _returns(log=False)),
     "log_return": Spec((0, 1), (1,), (1,), _returns(log=True)),
-    "sma": _period(30, _close_period(talib.SMA)),
-    "ema": _period(30, _close_period(talib.EMA)),
-    "wma": _period(30, _close_period(talib.WMA)),
-    "dema": _period(30, _close_period(talib.DEMA)),
-    "tema": _period(30, _close_period(talib.TEMA)),
-    "rsi": _period(14, _close_period(talib.RSI)),
-    "cmo": _period(14, _close_period(talib.CMO)),
-    "stddev": _period(5, _close_period(talib.STDDEV)),
-    "roc": _period(10, _close_period(talib.ROC), minimum=1),
-    "mom": _period(10, _close_period(talib.MOM), minimum=1),
-    "atr": _period(14, _hlc_period(talib.ATR), minimum=1),
-    "natr": _period(14, _hlc_period(talib.NATR), minimum=1),
-    "adx": _period(14, _hlc_period(talib.ADX)),
-    "cci": _period(14, _hlc_period(talib.CCI)),
-    "willr": _period(14, _hlc_period(talib.WILLR)),
+    "sma": _period(30, _close_period("SMA")),
+    "ema": _period(30, _close_period("EMA")),
+    "wma": _period(30, _close_period("WMA")),
+    "dema": _period(30, _close_period("DEMA")),
+    "tema": _period(30, _close_period("TEMA")),
+    "rsi": _period(14, _close_period("RSI")),
+    "cmo": _period(14, _close_period("CMO")),
+    "stddev": _period(5, _close_period("STDDEV")),
+    "roc": _period(10, _close_period("ROC"), minimum=1),
+    "mom": _period(10, _close_period("MOM"), minimum=1),
+    "atr": _period(14, _hlc_period("ATR"), minimum=1),
+    "natr": _period(14, _hlc_period("NATR"), minimum=1),
+    "adx": _period(14, _hlc_period("ADX")),
+    "cci": _period(14, _hlc_period("CCI")),
+    "willr": _period(14, _hlc_period("WILLR")),
     "mfi": _period(
-        14, lambda s, p: [_f(talib.MFI(s.high, s.low, s.close, s.volume, timeperiod=p[0]))]
+        14, lambda s, p: [_f(_talib().MFI(s.high, s.low, s.close, s.volume, timeperiod=p[0]))]
     ),
-    "obv": Spec((0,), (), (), lambda s, _p: [_f(talib.OBV(s.close, s.volume))]),
+    "obv": Spec((0,), (), (), lambda s, _p: [_f(_talib().OBV(s.close, s.volume))]),
     "macd": _macd_part(0),
     "macd_signal": _macd_part(1),
     "macd_hist": _macd_part(2),

@@ -8,15 +8,16 @@ import hashlib
 import io
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tickhub.common import errors as kinds
 from tickhub.sessions.datasets._definition import DatasetError, DatasetInvalid
+
+if TYPE_CHECKING:  # imported when a Parquet file is written: pyarrow is ~45 MiB resident
+    import pyarrow as pa
 
 Row = tuple[int, str, list[Any]]  # (time in µs, "exchange:SYMBOL", values in column order)
 Pages = AsyncIterator[list[Row]]
@@ -133,6 +134,8 @@ async def csv_stream(columns: Sequence[str], pages: Pages) -> AsyncIterator[byte
 
 
 def arrow_schema(columns: Sequence[str], metadata: dict[str, str] | None = None) -> pa.Schema:
+    import pyarrow as pa
+
     fields = [pa.field("time", pa.timestamp("us", tz="UTC")), pa.field("instrument", pa.string())]
     fields += [
         pa.field(c, pa.int64() if c in INTEGER_COLUMNS else pa.float64()) for c in columns[2:]
@@ -170,6 +173,8 @@ class _Sink:
 
 
 def _batch(schema: pa.Schema, page: list[Row]) -> pa.RecordBatch:
+    import pyarrow as pa
+
     arrays = [
         pa.array([r[0] for r in page], pa.timestamp("us", tz="UTC")),
         pa.array([r[1] for r in page], pa.string()),
@@ -183,6 +188,8 @@ async def parquet_stream(
     columns: Sequence[str], pages: Pages, metadata: dict[str, str] | None = None
 ) -> AsyncIterator[bytes]:
     """A Parquet file with one row group per page, sent as each group is written."""
+    import pyarrow.parquet as pq
+
     schema = arrow_schema(columns, metadata)
     sink = _Sink()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")

@@ -1,0 +1,116 @@
+"""A paced writer (`write_interval_s`): the batches that arrive within an interval go into
+one transaction on SQLite, and what is stored is exactly what an unpaced writer stores
+batch by batch. Runs on SQLite and PostgreSQL (where writes are not paced)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.integration.marketdata.test_writer import make_trades, snapshot
+from tickhub.db import create_engine
+from tickhub.marketdata.events import TradeBatch
+from tickhub.marketdata.store.models import TradeRow
+from tickhub.marketdata.store.repository import MarketDataReads
+from tickhub.marketdata.store.writer import Writer
+from tickhub.migrate import upgrade
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBBTC")
+
+
+def interleaved_batches() -> list[TradeBatch]:
+    """Small batches of three instruments, interleaved, with replays and an overlap."""
+    per_symbol = {s: make_trades(120, seed=n) for n, s in enumerate(SYMBOLS)}
+    out = []
+    for i in range(0, 120, 5):
+        for s in SYMBOLS:
+            out.append(TradeBatch("sim", s, tuple(per_symbol[s][i : i + 5])))
+    out.append(TradeBatch("sim", "ETHUSDT", tuple(per_symbol["ETHUSDT"][40:47])))  # replay
+    out.append(TradeBatch("sim", "BTCUSDT", tuple(per_symbol["BTCUSDT"][118:])))  # a tail replayed
+    return out
+
+
+async def test_paced_writes_store_every_trade_once_as_unpaced_writes_do(
+    engine: AsyncEngine, tmp_path: pytest.TempPathFactory
+) -> None:
+    batches = interleaved_batches()
+    paced = Writer(engine, write_interval_s=1.0)
+    for s in SYMBOLS:  # instruments known, so that the writes below wait together
+        await paced.instrument_id(TradeBatch("sim", s, ()))
+    first, rest = batches[0], batches[1:]
+    assert await paced.write(first) == 5
+    before = paced.stats.transactions
+
+    news = await asyncio.gather(*(paced.write(b) for b in rest))
+
+    # the reference: each batch alone, in order, unpaced, in a database of its own
+    reference = create_engine(f"sqlite+aiosqlite:///{tmp_path}/reference.db")
+    try:
+        await upgrade(reference)
+        plain = Writer(reference)
+        want = [await plain.write(b) for b in batches]
+        assert [5, *news] == want
+        got, expected = [
+            tuple(sorted(part, key=repr) for part in await snapshot(e)) for e in (engine, reference)
+        ]
+        trades, candles, latest, ranges = got
+        assert (trades, latest, ranges) == (expected[0], expected[2], expected[3])
+        # candles: the same rows; sums (volumes, the price sums) to the last bits only, as
+        # they add the same trades in another grouping
+        assert len(candles) == len(expected[1])
+        for row, want_row in zip(candles, expected[1], strict=True):
+            exact = [v for v in row if not isinstance(v, float)]
+            assert exact == [v for v in want_row if not isinstance(v, float)]
+            assert row[3:7] == want_row[3:7]  # open, high, low, close
+            assert row == pytest.approx(want_row, rel=1e-12)
+    finally:
+        await reference.dispose()
+    assert paced.stats.new == plain.stats.new == 3 * 120
+    if engine.dialect.name == "sqlite":
+        # the first batch began an interval: every later one went into the next transaction
+        assert paced.stats.transactions - before == 1
+        assert plain.stats.transactions == len(batches) - 2  # the last two store nothing
+
+
+async def test_a_batch_cancelled_while_paced_is_left_to_the_bus(engine: AsyncEngine) -> None:
+    """A handler cancelled while its batch waits out the interval takes the batch with it
+    (the bus delivers it again); the batches waiting beside it are still written."""
+    writer = Writer(engine, write_interval_s=1.0)
+    a, b = (TradeBatch("sim", s, tuple(make_trades(10, seed=n))) for n, s in enumerate(SYMBOLS[:2]))
+    for batch in (a, b):
+        await writer.instrument_id(batch)
+    await writer.write(TradeBatch("sim", "BNBBTC", tuple(make_trades(3))))  # starts an interval
+    if engine.dialect.name != "sqlite":
+        pytest.skip("writes are paced on SQLite only")
+    first = asyncio.create_task(writer.write(a))
+    second = asyncio.create_task(writer.write(b))
+    await asyncio.sleep(0)  # both wait: `first` out the interval, `second` for the lock
+    first.cancel()
+    assert await second == 10
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert writer.stats.new == 3 + 10
+    assert await writer.write(a) == 10  # delivered again: stored now
+
+
+async def test_new_instruments_seen_together_are_each_created_once(engine: AsyncEngine) -> None:
+    """At a start, many batches of instruments the writer does not know yet arrive at
+    once: every instrument is created once and every trade stored."""
+    writer = Writer(engine, write_interval_s=0.1)
+    symbols = [f"S{i:03d}USDT" for i in range(20)]
+    trades = make_trades(50)
+    batches = [
+        TradeBatch("sim", s, tuple(trades[k : k + 10]), simulated=True)
+        for k in range(0, 50, 10)
+        for s in symbols
+    ]
+    news = await asyncio.gather(*(writer.write(b) for b in batches))
+    assert news == [10] * len(batches)
+    async with engine.connect() as conn:
+        instruments = await MarketDataReads(conn).instruments()
+        stored = (await conn.execute(select(func.count()).select_from(TradeRow))).scalar_one()
+    assert sorted(i.symbol for i in instruments) == symbols
+    assert stored == 50 * len(symbols)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.bus.deadletter import DeadLetterFile
+from tickhub.bus.memory import MemoryBus
 from tickhub.db import create_engine, short_error, when_reachable
 from tickhub.gateway import logging_config
 from tickhub.marketdata.ingest.sim import SimSource
@@ -199,12 +200,16 @@ async def declare_writer_queues(bus: Bus) -> None:
 
 
 async def start_writer(settings: Settings, engine: AsyncEngine, bus: Bus) -> Writer:
-    """A writer consuming trade batches, rejected frames and CoinMarketCap data."""
+    """A writer consuming trade batches, rejected frames and CoinMarketCap data.
+
+    Writes to SQLite are paced (`write_interval_s`) only on the in-process bus: a paced
+    writer takes an interval's batches at once, as that many consumers, which is a task
+    each here but would be a broker channel each on RabbitMQ."""
     writer = Writer(
         engine,
         capture_interval_s=settings.capture_interval,
         publish=bus.publish,
-        write_interval_s=settings.write_interval_s,
+        write_interval_s=settings.write_interval_s if isinstance(bus, MemoryBus) else 0.0,
     )
     for _ in range(writer.consumers(settings.writer_concurrency)):
         await bus.subscribe(WRITER_TOPICS[0], writer.handle, group="writer")

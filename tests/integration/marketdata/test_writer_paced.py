@@ -5,18 +5,24 @@ batch by batch. Runs on SQLite and PostgreSQL (where writes are not paced)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import aio_pika
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.integration.bus.test_rabbit_bus import Rabbits, amqp_url  # noqa: F401 - fixture
 from tests.integration.marketdata.test_writer import make_trades, snapshot
+from tickhub.bootstrap import start_writer
+from tickhub.bus.memory import MemoryBus
 from tickhub.db import create_engine
 from tickhub.marketdata.events import TradeBatch
 from tickhub.marketdata.store.models import TradeRow
 from tickhub.marketdata.store.repository import MarketDataReads
-from tickhub.marketdata.store.writer import Writer
+from tickhub.marketdata.store.writer import SQLITE_CONSUMERS, Writer
 from tickhub.migrate import upgrade
+from tickhub.settings import Settings
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBBTC")
 
@@ -114,3 +120,38 @@ async def test_new_instruments_seen_together_are_each_created_once(engine: Async
         stored = (await conn.execute(select(func.count()).select_from(TradeRow))).scalar_one()
     assert sorted(i.symbol for i in instruments) == symbols
     assert stored == 50 * len(symbols)
+
+
+@pytest.mark.rabbitmq
+async def test_on_rabbitmq_the_writer_is_not_paced_and_takes_few_channels(
+    tmp_path: Path,
+    amqp_url: str,  # noqa: F811 - the fixture imported above
+) -> None:
+    # A paced writer waits with an interval's batches as that many consumers: tasks on the
+    # in-process bus, but a broker channel each on RabbitMQ. There it writes unpaced.
+    url = f"sqlite:///{tmp_path / 'tickhub.db'}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    settings = Settings(_env_file=None, data_dir=tmp_path, database_url=url, sources=[])
+    rabbits = Rabbits(amqp_url)
+    memory = MemoryBus()
+    try:
+        bus = await rabbits.bus()
+        writer = await start_writer(settings, engine, bus)
+        queue = bus.group_queue("trades.#", "writer")
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            declared = await channel.declare_queue(queue, passive=True)
+            assert declared.declaration_result.consumer_count == SQLITE_CONSUMERS
+        batch = TradeBatch("sim", "BTCUSDT", tuple(make_trades(10, seed=1)))
+        await bus.publish(batch.topic, batch)
+        await bus.join()
+        assert writer.stats.new == 10
+        await memory.start()
+        paced = await start_writer(settings, engine, memory)  # the in-process bus: paced
+        assert paced.consumers(settings.writer_concurrency) > SQLITE_CONSUMERS
+    finally:
+        await memory.close()
+        await rabbits.cleanup()
+        await engine.dispose()

@@ -48,10 +48,19 @@ class ClosingStreamingResponse(StreamingResponse):
 
 
 def statistics_response(
-    engine: EngineDep, inst: InstrumentInfo, start: int | None, end: int | None
+    engine: EngineDep,
+    inst: InstrumentInfo,
+    start: int | None,
+    end: int | None,
+    first: Rows,
+    *,
+    more: bool,
 ) -> StreamingResponse:
+    """The answer whose first chunk of prices, `first`, is already read (`more`: whether
+    more may follow it)."""
     return ClosingStreamingResponse(
-        statistics_body(engine, inst, start, end), media_type="application/json"
+        statistics_body(engine, inst, start, end, first, more=more),
+        media_type="application/json",
     )
 
 
@@ -62,10 +71,10 @@ async def _read_chunk(
     end: int | None,
     after: tuple[int, int] | None,
     listed: int,
-) -> Rows:
+) -> tuple[Rows, bool]:
     # Shielded: a client that leaves never cancels a read half way, so the connection
     # goes back clean.
-    rows: Rows = []
+    rows: tuple[Rows, bool] = ([], False)
     with anyio.CancelScope(shield=True):
         async with open_reads(engine) as tx:
             rows = await service.price_chunk(tx, inst, start, end, after=after, listed=listed)
@@ -73,36 +82,42 @@ async def _read_chunk(
 
 
 async def statistics_body(
-    engine: EngineDep, inst: InstrumentInfo, start: int | None, end: int | None
+    engine: EngineDep,
+    inst: InstrumentInfo,
+    start: int | None,
+    end: int | None,
+    first: Rows,
+    *,
+    more: bool,
 ) -> AsyncIterator[bytes]:
     """`CryptoPriceStatisticsOut`'s shape, written as the prices are read: the list
-    first, then the statistics over what was listed."""
+    first (from `first` on), then the statistics over what was listed."""
     prices: list[npt.NDArray[np.float64]] = []
     yield b'{"crypto_prices":['
     separator = b""
     listed = 0
     overlap = engine.dialect.name != "sqlite"
-    pending: asyncio.Task[Rows] | None = asyncio.ensure_future(
-        _read_chunk(engine, inst, start, end, None, 0)
-    )
+    part = first
+    pending: asyncio.Task[tuple[Rows, bool]] | None = None
     try:
-        while pending is not None:
-            with anyio.CancelScope(shield=True):
-                part = await pending
-            pending = None
-            if not part:
-                break
+        while part:
             listed += len(part)
-            last_id, last_ts = part[-1][0], part[-1][1]
-            pending = asyncio.ensure_future(
-                _read_chunk(engine, inst, start, end, (last_ts, last_id), listed)
-            )
-            if not overlap:
-                await asyncio.wait([pending])
+            if more:
+                last_id, last_ts = part[-1][0], part[-1][1]
+                pending = asyncio.ensure_future(
+                    _read_chunk(engine, inst, start, end, (last_ts, last_id), listed)
+                )
+                if not overlap:
+                    await asyncio.wait([pending])
             ids, times, chunk = (list(map(itemgetter(k), part)) for k in range(3))
             prices.append(np.array(chunk, dtype=np.float64))
             yield separator + price_items(inst.symbol, ids, times, chunk)
             separator = b","
+            if pending is None:
+                break
+            with anyio.CancelScope(shield=True):
+                part, more = await pending
+            pending = None
     finally:
         if pending is not None:  # the answer stopped early: let the read end
             with anyio.CancelScope(shield=True):
@@ -116,7 +131,7 @@ async def statistics_body(
             "standard_deviation": s.pstdev,
             "percentage_change": s.change_pct,
         }
-    else:  # every match went away between the count and the read
+    else:  # an empty first chunk
         tail = {"total_count": 0, "average_price": 0.0, "median_price": 0.0,
                 "standard_deviation": 0.0, "percentage_change": 0.0}  # fmt: skip
     yield b"]," + orjson.dumps(tail)[1:]

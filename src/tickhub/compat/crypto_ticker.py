@@ -189,7 +189,9 @@ async def crypto_price_statistics(
     population standard deviation and percentage change from the earliest to the latest
     (0 when the earliest is 0). Same filters and checks as `/api/crypto_price/`; `symbol`
     is required and no match is a 400. The body is streamed: the prices are read and
-    written 10,000 at a time, and the statistics follow them."""
+    written 10,000 at a time, and the statistics follow them. The first chunk is read
+    with the checks; only a window with more than one chunk is counted first (more than
+    100,000 is a 400 before any byte of a body)."""
     if not symbol:
         return _error_004("symbol is a mandatory query param")
     async with open_reads(engine) as tx:
@@ -198,16 +200,22 @@ async def crypto_price_statistics(
         except _SeedError as exc:
             return _error_004(exc.message)
         inst = found.instruments[0]
-        try:
-            count = await service.count_prices(tx, inst, found.start, found.end)
-        except service.MarketDataError:
-            return _error_004(
-                f"More than {service.MAX_SEED_PRICES} prices match: "
-                "narrow start_datetime and end_datetime"
-            )
-    if not count:
+        # The first chunk is read here: a window that fits in it needs no count.
+        first, more = await service.price_chunk(
+            tx, inst, found.start, found.end, after=None, listed=0
+        )
+        count = len(first)
+        if more:
+            try:
+                count = await service.count_prices(tx, inst, found.start, found.end)
+            except service.MarketDataError:
+                return _error_004(
+                    f"More than {service.MAX_SEED_PRICES} prices match: "
+                    "narrow start_datetime and end_datetime"
+                )
+    if not count or not first:
         return _error_004("No matching data found")
-    return statistics_response(engine, inst, found.start, found.end)
+    return statistics_response(engine, inst, found.start, found.end, first, more=more)
 
 
 # ---------------------------------------------------------------- parameters and formats

@@ -10,25 +10,20 @@ Every path also works with a trailing slash (`app.StripTrailingSlash`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlunsplit
 
-import anyio
-import numpy as np
-import numpy.typing as npt
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from tickhub.common.time import datetime_to_us, from_us
 from tickhub.compat._envelopes import SeedEnvelope, drf_body
 from tickhub.compat._params import int_or_none
-from tickhub.compat._ticker_json import price_items
+from tickhub.compat._ticker_stream import statistics_response
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
@@ -194,7 +189,9 @@ async def crypto_price_statistics(
     population standard deviation and percentage change from the earliest to the latest
     (0 when the earliest is 0). Same filters and checks as `/api/crypto_price/`; `symbol`
     is required and no match is a 400. The body is streamed: the prices are read and
-    written 10,000 at a time, and the statistics follow them."""
+    written 10,000 at a time, and the statistics follow them. The first chunk is read
+    with the checks; only a window with more than one chunk is counted first (more than
+    100,000 is a 400 before any byte of a body)."""
     if not symbol:
         return _error_004("symbol is a mandatory query param")
     async with open_reads(engine) as tx:
@@ -203,73 +200,22 @@ async def crypto_price_statistics(
         except _SeedError as exc:
             return _error_004(exc.message)
         inst = found.instruments[0]
-        try:
-            count = await service.count_prices(tx, inst, found.start, found.end)
-        except service.MarketDataError:
-            return _error_004(
-                f"More than {service.MAX_SEED_PRICES} prices match: "
-                "narrow start_datetime and end_datetime"
-            )
-    if not count:
+        # The first chunk is read here: a window that fits in it needs no count.
+        first, more = await service.price_chunk(
+            tx, inst, found.start, found.end, after=None, listed=0
+        )
+        count = len(first)
+        if more:
+            try:
+                count = await service.count_prices(tx, inst, found.start, found.end)
+            except service.MarketDataError:
+                return _error_004(
+                    f"More than {service.MAX_SEED_PRICES} prices match: "
+                    "narrow start_datetime and end_datetime"
+                )
+    if not count or not first:
         return _error_004("No matching data found")
-    return StreamingResponse(
-        _statistics_body(engine, inst, found.start, found.end), media_type="application/json"
-    )
-
-
-async def _statistics_body(
-    engine: EngineDep, inst: InstrumentInfo, start: int | None, end: int | None
-) -> AsyncIterator[bytes]:
-    """`CryptoPriceStatisticsOut`'s shape, written as the prices are read: the list
-    first, then the statistics over what was listed."""
-    prices: list[npt.NDArray[np.float64]] = []
-    yield b'{"crypto_prices":['
-    separator = b""
-    after: tuple[int, int] | None = None
-    listed = 0
-    while True:
-        # Each chunk is a short read of its own, shielded: a client that leaves cancels
-        # the stream between reads, never inside one, so the connection goes back clean.
-        with anyio.CancelScope(shield=True):
-            async with open_reads(engine) as tx:
-                part = await service.price_chunk(tx, inst, start, end, after=after, listed=listed)
-        if not part:
-            break
-        ids, times, chunk = zip(*part, strict=True)
-        prices.append(np.array(chunk, dtype=np.float64))
-        yield separator + price_items(inst.symbol, ids, times, chunk)
-        separator = b","
-        listed += len(part)
-        after = (times[-1], ids[-1])
-    if prices:
-        s = service.summarize(np.concatenate(prices))
-        tail = {
-            "total_count": s.count,
-            "average_price": s.mean,
-            "median_price": s.median,
-            "standard_deviation": s.pstdev,
-            "percentage_change": s.change_pct,
-        }
-    else:  # every match went away between the count and the read
-        tail = {"total_count": 0, "average_price": 0.0, "median_price": 0.0,
-                "standard_deviation": 0.0, "percentage_change": 0.0}  # fmt: skip
-    yield b"]," + orjson.dumps(tail)[1:]
-
-
-_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, as the seed wrote its times
-
-
-def _second_text(ts: int) -> str:
-    """`_seed_datetime` without the time-zone round trip (naive UTC, whole seconds)."""
-    day, second = divmod(ts // US, 86_400)
-    minute, second = divmod(second, 60)
-    hour, minute = divmod(minute, 60)
-    return f"{_day_text(day)}T{hour:02d}:{minute:02d}:{second:02d}"
-
-
-@lru_cache(maxsize=4096)
-def _day_text(day: int) -> str:
-    return (_EPOCH + timedelta(days=day)).date().isoformat()
+    return statistics_response(engine, inst, found.start, found.end, first, more=more)
 
 
 # ---------------------------------------------------------------- parameters and formats

@@ -151,3 +151,56 @@ async def test_a_client_leaving_mid_stream_closes_the_read_quietly(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     pool = cast("QueuePool", runtime.engine.pool)
     assert pool.checkedout() == 0  # the read's connection went back
+
+
+@pytest.mark.parametrize("matching", [1, 4, 5, 6, 10, 11])
+async def test_windows_around_the_chunk_size_list_every_match_once(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch, matching: int
+) -> None:
+    monkeypatch.setattr(_seeds, "SEED_CHUNK", 5)  # a window of one chunk needs no count
+    trades = [Trade(i, T0_US + i * S, 100.0 + i, 1.0) for i in range(1, 40)]
+    await store(runtime, "binance", "BTCUSDT", trades)
+    r = await client.get(
+        "/api/crypto_price/statistics/",
+        params={
+            "symbol": "BTCUSDT",
+            "start_datetime": "2026-03-28T00:00:01",
+            "end_datetime": f"2026-03-28T00:00:{matching:02d}",
+        },
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [p["id"] for p in body["crypto_prices"]] == list(range(1, matching + 1))
+    assert body["total_count"] == matching
+    assert body["average_price"] == pystats.fmean(100.0 + i for i in range(1, matching + 1))
+
+
+@pytest.mark.parametrize(
+    ("chunk", "matching", "status"), [(4, 10, 200), (10, 10, 200), (4, 11, 400), (10, 11, 400)]
+)
+async def test_the_limit_holds_whether_or_not_it_falls_on_a_chunk(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
+    matching: int,
+    status: int,
+) -> None:
+    monkeypatch.setattr(_seeds, "SEED_CHUNK", chunk)
+    monkeypatch.setattr(_seeds, "MAX_SEED_PRICES", 10)
+    await store(
+        runtime, "binance", "BTCUSDT", [Trade(i, T0_US + i * S, 100.0, 1.0) for i in range(1, 20)]
+    )
+    r = await client.get(
+        "/api/crypto_price/statistics/",
+        params={
+            "symbol": "BTCUSDT",
+            "start_datetime": "2026-03-28T00:00:01",
+            "end_datetime": f"2026-03-28T00:00:{matching:02d}",
+        },
+    )
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.json()["total_count"] == matching
+    else:
+        assert r.json()["detail"].startswith("More than ")

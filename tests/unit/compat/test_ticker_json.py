@@ -6,9 +6,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import numpy as np
 import orjson
 
-from tickhub.compat._ticker_json import price_items
+from tickhub.compat._ticker_json import plain_price_items, price_items
 
 US = 1_000_000
 T = 1_711_843_200 * US  # 2024-03-31T00:00:00
@@ -49,3 +50,29 @@ def test_random_prices_times_and_a_symbol_to_escape() -> None:
 
 def test_no_prices_is_no_text() -> None:
     assert price_items("BTCUSDT", [], [], []) == b""
+
+
+def test_times_across_years_days_and_the_epoch_match_the_item_by_item_text() -> None:
+    rnd = random.Random(11)
+    edges = [
+        0, -1, -US, 86_400 * US - 1, 86_400 * US, T - 1, T, 951_782_400 * US,  # 2000-02-29
+        253_402_300_799 * US,  # 9999-12-31T23:59:59
+        -30_610_224_000 * US,  # 1000-01-01
+        -30_610_224_001 * US,  # 0999-12-31T23:59:59: a year before 1000
+    ]  # fmt: skip
+    times = edges + [rnd.randrange(-(10**17), 2 * 10**17) for _ in range(2_000)]
+    ids = list(range(len(times)))
+    prices = [rnd.uniform(0, 1e5) for _ in times]
+    expected = plain_price_items("BTCUSDT", ids, times, prices)
+    assert price_items("BTCUSDT", ids, times, prices) == expected
+    ordinary = [t for t in times if 0 <= t < 4_102_444_800 * US]  # 1970 to 2100
+    assert price_items("X", ids[: len(ordinary)], ordinary, prices[: len(ordinary)]) == _dicts(
+        "X", ids[: len(ordinary)], ordinary, prices[: len(ordinary)]
+    )
+
+
+def test_numpy_columns_give_the_same_text_as_lists() -> None:
+    ids, times, prices = [3, 1, 2], [T, T + US, T + 2 * US], [0.1 + 0.2, 1e-8, 70000.0]
+    assert price_items("BTCUSDT", np.array(ids), np.array(times), np.array(prices)) == _dicts(
+        "BTCUSDT", ids, times, prices
+    )

@@ -194,15 +194,18 @@ async def price_chunk(
     *,
     after: tuple[int, int] | None,
     listed: int,
-) -> list[tuple[int, int, float]]:
-    """The next `SEED_CHUNK` (trade id, time, price) of the stored trades with start <=
-    time <= end, oldest first, after the (time, trade id) `after` (None: from the
-    first), when `listed` are already out: never past `MAX_SEED_PRICES` in all. Each
-    chunk is its own short read, so a streamed answer holds no connection between them."""
+) -> tuple[list[tuple[int, int, float]], bool]:
+    """(the next `SEED_CHUNK` (trade id, time, price) of the stored trades with start <=
+    time <= end, oldest first, after the (time, trade id) `after` (None: from the first),
+    when `listed` are already out; whether more may follow: the chunk is as long as
+    asked). Never past `MAX_SEED_PRICES` in all. Each chunk is its own short read, so a
+    streamed answer holds no connection between them."""
     left = MAX_SEED_PRICES - listed
     if left <= 0:
-        return []
-    return await tx.reads.price_rows(inst.id, start, end, after=after, limit=min(SEED_CHUNK, left))
+        return [], False
+    limit = min(SEED_CHUNK, left)
+    rows = await tx.reads.price_rows(inst.id, start, end, after=after, limit=limit)
+    return rows, len(rows) == limit
 
 
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:

@@ -186,3 +186,27 @@ def test_the_configured_writer_takes_bare_fields() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["QueuedStreamHandler", "True", "False", "[]"]
+
+
+def test_lines_go_to_the_streams_of_the_moment_they_are_written() -> None:
+    """A command run inside another program (a test runner, `CliRunner`) configures logging
+    while stdout and stderr are swapped for buffers that are closed after: the lines
+    written later go to the streams that replaced them, not into a closed buffer."""
+    code = (
+        "import io, logging, logging.config, sys\n"
+        "from tickhub.gateway import logging_config\n"
+        "real = sys.stdout, sys.stderr\n"
+        "sys.stdout, sys.stderr = io.StringIO(), io.StringIO()\n"
+        "logging.config.dictConfig(logging_config('info'))\n"
+        "swapped = sys.stdout, sys.stderr\n"
+        "sys.stdout, sys.stderr = real\n"
+        "for stream in swapped: stream.close()\n"
+        "logging.getLogger('tickhub.test').warning('after the swap')\n"
+        "(writer,) = logging.getLogger('tickhub.access').handlers\n"
+        "writer.put_fields((0.0, 'rid', 'GET', '/x', 200, 1.0, '127.0.0.1', 2))\n"
+        "writer.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "after the swap" in done.stderr
+    assert "Logging error" not in done.stderr, done.stderr
+    assert json.loads(done.stdout)["request_id"] == "rid"

@@ -83,6 +83,26 @@ def install_log_redaction() -> None:
                 handler.addFilter(RedactFilter())
 
 
+class StandardStream:
+    """`sys.stdout` or `sys.stderr` as it is when a line is written, not as it was when
+    logging was configured: a command run inside another program (a test runner's
+    captured output, `typer`'s `CliRunner`) may swap the stream and close it after, and
+    the handlers must then write to what replaced it."""
+
+    def __init__(self, name: str) -> None:
+        if name not in ("stdout", "stderr"):
+            raise ValueError(f"not a standard stream: {name}")
+        self.name = name
+
+    def write(self, text: str) -> int:
+        stream: IO[str] = getattr(sys, self.name)
+        return stream.write(text)
+
+    def flush(self) -> None:
+        stream: IO[str] = getattr(sys, self.name)
+        stream.flush()
+
+
 class QueuedStreamHandler(logging.Handler):
     """The access log off the request path: a request only queues its line; a background
     thread makes it into text, redacts it and writes it, so neither the JSON text, nor the
@@ -108,7 +128,7 @@ class QueuedStreamHandler(logging.Handler):
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         super().__init__()
-        self.stream = sys.stdout if stream is None else stream
+        self.stream = StandardStream("stdout") if stream is None else stream
         self.target = logging.StreamHandler(self.stream)  # holds the formatter
         self.target.filters = self.filters  # one list: what is added here, the writer runs
         self.takes_fields = True  # see `_note_filters`
@@ -231,7 +251,7 @@ def logging_config(level: str) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "formatter": "default",
                 "filters": ["redact"],
-                "stream": "ext://sys.stderr",
+                "stream": StandardStream("stderr"),
             },
             "access": {
                 "()": "tickhub.gateway._logs.QueuedStreamHandler",

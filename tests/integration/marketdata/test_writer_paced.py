@@ -58,7 +58,12 @@ async def test_paced_writes_store_every_trade_once_as_unpaced_writes_do(
         await upgrade(reference)
         plain = Writer(reference)
         want = [await plain.write(b) for b in batches]
-        assert [5, *news] == want
+        if engine.dialect.name == "sqlite":
+            assert [5, *news] == want  # one transaction, the batches in their order
+        else:
+            # concurrent transactions: a trade two batches hold (the replays) counts as
+            # new for whichever stored it first; the total is the same
+            assert 5 + sum(news) == sum(want)
         got, expected = [
             tuple(sorted(part, key=repr) for part in await snapshot(e)) for e in (engine, reference)
         ]

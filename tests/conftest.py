@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tickhub.app import create_app
 from tickhub.bus import MemoryBus
 from tickhub.db import Base, create_engine
+from tickhub.gateway._logs import QueuedStreamHandler, StandardStream
 from tickhub.marketdata.events import Trade, TradeBatch
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.store.writer import Writer
@@ -39,6 +41,34 @@ def pytest_sessionfinish() -> None:
     scanned it for minutes after the summary. Frozen objects are never scanned, and
     nothing is left to run once the session has finished."""
     gc.freeze()
+
+
+# The loggers `logging_config` sets up (the root, the access log, uvicorn's).
+_CONFIGURED_LOGGERS = ("", "tickhub.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in this process (`CliRunner`) applies `logging_config` to the whole
+    process: its handlers would write every later test's access lines and logs to the
+    terminal. Afterwards they are closed and taken off, and the loggers' levels and
+    propagation put back (pytest's own capture handlers are left alone)."""
+    saved = {
+        name: (logger, list(logger.handlers), logger.level, logger.propagate)
+        for name in _CONFIGURED_LOGGERS
+        for logger in [logging.getLogger(name)]
+    }
+    yield
+    for logger, handlers, level, propagate in saved.values():
+        for handler in list(logger.handlers):
+            ours = isinstance(handler, QueuedStreamHandler) or isinstance(
+                getattr(handler, "stream", None), StandardStream
+            )
+            if ours and handler not in handlers:
+                logger.removeHandler(handler)
+                handler.close()
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 PG_URL = os.environ.get(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 Message = Any
@@ -75,7 +76,11 @@ class Bus(Protocol):
         """Wait until every message published so far has been handled (tests, shutdown)."""
 
 
+@lru_cache(maxsize=16_384)
 def topic_matches(pattern: str, topic: str) -> bool:
+    """AMQP topic matching: `*` is one word, `#` zero or more. Remembered: the in-process
+    bus asks it for every queue at every publish, with a few patterns and topics (one per
+    instrument and kind) asked over and over."""
     return _match(pattern.split("."), topic.split("."))
 
 

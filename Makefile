@@ -23,7 +23,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (format and lint), mypy (src strict, tests too), and the import contracts
+# ruff (format and lint), mypy (src strict, tests and bench too), and the import contracts
 # (`[tool.importlinter]` in pyproject.toml). `.pre-commit-config.yaml` runs the same.
 check: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

@@ -40,14 +40,15 @@ DAY = (
 
 async def in_process(url: str) -> None:
     from tickhub.app import create_app
+    from tickhub.bus import MemoryBus
     from tickhub.db import create_engine
     from tickhub.runtime import Runtime
     from tickhub.settings import Settings
 
     engine = create_engine(url)
-    settings = Settings(_env_file=None, database_url=url, sources=[])  # type: ignore[call-arg]
-    app = create_app(runtime=Runtime(settings=settings, engine=engine, bus=None, writer=None,
-                                     live=None))  # type: ignore[arg-type]  # fmt: skip
+    settings = Settings(_env_file=None, database_url=url, sources=[])
+    bus = MemoryBus()  # nothing is published: the reads only
+    app = create_app(runtime=Runtime(settings=settings, engine=engine, bus=bus))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
         for label, path in ROUTES.items():

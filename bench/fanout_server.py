@@ -1,0 +1,215 @@
+"""The server side of bench/fanout.py: `tickhub up` as a subprocess on the simulated
+market, and what is sampled from it (CPU, RSS, /metrics)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+SYMBOLS = ",".join(f"S{i:03d}USDT" for i in range(100))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ---------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the process and its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss_mib(pid: int) -> float:
+    pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    return pages * PAGE / 2**20
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+_METRIC = re.compile(r"^(tickhub_[a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$", re.MULTILINE)
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The server's tickhub metrics, and `newest_received`: the newest trade time the
+    tracker has received from the simulated source (`/v1/sources`)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {m[1]: float(m[2]) for m in _METRIC.finditer(text)}
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=10) as r:
+        times = [s["last_trade_time"] for s in json.loads(r.read()) if s.get("last_trade_time")]
+    if times:
+        out["newest_received"] = max(datetime.fromisoformat(t).timestamp() for t in times)
+    return out
+
+
+@dataclass
+class Server:
+    label: str
+    src: Path | None  # None: the installed (new) code
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    data: Path | None = None
+    log: Path | None = None
+
+    def start(self) -> None:
+        self.data = Path(tempfile.mkdtemp(prefix=f"fanout-{self.label}-"))
+        self.log = self.data / "server.log"
+        env = {
+            **os.environ,
+            "TICKHUB_DATA_DIR": str(self.data),
+            "TICKHUB_DATABASE_URL": f"sqlite:///{self.data}/tickhub.db",
+            "TICKHUB_SOURCES": "sim",
+            "TICKHUB_SYMBOLS": SYMBOLS,
+            "TICKHUB_SIM_RATE": "10",
+            "TICKHUB_SIM_FALLBACK": "false",
+            "TICKHUB_HOST": "127.0.0.1",
+            "TICKHUB_PORT": str(self.port),
+            "TICKHUB_LOG_LEVEL": "WARNING",
+            "TICKHUB_GATEWAY_STREAM_MAX_PER_ADDRESS": "100000",
+        }
+        if self.src is not None:
+            env["PYTHONPATH"] = str(self.src)
+        code = "import sys; from tickhub.cli import main; sys.argv[0] = 'tickhub'; main()"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", code, "up"],
+                env=env,
+                cwd=self.data,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.label}: server exited; see {self.log}")
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2).read()
+                return
+            time.sleep(0.5)
+        raise SystemExit(f"{self.label}: server did not answer; see {self.log}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.data is not None:
+            shutil.rmtree(self.data, ignore_errors=True)
+
+
+@dataclass
+class Sampled:
+    """What the server did over a window."""
+
+    lag_s: list[float] = field(default_factory=list)  # now - newest stored
+    pub_lag_s: list[float] = field(default_factory=list)  # newest received - newest stored
+    backlog: list[float] = field(default_factory=list)
+    cpu_pct: float = 0.0
+    rss_mib: float = 0.0
+    stored_rate: float = 0.0
+    load: str = ""
+    missed: int = 0  # scrapes the server did not answer in time
+    # the live hub's flushes over the window (servers that count them): per second, CPU
+    # ms each, CPU µs per socket write
+    flushes_per_s: float | None = None
+    flush_ms: float | None = None
+    write_us: float | None = None
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
+
+
+async def sample_server(server: Server, seconds: float) -> Sampled:
+    out = Sampled()
+    cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
+    first = last = None
+    hub: list[tuple[float, float, float, float]] = []  # (time, flushes, cpu s, writes)
+    while time.monotonic() - t0 < seconds:
+        out.rss_mib = max(out.rss_mib, proc_rss_mib(server.pid))
+        try:
+            m = await asyncio.to_thread(scrape, server.port)
+        except OSError:  # the server did not answer within the timeout: a missed sample
+            out.missed += 1
+            continue
+        now = time.time()
+        stored_ts = m.get("tickhub_writer_last_trade_timestamp_seconds")
+        if stored_ts is not None:
+            out.lag_s.append(now - stored_ts)
+            published_ts = m.get("newest_received")
+            if published_ts is not None:
+                out.pub_lag_s.append(max(0.0, published_ts - stored_ts))
+        if "tickhub_ws_flushes_total" in m:
+            hub.append(
+                (
+                    time.monotonic(),
+                    m["tickhub_ws_flushes_total"],
+                    m.get("tickhub_ws_flush_cpu_seconds_total", 0.0),
+                    m.get("tickhub_ws_flush_writes_total", 0.0),
+                )
+            )
+        published = m.get("tickhub_tracker_trades_published_total", 0.0)
+        stored = m.get("tickhub_writer_trades_new_total", 0.0)
+        out.backlog.append(published - stored)
+        if first is None:
+            first = (time.monotonic(), stored)
+        last = (time.monotonic(), stored)
+        await asyncio.sleep(1.0)
+    out.cpu_pct = 100 * (proc_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
+    if first is not None and last is not None and last[0] > first[0]:
+        out.stored_rate = (last[1] - first[1]) / (last[0] - first[0])
+    out.load = load_average()
+    if len(hub) >= 2 and hub[-1][1] > hub[0][1]:
+        dt, flushes, cpu, writes = (b - a for a, b in zip(hub[0], hub[-1], strict=True))
+        out.flushes_per_s = flushes / dt
+        out.flush_ms = 1000 * cpu / flushes
+        out.write_us = 1e6 * cpu / writes if writes else None
+    return out
+
+
+def profile(server: Server, args: argparse.Namespace, phase: str) -> subprocess.Popen[bytes] | None:
+    """py-spy samples the server over the window (collapsed stacks) with `--profile`."""
+    if not args.profile:
+        return None
+    out = Path(args.profile) / f"{server.label}-{phase}.txt"
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(server.pid),
+         "-d", str(int(args.window)), "-o", str(out), "--format", "raw", "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip

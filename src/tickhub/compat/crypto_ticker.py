@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlunsplit
 
@@ -23,10 +24,11 @@ from pydantic import BaseModel
 from tickhub.common.time import datetime_to_us, from_us
 from tickhub.compat._envelopes import SeedEnvelope, drf_body
 from tickhub.compat._params import int_or_none
-from tickhub.compat._ticker_stream import statistics_response
+from tickhub.compat._ticker_stream import Keep, statistics_response
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
-from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
+from tickhub.marketdata.deps import MarketReadsDep, ReadCacheDep, SnapshotCacheDep, open_reads
+from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import InstrumentInfo
 
@@ -180,6 +182,8 @@ async def crypto_price(
     summary="Statistics of stored prices (seed 004)",
 )
 async def crypto_price_statistics(
+    cache: SnapshotCacheDep,
+    answers: ReadCacheDep,
     engine: EngineDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
@@ -191,15 +195,23 @@ async def crypto_price_statistics(
     is required and no match is a 400. The body is streamed: the prices are read and
     written 10,000 at a time, and the statistics follow them. The first chunk is read
     with the checks; only a window with more than one chunk is counted first (more than
-    100,000 is a 400 before any byte of a body)."""
+    100,000 is a 400 before any byte of a body). An answer over a window that ended
+    before the current minute is kept in memory, like `/v1/statistics`, until a write
+    changes a minute inside it."""
     if not symbol:
         return _error_004("symbol is a mandatory query param")
+    if (
+        body := _cached_statistics(cache, answers, symbol, start_datetime, end_datetime)
+    ) is not None:
+        return Response(body, media_type="application/json")
     async with open_reads(engine) as tx:
         try:
             found = await _filters(tx, symbol, start_datetime, end_datetime)
         except _SeedError as exc:
             return _error_004(exc.message)
         inst = found.instruments[0]
+        # Taken before the prices are read: a write announced after it keeps the answer out.
+        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
         # The first chunk is read here: a window that fits in it needs no count.
         first, more = await service.price_chunk(
             tx, inst, found.start, found.end, after=None, listed=0
@@ -215,7 +227,41 @@ async def crypto_price_statistics(
                 )
     if not count or not first:
         return _error_004("No matching data found")
-    return statistics_response(engine, inst, found.start, found.end, first, more=more)
+    keep = None
+    if answers is not None and found.end is not None and answers.closed(found.end + 1):
+        keep = Keep(
+            partial(answers.put, _statistics_key(inst, found.start, found.end),
+                    (inst.exchange, inst.symbol), found.start or 0, found.end + 1, generation),
+            answers.max_body,
+        )  # fmt: skip
+    return statistics_response(engine, inst, found.start, found.end, first, more=more, keep=keep)
+
+
+def _statistics_key(inst: InstrumentInfo, start: int | None, end: int) -> tuple[object, ...]:
+    return ("crypto_price/statistics", inst.id, start, end)
+
+
+def _cached_statistics(
+    cache: SnapshotCache | None,
+    answers: ReadCache | None,
+    symbol: str,
+    start_raw: str | None,
+    end_raw: str | None,
+) -> bytes | None:
+    """The kept answer of a statistics request, found without the database: the
+    instrument from the in-memory index, the window parsed as `_filters` parses it. Only
+    an answer that passed every check was kept (its window ended before it was read, and
+    does not reopen), so any request that misses here is checked in full by the route."""
+    index = cache.prices if cache is not None else None
+    latest = index.find(symbol) if index is not None else None
+    if answers is None or latest is None or not end_raw:
+        return None
+    try:
+        start = _start_us(_parse_datetime("start_datetime", start_raw)) if start_raw else None
+        end = _end_us(_parse_datetime("end_datetime", end_raw))
+    except _SeedError:
+        return None
+    return answers.get(_statistics_key(latest.instrument, start, end))
 
 
 # ---------------------------------------------------------------- parameters and formats
@@ -273,9 +319,19 @@ async def _filters(
         )
     return _Filters(
         instruments,
-        None if start is None else -(-datetime_to_us(start) // US) * US,
-        None if end is None else datetime_to_us(end) // US * US + US - 1,
+        None if start is None else _start_us(start),
+        None if end is None else _end_us(end),
     )
+
+
+def _start_us(start: datetime) -> int:
+    """The first whole second at or after `start` (inclusive)."""
+    return -(-datetime_to_us(start) // US) * US
+
+
+def _end_us(end: datetime) -> int:
+    """The last microsecond of `end`'s second (inclusive)."""
+    return datetime_to_us(end) // US * US + US - 1
 
 
 def _parse_datetime(name: str, raw: str) -> datetime:

@@ -1,9 +1,9 @@
-"""Seed 004's `/api/crypto_price/statistics/` answers over closed windows kept in memory:
-a repeated request is answered from memory with the same bytes; a late trade written
-into the window is in the very next answer (equal to an answer computed without the
-cache); a window reaching into the current minute, a client that leaves mid-stream, a
-write that races the read and a body over the size limit leave nothing kept. SQLite and
-PostgreSQL."""
+"""Seed 004's `/api/crypto_price/statistics/` answers (and `/api/crypto_price/` pages of
+one symbol) over closed windows kept in memory: a repeated request is answered from
+memory with the same bytes; a late trade written into the window is in the very next
+answer (equal to an answer computed without the cache); a window reaching into the
+current minute, a client that leaves mid-stream, a write that races the read and a body
+over the size limit leave nothing kept. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -239,3 +239,39 @@ async def test_an_answer_whose_read_raced_a_write_is_not_kept(
     after = await served.client.get(PATH, params=WINDOW)
     assert served.answers.hits == hits
     assert after.json()["total_count"] == 87
+
+
+PAGES = "/api/crypto_price/"
+PAGE = {**WINDOW, "limit": "10", "offset": "20"}
+
+
+async def test_a_page_of_one_symbol_is_kept_until_a_write_into_its_window(
+    served: Served,
+) -> None:
+    first = await served.client.get(PAGES, params=PAGE)
+    assert first.status_code == 200, first.text
+    assert first.json()["count"] == 86 and first.json()["next"].startswith("http://testserver/")
+    hits = served.answers.hits
+    assert (await served.client.get(PAGES, params=PAGE)).content == first.content
+    assert served.answers.hits == hits + 1
+    assert first.content == (await served.uncached.get(PAGES, params=PAGE)).content
+
+    await served.write([Trade(1000, T0 + 1, 500.0, 2.0, True)])  # before every listed one
+    later = await served.client.get(PAGES, params=PAGE)
+    assert served.answers.hits == hits + 1
+    assert later.json()["count"] == 87
+    assert later.content == (await served.uncached.get(PAGES, params=PAGE)).content
+    assert later.json()["results"][1:] == first.json()["results"][:-1]
+
+
+async def test_pages_of_every_market_or_of_an_open_window_are_not_kept(served: Served) -> None:
+    now = now_us()
+    minute = datetime.fromtimestamp((now - now % (60 * S)) / S, UTC)
+    every = {k: v for k, v in PAGE.items() if k != "symbol"}
+    open_ = {**PAGE, "end_datetime": minute.strftime("%Y-%m-%dT%H:%M:%S")}
+    unbounded = {k: v for k, v in PAGE.items() if k != "end_datetime"}
+    for params in (every, open_, unbounded):
+        r = await served.client.get(PAGES, params=params)
+        assert r.status_code == 200, r.text
+        assert r.content == (await served.uncached.get(PAGES, params=params)).content
+    assert served.answers.size == 0

@@ -3,6 +3,7 @@ app returning a constant JSON, measured in the same run with the same load gener
 
     .venv/bin/python bench/http_reads.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
         [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX]
+        [--read-cache on|off|both]
         [--peer-src DIR | --peer URL]
 
 The data: BTCUSDT, ETHUSDT and BNBBTC, one trade per second each from 2024-03-31 (as in
@@ -15,6 +16,9 @@ A route that answers an error, times out or stops the server is reported as such
 the run goes on (the server is restarted when it died). `--data FILE` keeps the SQLite
 database between runs (loaded once); `--profile REGEX` samples the server with py-spy
 while the matching routes are loaded and prints the functions that held the most time.
+The read cache (`TICKHUB_READ_CACHE_MB`) is on by default, so a repeated read of a closed
+window is answered from memory after the first; `--read-cache off` measures every answer
+read from the database, `--read-cache both` each database both ways, one after the other.
 
 Seed 004's original (Django + gunicorn + PostgreSQL) is measured on the seed routes when
 `--peer-src DIR` (or TICKHUB_BENCH_PEER004) names its checkout: bench/peer004.py makes its
@@ -402,10 +406,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="measure the routes whose label matches")
     parser.add_argument("--workers", type=int, default=1, help="tickhub api --workers N")
     parser.add_argument(
-        "--no-read-cache",
-        action="store_true",
-        help="TICKHUB_READ_CACHE_MB=0: every answer read from the database",
+        "--read-cache",
+        choices=("on", "off", "both"),
+        default="on",
+        help="off: TICKHUB_READ_CACHE_MB=0, every answer read from the database; both: each "
+        "database measured with the cache on, then off (the peer table shows both)",
     )
+    parser.add_argument("--no-read-cache", action="store_true", help="--read-cache off")
     parser.add_argument("--profile", help="py-spy over the routes whose label matches")
     parser.add_argument("--pg", help="also measure over this PostgreSQL URL (an empty database)")
     parser.add_argument("--peer", help="base URL of seed 004's original, loaded alike")
@@ -414,6 +421,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     routes = [r for r in ROUTES if re.search(args.only, r.label)]
+    mode = "off" if args.no_read_cache else args.read_cache
+    caches = {"on": [True], "off": [False], "both": [True, False]}[mode]
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}: the machine may be shared, so ratios are to the bare "
           "app measured in the same run")  # fmt: skip
@@ -445,20 +454,21 @@ def main() -> None:
             if fill:
                 asyncio.run(load(url, args.trades // len(SYMBOLS)))
             loaded = f"loaded in {time.perf_counter() - t0:.0f} s" if fill else f"from {sqlite}"
-            cached = "no read cache" if args.no_read_cache else "read cache on"
-            print(f"\ntickhub over {name}, {args.workers} process(es), {cached} ({loaded})")
-            port = free_port()
-            cmd = [sys.executable, "-m", "tickhub", "api"]
-            if args.workers > 1:
-                cmd += ["--workers", str(args.workers)]
-            env = tickhub_env(url, port)
-            if args.no_read_cache:
-                env["TICKHUB_READ_CACHE_MB"] = "0"
-            with server(cmd, env, f"http://127.0.0.1:{port}/healthz") as srv:
-                base = f"http://127.0.0.1:{port}"
-                wait_ready(base + "/v1/prices/binance/BTCUSDT")  # the snapshot cache is warm
-                found = measure_routes(srv, base, routes, args, bare.rps, script, profiler)
-            results[name] = found
+            for on in caches:
+                cached = "read cache on" if on else "no read cache"
+                print(f"\ntickhub over {name}, {args.workers} process(es), {cached} ({loaded})")
+                port = free_port()
+                cmd = [sys.executable, "-m", "tickhub", "api"]
+                if args.workers > 1:
+                    cmd += ["--workers", str(args.workers)]
+                env = tickhub_env(url, port)
+                if not on:
+                    env["TICKHUB_READ_CACHE_MB"] = "0"
+                with server(cmd, env, f"http://127.0.0.1:{port}/healthz") as srv:
+                    base = f"http://127.0.0.1:{port}"
+                    wait_ready(base + "/v1/prices/binance/BTCUSDT")  # the snapshot cache is warm
+                    found = measure_routes(srv, base, routes, args, bare.rps, script, profiler)
+                results[name if len(caches) == 1 else f"{name} {'' if on else 'un'}cached"] = found
 
         seed = [r for r in routes if r.seed]
         peer_src, why = peer004.locate(args.peer_src)

@@ -9,12 +9,18 @@ read beside busy Python code in the event loop waits its turn at each row (a day
 86,400 rows went from ~0.15 s to ~0.8–1 s of wall time that way). A client that leaves
 closes the body (`ClosingStreamingResponse`), which waits for any read in flight, so the
 connection is back in the pool when the answer ends.
+
+An answer that may be kept (`Keep`: its window has closed) is gathered as it is sent and
+handed whole to the read cache only when it ended normally within the cache's size
+limit; a client that leaves, a failed read or a larger body leaves nothing kept.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
 from operator import itemgetter
 
 import anyio
@@ -31,6 +37,14 @@ from tickhub.marketdata.deps import open_reads
 from tickhub.marketdata.service import InstrumentInfo
 
 Rows = list[tuple[int, int, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Keep:
+    """Where a whole streamed body goes (`put`) when it is at most `limit` bytes."""
+
+    put: Callable[[bytes], None]
+    limit: int
 
 
 class ClosingStreamingResponse(StreamingResponse):
@@ -55,13 +69,32 @@ def statistics_response(
     first: Rows,
     *,
     more: bool,
+    keep: Keep | None = None,
 ) -> StreamingResponse:
     """The answer whose first chunk of prices, `first`, is already read (`more`: whether
-    more may follow it)."""
+    more may follow it); gathered for `keep` when given."""
+    body = statistics_body(engine, inst, start, end, first, more=more)
     return ClosingStreamingResponse(
-        statistics_body(engine, inst, start, end, first, more=more),
-        media_type="application/json",
+        body if keep is None else kept(body, keep), media_type="application/json"
     )
+
+
+async def kept(body: AsyncGenerator[bytes, None], keep: Keep) -> AsyncIterator[bytes]:
+    """`body`'s chunks, passed on as they come; the whole body goes to `keep.put` once
+    the last chunk is out, unless it grew past `keep.limit` (then nothing more is held).
+    Closing this closes `body`."""
+    parts: list[bytes] = []
+    size = 0
+    async with aclosing(body):
+        async for part in body:
+            size += len(part)
+            if size <= keep.limit:
+                parts.append(part)
+            elif parts:
+                parts.clear()
+            yield part
+    if size <= keep.limit:
+        keep.put(b"".join(parts))
 
 
 async def _read_chunk(
@@ -89,7 +122,7 @@ async def statistics_body(
     first: Rows,
     *,
     more: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """`CryptoPriceStatisticsOut`'s shape, written as the prices are read: the list
     first (from `first` on), then the statistics over what was listed."""
     prices: list[npt.NDArray[np.float64]] = []

@@ -12,21 +12,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlunsplit
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from tickhub.common.time import datetime_to_us, from_us
+from tickhub.common.time import from_us
 from tickhub.compat._envelopes import SeedEnvelope, drf_body
-from tickhub.compat._params import int_or_none
-from tickhub.compat._ticker_stream import statistics_response
+from tickhub.compat._ticker_params import (
+    SeedError,
+    end_us,
+    naive,
+    page_link,
+    page_param,
+    parse_datetime,
+    start_us,
+)
+from tickhub.compat._ticker_stream import Keep, statistics_response
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
-from tickhub.marketdata.deps import MarketReadsDep, SnapshotCacheDep, open_reads
+from tickhub.marketdata.deps import MarketReadsDep, ReadCacheDep, SnapshotCacheDep, open_reads
+from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import InstrumentInfo
 
@@ -126,13 +135,15 @@ def hot_current_price(cache: SnapshotCache | None, symbol: str) -> bytes | None:
 )
 async def crypto_price(
     request: Request,
-    tx: MarketReadsDep,
+    cache: SnapshotCacheDep,
+    answers: ReadCacheDep,
+    engine: EngineDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
     end_datetime: str | None = None,
     limit: str | None = None,
     offset: str | None = None,
-) -> CryptoPricePageOut | JSONResponse:
+) -> Response:
     """Stored trades with start_datetime <= time <= end_datetime, oldest first, as
     `{count, next, previous, results: [{id, datetime, symbol, price}]}`.
 
@@ -141,31 +152,72 @@ async def crypto_price(
     without `symbol`, every market is listed (one instrument per market, as `symbol` would
     pick). Pages: `limit` (default 50, at most 10000) and `offset`; `next`/`previous` are
     absolute URLs or null. An empty `limit` or `offset` is the default; one that is not a
-    whole number in range is a 400 here (the seed silently used the default).
+    whole number in range is a 400 here (the seed silently used the default). A page of
+    one symbol over a window that ended before the current minute is kept in memory, like
+    the statistics, keyed by the instrument and the request's URL (its links are built
+    from it).
     """
-    try:
-        found = await _filters(tx, symbol, start_datetime, end_datetime)
-        size = _page_param("limit", limit, default=PAGE_SIZE, minimum=1)
-        skip = _page_param("offset", offset, default=0, minimum=0)
-    except _SeedError as exc:
-        return _error_004(exc.message)
-    size = min(size, MAX_PAGE_SIZE)
-    try:
-        count, points = await service.price_page(
-            tx, found.instruments, found.start, found.end, offset=skip, limit=size
-        )
-    except service.MarketDataError:
-        return _error_004(
-            f"More than {service.MAX_SEED_MATCHES} prices match: "
-            "narrow start_datetime and end_datetime"
-        )
+    page_key = _page_key(request, cache, symbol, end_datetime)
+    if page_key and answers is not None and (body := answers.get(page_key)) is not None:
+        return Response(body, media_type="application/json")
+    async with open_reads(engine) as tx:
+        try:
+            found = await _filters(tx, symbol, start_datetime, end_datetime)
+            size = page_param("limit", limit, default=PAGE_SIZE, minimum=1)
+            skip = page_param("offset", offset, default=0, minimum=0)
+        except SeedError as exc:
+            return _error_004(exc.message)
+        size = min(size, MAX_PAGE_SIZE)
+        inst = found.instruments[0] if symbol else None
+        generation = answers.generation((inst.exchange, inst.symbol)) if answers and inst else 0
+        try:
+            count, points = await service.price_page(
+                tx, found.instruments, found.start, found.end, offset=skip, limit=size
+            )
+        except service.MarketDataError:
+            return _error_004(
+                f"More than {service.MAX_SEED_MATCHES} prices match: "
+                "narrow start_datetime and end_datetime"
+            )
+    # the bytes FastAPI writes for the returned model (`response_model`'s `dump_json`)
+    body = _page(request, count, skip, size, points).model_dump_json().encode()
+    if inst is not None and answers is not None and found.end is not None:
+        key = _page_key(request, cache, symbol, end_datetime, inst)
+        window = (inst.exchange, inst.symbol), found.start or 0, found.end + 1
+        answers.put(key, *window, generation, body)
+    return Response(body, media_type="application/json")
+
+
+def _page_key(
+    request: Request,
+    cache: SnapshotCache | None,
+    symbol: str | None,
+    end_raw: str | None,
+    inst: InstrumentInfo | None = None,
+) -> tuple[object, ...]:
+    """The key of a page of one symbol over a window with an end (another is not kept):
+    its instrument (`inst`, or the in-memory index's choice) and the URL its links are
+    built from; () when there is none."""
+    if inst is None and symbol and end_raw:
+        index = cache.prices if cache is not None else None
+        latest = index.find(symbol) if index is not None else None
+        inst = latest.instrument if latest is not None else None
+    if inst is None:
+        return ()
+    url = request.url
+    return ("crypto_price", inst.id, url.scheme, url.netloc, url.path.rstrip("/"), url.query)
+
+
+def _page(
+    request: Request, count: int, skip: int, size: int, points: list[service.PricePoint]
+) -> CryptoPricePageOut:
     return CryptoPricePageOut(
         count=count,
-        next=None if skip + size >= count else _page_link(request, size, skip + size),
+        next=None if skip + size >= count else page_link(request, size, skip + size),
         previous=(
             None
             if skip <= 0
-            else _page_link(request, size, skip - size if skip - size > 0 else None)
+            else page_link(request, size, skip - size if skip - size > 0 else None)
         ),
         results=[
             _price_item(p.instrument, p.trade.trade_id, p.trade.ts, p.trade.price) for p in points
@@ -180,6 +232,8 @@ async def crypto_price(
     summary="Statistics of stored prices (seed 004)",
 )
 async def crypto_price_statistics(
+    cache: SnapshotCacheDep,
+    answers: ReadCacheDep,
     engine: EngineDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
@@ -191,15 +245,23 @@ async def crypto_price_statistics(
     is required and no match is a 400. The body is streamed: the prices are read and
     written 10,000 at a time, and the statistics follow them. The first chunk is read
     with the checks; only a window with more than one chunk is counted first (more than
-    100,000 is a 400 before any byte of a body)."""
+    100,000 is a 400 before any byte of a body). An answer over a window that ended
+    before the current minute is kept in memory, like `/v1/statistics`, until a write
+    changes a minute inside it."""
     if not symbol:
         return _error_004("symbol is a mandatory query param")
+    if (
+        body := _cached_statistics(cache, answers, symbol, start_datetime, end_datetime)
+    ) is not None:
+        return Response(body, media_type="application/json")
     async with open_reads(engine) as tx:
         try:
             found = await _filters(tx, symbol, start_datetime, end_datetime)
-        except _SeedError as exc:
+        except SeedError as exc:
             return _error_004(exc.message)
         inst = found.instruments[0]
+        # Taken before the prices are read: a write announced after it keeps the answer out.
+        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
         # The first chunk is read here: a window that fits in it needs no count.
         first, more = await service.price_chunk(
             tx, inst, found.start, found.end, after=None, listed=0
@@ -215,16 +277,44 @@ async def crypto_price_statistics(
                 )
     if not count or not first:
         return _error_004("No matching data found")
-    return statistics_response(engine, inst, found.start, found.end, first, more=more)
+    keep = None
+    if answers is not None and found.end is not None and answers.closed(found.end + 1):
+        keep = Keep(
+            partial(answers.put, _statistics_key(inst, found.start, found.end),
+                    (inst.exchange, inst.symbol), found.start or 0, found.end + 1, generation),
+            answers.max_body,
+        )  # fmt: skip
+    return statistics_response(engine, inst, found.start, found.end, first, more=more, keep=keep)
+
+
+def _statistics_key(inst: InstrumentInfo, start: int | None, end: int) -> tuple[object, ...]:
+    return ("crypto_price/statistics", inst.id, start, end)
+
+
+def _cached_statistics(
+    cache: SnapshotCache | None,
+    answers: ReadCache | None,
+    symbol: str,
+    start_raw: str | None,
+    end_raw: str | None,
+) -> bytes | None:
+    """The kept answer of a statistics request, found without the database: the
+    instrument from the in-memory index, the window parsed as `_filters` parses it. Only
+    an answer that passed every check was kept (its window ended before it was read, and
+    does not reopen), so any request that misses here is checked in full by the route."""
+    index = cache.prices if cache is not None else None
+    latest = index.find(symbol) if index is not None else None
+    if answers is None or latest is None or not end_raw:
+        return None
+    try:
+        start = start_us(parse_datetime("start_datetime", start_raw)) if start_raw else None
+        end = end_us(parse_datetime("end_datetime", end_raw))
+    except SeedError:
+        return None
+    return answers.get(_statistics_key(latest.instrument, start, end))
 
 
 # ---------------------------------------------------------------- parameters and formats
-
-
-class _SeedError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,76 +334,37 @@ async def _filters(
         try:
             instruments = [await service.resolve_instrument(tx, symbol)]
         except service.MarketDataError as exc:
-            raise _SeedError(_unsupported(symbol)) from exc
+            raise SeedError(_unsupported(symbol)) from exc
     else:
         instruments = await service.market_instruments(tx)
     start = end = None
     if start_raw:
-        start = _parse_datetime("start_datetime", start_raw)
+        start = parse_datetime("start_datetime", start_raw)
         began = await service.collection_start(tx, instruments)
         if began is not None:
-            began_at = _naive(from_us(began)).replace(microsecond=0)
-            if _naive(start) < began_at:
-                raise _SeedError(
+            began_at = naive(from_us(began)).replace(microsecond=0)
+            if naive(start) < began_at:
+                raise SeedError(
                     f"Data collection started from {began_at}, "
                     "but the specified start_datetime precedes that"
                 )
     if end_raw:
-        end = _parse_datetime("end_datetime", end_raw)
+        end = parse_datetime("end_datetime", end_raw)
         now = datetime.now(UTC)
         if end >= now:
-            raise _SeedError(
-                f"The specified end_datetime {_naive(end)} "
-                f"must be lesser than current datetime {_naive(now)}"
+            raise SeedError(
+                f"The specified end_datetime {naive(end)} "
+                f"must be lesser than current datetime {naive(now)}"
             )
     if start is not None and end is not None and start > end:
-        raise _SeedError(
-            f"The specified end_datetime {_naive(end)} "
-            f"fails to fall after the start_datetime {_naive(start)}"
+        raise SeedError(
+            f"The specified end_datetime {naive(end)} "
+            f"fails to fall after the start_datetime {naive(start)}"
         )
     return _Filters(
         instruments,
-        None if start is None else -(-datetime_to_us(start) // US) * US,
-        None if end is None else datetime_to_us(end) // US * US + US - 1,
-    )
-
-
-def _parse_datetime(name: str, raw: str) -> datetime:
-    """`YYYY-MM-DDTHH:MM:SS` (UTC), or ISO 8601 with `Z` or an offset."""
-    try:
-        value = datetime.fromisoformat(raw.strip())
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise _SeedError(
-            f"Invalid {name} {raw!r}: use YYYY-MM-DDTHH:MM:SS (UTC) or ISO 8601 with Z or an offset"
-        ) from exc
-
-
-def _page_param(name: str, raw: str | None, *, default: int, minimum: int) -> int:
-    if raw is None or not raw.strip():
-        return default
-    value = int_or_none(raw)
-    if value is None or value < minimum:
-        kind = "a positive" if minimum > 0 else "a non-negative"
-        raise _SeedError(f"Invalid {name} {raw!r}: use {kind} whole number")
-    return value
-
-
-def _page_link(request: Request, limit: int, offset: int | None) -> str:
-    """The request's absolute URL with `limit` and `offset` set (or `offset` removed),
-    parameters sorted, on the seed's slash-terminated path, as DRF built them."""
-    url = request.url
-    query = parse_qs(url.query, keep_blank_values=True)
-    query["limit"] = [str(limit)]
-    if offset is None:
-        query.pop("offset", None)
-    else:
-        query["offset"] = [str(offset)]
-    path = url.path if url.path.endswith("/") else url.path + "/"
-    return urlunsplit(
-        (url.scheme, url.netloc, path, urlencode(sorted(query.items()), doseq=True), "")
+        None if start is None else start_us(start),
+        None if end is None else end_us(end),
     )
 
 
@@ -326,13 +377,9 @@ def _unsupported(symbol: str | None) -> str:
     return f"The given cryptocurrency pair {symbol} is either not supported or invalid"
 
 
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
 def _seed_datetime(ts: int) -> str:
     """Seed 004's naive ISO datetime, whole seconds (its trades were stored per second)."""
-    return _naive(from_us(ts)).replace(microsecond=0).isoformat()
+    return naive(from_us(ts)).replace(microsecond=0).isoformat()
 
 
 def _error_004(message: str) -> JSONResponse:

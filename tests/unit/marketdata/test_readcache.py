@@ -70,3 +70,21 @@ async def test_bounded_by_bytes_and_age_and_off_until_started() -> None:
     assert cache.get(4) is None
     await cache.stop()
     await bus.close()
+
+
+async def test_a_streamed_answer_asks_before_gathering() -> None:
+    """`closed` and `max_body` say in advance whether `put` could keep an answer."""
+    bus = MemoryBus()
+    cache = ReadCache(bus, max_bytes=40, now=lambda: NOW)
+    assert not cache.closed(T0)  # not started: nothing is kept
+    await cache.start()
+    minute = NOW - NOW % MINUTE
+    assert cache.closed(minute) and not cache.closed(minute + 1)
+    assert cache.max_body == 10
+    cache.put("big", BTC, T0, minute, cache.generation(BTC), b"x" * 11)
+    cache.put("fits", BTC, T0, minute, cache.generation(BTC), b"x" * 10)
+    assert cache.get("big") is None and cache.get("fits") == b"x" * 10
+    await cache.stop()
+    off = ReadCache(bus, max_bytes=0, now=lambda: NOW)
+    await off.start()
+    assert not off.closed(minute)

@@ -84,6 +84,18 @@ class ReadCache:
         """Take before reading; hand to `put` with the answer."""
         return self._generations.get(instrument, 0)
 
+    @property
+    def max_body(self) -> int:
+        """The largest answer kept, in bytes: a quarter of `max_bytes`."""
+        return self._max_bytes // 4
+
+    def closed(self, hi: int) -> bool:
+        """Whether an answer over a window ending at `hi` (exclusive) may be kept now:
+        the cache runs and the window ended before the current minute. A streamed
+        answer asks this before gathering its body."""
+        now = self._now()
+        return self.running and hi <= now - now % MINUTE
+
     def get(self, key: Hashable) -> bytes | None:
         entry = self._entries.get(key)
         if entry is None or self._clock() - entry.born > self._max_age_s:
@@ -101,10 +113,9 @@ class ReadCache:
         """Keep `body`, the answer read from [lo, hi), when that window is closed (it
         ended before the current minute) and no write to the instrument was announced
         since `generation` was taken."""
-        if not self.running or len(body) > self._max_bytes // 4:
+        if len(body) > self.max_body or not self.closed(hi):
             return
-        now = self._now()
-        if hi > now - now % MINUTE or self.generation(instrument) != generation:
+        if self.generation(instrument) != generation:
             return
         if key in self._entries:
             self._drop(key)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from sqlalchemy import text
 
 from bounds_cases import CASES, DATASET, DATASET_BODY, FOLLOW
 from http_reads import Server, free_port, tickhub_env
+from procstat import cpu_seconds
 from tickhub.common.time import datetime_to_us
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
@@ -131,15 +131,6 @@ def _proc_kb(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
-def _cpu_s(pid: int) -> float:
-    """User and system CPU seconds of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def ask(
     base: str, path: str, pid: int, token: str, timeout: float
 ) -> tuple[int, float, float, float, int, bytes]:
@@ -147,7 +138,7 @@ def ask(
     bytes, body) of one request."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak (VmHWM) restarts from now
     before = _proc_kb(pid, "VmRSS")
-    cpu0 = _cpu_s(pid)
+    cpu0 = cpu_seconds(pid)
     req = urllib.request.Request(base + path)
     if token:
         req.add_header("Authorization", f"Bearer {token}")
@@ -164,7 +155,7 @@ def ask(
     took = time.perf_counter() - t0
     try:
         peak = _proc_kb(pid, "VmHWM")
-        cpu = _cpu_s(pid) - cpu0
+        cpu = cpu_seconds(pid) - cpu0
     except (OSError, RuntimeError):  # the server died
         peak, cpu = before, float("nan")
     return status, took, cpu, (peak - before) / 1024, len(body), body

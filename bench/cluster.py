@@ -18,6 +18,7 @@ import aio_pika
 import asyncpg
 import httpx
 
+from procstat import CLK_TCK, cpu_seconds
 from tickhub.db import create_engine
 from tickhub.migrate import upgrade
 
@@ -134,16 +135,12 @@ async def until(check: Callable[[], Awaitable[bool]], *, within: float, every: f
 
 # --- CPU accounting (Linux /proc) ---------------------------------------------------------------
 
-TICK = os.sysconf("SC_CLK_TCK")
-
 
 def cpu_of(pid: int) -> float:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return cpu_seconds(pid)
+    except OSError:  # the process has ended
         return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
 def pids_named(*names: str) -> list[int]:
@@ -174,7 +171,7 @@ def postgres_pids(database: str) -> list[int]:
 def machine_busy() -> float:
     with Path("/proc/stat").open() as f:
         values = [int(v) for v in f.readline().split()[1:]]
-    return (sum(values) - values[3] - values[4]) / TICK  # all but idle and iowait
+    return (sum(values) - values[3] - values[4]) / CLK_TCK  # all but idle and iowait
 
 
 @dataclass

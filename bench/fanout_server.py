@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from procstat import cpu_seconds
+
 SYMBOLS = ",".join(f"S{i:03d}USDT" for i in range(100))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -33,12 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of the process and its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def proc_rss_mib(pid: int) -> float:
@@ -158,7 +153,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def sample_server(server: Server, seconds: float) -> Sampled:
     out = Sampled()
-    cpu0, t0 = proc_cpu_s(server.pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
     first = last = None
     hub: list[tuple[float, float, float, float]] = []  # (time, flushes, cpu s, writes)
     while time.monotonic() - t0 < seconds:
@@ -191,7 +186,7 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
             first = (time.monotonic(), stored)
         last = (time.monotonic(), stored)
         await asyncio.sleep(1.0)
-    out.cpu_pct = 100 * (proc_cpu_s(server.pid) - cpu0) / (time.monotonic() - t0)
+    out.cpu_pct = 100 * (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
     if first is not None and last is not None and last[0] > first[0]:
         out.stored_rate = (last[1] - first[1]) / (last[0] - first[0])
     out.load = load_average()

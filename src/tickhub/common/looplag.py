@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from dataclasses import dataclass, field
 
 # Upper bounds (seconds) of the histogram's buckets; a last one holds the rest.
@@ -70,3 +71,19 @@ class LoopLag:
         now = loop.time()
         self.figures.add(max(0.0, now - due))
         self._schedule(loop, now + self.interval_s)
+
+
+class Slices:
+    """Cuts a long loop of work into steps: `await slices.step()` between items yields to
+    the event loop once the work has run `slice_s` since it began or last yielded, and
+    costs a clock read otherwise (work that is short never yields, so a quiet process
+    does not pay for it)."""
+
+    def __init__(self, slice_s: float = 0.005) -> None:
+        self._slice_s = slice_s
+        self._since = time.perf_counter()
+
+    async def step(self) -> None:
+        if time.perf_counter() - self._since >= self._slice_s:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tickhub.common.looplag import BUCKETS, LagFigures, LoopLag
+from tickhub.common.looplag import BUCKETS, LagFigures, LoopLag, Slices
 
 
 @dataclass
@@ -87,3 +87,17 @@ def test_a_bound_holds_itself_and_a_lag_beyond_the_last_is_counted_apart() -> No
     assert f.counts[BUCKETS.index(0.05)] == 1
     assert f.counts[-1] == 1
     assert f.samples == 2
+
+
+async def test_slices_yield_to_the_loop_only_once_a_slice_has_run() -> None:
+    ran: list[bool] = []
+
+    async def other() -> None:
+        ran.append(True)
+
+    task = asyncio.create_task(other())
+    await Slices(slice_s=3600.0).step()
+    assert not ran  # a short piece of work keeps the loop
+    await Slices(slice_s=0.0).step()
+    assert ran
+    await task

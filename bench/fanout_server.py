@@ -233,9 +233,11 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
     if len(lags) >= 2:
         (h0, max0), (h1, max_s) = lags[0], lags[-1]
         out.loop_lag_p99_ms = 1000 * lag_quantile(h0, h1, 0.99)
-        grown = [b for b in sorted(h1) if h1[b] > h0.get(b, 0.0)]
-        # the highest bucket a lag fell into, or the maximum when it grew in the window
-        top = grown[-1] if grown else 0.0
+        # the highest bucket a lag of the window fell into (the counts are cumulative),
+        # or the maximum when it grew in the window
+        window = [h1[b] - h0.get(b, 0.0) for b in sorted(h1)]
+        own = [n - below for n, below in zip(window, [0.0, *window[:-1]], strict=True)]
+        top = max((b for b, n in zip(sorted(h1), own, strict=True) if n > 0), default=0.0)
         out.loop_lag_max_ms = 1000 * (max_s if max_s > max0 or top == float("inf") else top)
     return out
 

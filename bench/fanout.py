@@ -97,7 +97,7 @@ def fmt_idle(s: Sampled) -> str:
     return (
         f"now-stored p50 {pct(s.lag_s, 50):.2f} s p99 {pct(s.lag_s, 99):.2f} s{pub}, "
         f"backlog p99 {pct(s.backlog, 99):.0f} trades, stored {s.stored_rate:.0f}/s, "
-        f"CPU {s.cpu_pct:.0f} %, RSS {s.rss_mib:.0f} MiB"
+        f"CPU {s.cpu_pct:.0f} %, RSS {s.rss_mib:.0f} MiB{fmt_lag(s)}"
         f"{f', {s.missed} scrapes unanswered' if s.missed else ''} (load {s.load})"
     )
 
@@ -111,9 +111,17 @@ def fmt_clients(f: ClientFigures) -> str:
         f"{f.rate_median:.0f}, disconnects {f.disconnects}{errors}, "
         f"server CPU {f.server.cpu_pct:.0f} % RSS {f.server.rss_mib:.0f} MiB, "
         f"client processes CPU {f.clients_cpu_pct:.0f} %, "
-        f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s{fmt_flushes(f.server)} "
+        f"stored lag p99 {pct(f.server.pub_lag_s, 99):.2f} s{fmt_lag(f.server)}"
+        f"{fmt_flushes(f.server)} "
         f"(load {f.server.load})"
     )
+
+
+def fmt_lag(s: Sampled) -> str:
+    """The event loop's lag over the window (servers that measure it)."""
+    if s.loop_lag_p99_ms is None or s.loop_lag_max_ms is None:
+        return ""
+    return f", loop lag p99 {s.loop_lag_p99_ms:.0f} ms max {s.loop_lag_max_ms:.0f} ms"
 
 
 def fmt_flushes(s: Sampled) -> str:
@@ -121,6 +129,17 @@ def fmt_flushes(s: Sampled) -> str:
         return ""
     per_write = f", {s.write_us:.1f} µs CPU per client write" if s.write_us else ""
     return f", hub {s.flushes_per_s:.0f} flushes/s of {s.flush_ms:.1f} ms CPU{per_write}"
+
+
+def lag_row(who: str, b: Sampled | None, n: Sampled) -> None:
+    """The event loop's lag p99 and max, where the servers measure it."""
+    for name, get in (("p99", "loop_lag_p99_ms"), ("max", "loop_lag_max_ms")):
+        nv: float | None = getattr(n, get)
+        bv: float | None = None if b is None else getattr(b, get)
+        if nv is None and bv is None:
+            continue
+        cells = ["" if v is None else f"{v:.0f} ms" for v in (bv, nv)]
+        print(f"| {who}: event loop lag {name} | {cells[0]} | {cells[1]} | |")
 
 
 def ratio(new: float, old: float) -> str:
@@ -151,6 +170,7 @@ def report(base: Run | None, new: Run) -> None:
     )
     row("no clients: CPU", None if bi is None else bi.cpu_pct, new.idle.cpu_pct, "% of a core")
     row("no clients: RSS", None if bi is None else bi.rss_mib, new.idle.rss_mib, "MiB")
+    lag_row("no clients", bi, new.idle)
     plain = {f.clients: f for f in base.with_clients} if base else {}
     for f in new.with_clients:
         b = plain.get(f.clients)
@@ -170,6 +190,7 @@ def report(base: Run | None, new: Run) -> None:
         row(f"{who}: server CPU", None if b is None else b.server.cpu_pct, f.server.cpu_pct, "%")
         row(f"{who}: stored lag p99", None if b is None else pct(b.server.pub_lag_s, 99),
             pct(f.server.pub_lag_s, 99), "s")  # fmt: skip
+        lag_row(who, None if b is None else b.server, f.server)
     print(f"\nload average at the end: {load_average()} (2 cores, shared)")
 
 

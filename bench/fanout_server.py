@@ -48,12 +48,40 @@ def load_average() -> str:
 _METRIC = re.compile(r"^(tickhub_[a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$", re.MULTILINE)
 
 
+_LAG_BUCKET = re.compile(
+    r'^tickhub_event_loop_lag_seconds_bucket\{le="([^"]+)"\} ([0-9.eE+-]+)$', re.MULTILINE
+)
+
+
+def lag_buckets(text: str) -> dict[float, float]:
+    """The event-loop lag histogram (servers that have it): cumulative count by bound."""
+    return {float(m[1]): float(m[2]) for m in _LAG_BUCKET.finditer(text)}
+
+
+def lag_quantile(first: dict[float, float], last: dict[float, float], q: float) -> float:
+    """The `q` quantile (0..1) of the lags between two scrapes, interpolated in its bucket
+    (as Prometheus' `histogram_quantile`); the last finite bound when it lies beyond."""
+    bounds = sorted(last)
+    counts = [last[b] - first.get(b, 0.0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return float("nan")
+    rank, lower, below = q * counts[-1], 0.0, 0.0
+    for bound, n in zip(bounds, counts, strict=True):
+        if n >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(n - below, 1e-9)
+        lower, below = bound, n
+    return lower
+
+
 def scrape(port: int) -> dict[str, float]:
     """The server's tickhub metrics, and `newest_received`: the newest trade time the
     tracker has received from the simulated source (`/v1/sources`)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         text = r.read().decode()
     out = {m[1]: float(m[2]) for m in _METRIC.finditer(text)}
+    out.update({f"lag_le {b}": n for b, n in lag_buckets(text).items()})
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/sources", timeout=10) as r:
         times = [s["last_trade_time"] for s in json.loads(r.read()) if s.get("last_trade_time")]
     if times:
@@ -142,6 +170,9 @@ class Sampled:
     flushes_per_s: float | None = None
     flush_ms: float | None = None
     write_us: float | None = None
+    # the event loop's lag over the window (servers that measure it): p99 and max, ms
+    loop_lag_p99_ms: float | None = None
+    loop_lag_max_ms: float | None = None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -156,6 +187,7 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
     cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
     first = last = None
     hub: list[tuple[float, float, float, float]] = []  # (time, flushes, cpu s, writes)
+    lags: list[tuple[dict[float, float], float]] = []  # (lag histogram, max seen) per scrape
     while time.monotonic() - t0 < seconds:
         out.rss_mib = max(out.rss_mib, proc_rss_mib(server.pid))
         try:
@@ -179,6 +211,9 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
                     m.get("tickhub_ws_flush_writes_total", 0.0),
                 )
             )
+        buckets = {float(k.split()[1]): v for k, v in m.items() if k.startswith("lag_le ")}
+        if buckets:
+            lags.append((buckets, m.get("tickhub_event_loop_lag_max_seconds", 0.0)))
         published = m.get("tickhub_tracker_trades_published_total", 0.0)
         stored = m.get("tickhub_writer_trades_new_total", 0.0)
         out.backlog.append(published - stored)
@@ -195,6 +230,15 @@ async def sample_server(server: Server, seconds: float) -> Sampled:
         out.flushes_per_s = flushes / dt
         out.flush_ms = 1000 * cpu / flushes
         out.write_us = 1e6 * cpu / writes if writes else None
+    if len(lags) >= 2:
+        (h0, max0), (h1, max_s) = lags[0], lags[-1]
+        out.loop_lag_p99_ms = 1000 * lag_quantile(h0, h1, 0.99)
+        # the highest bucket a lag of the window fell into (the counts are cumulative),
+        # or the maximum when it grew in the window
+        window = [h1[b] - h0.get(b, 0.0) for b in sorted(h1)]
+        own = [n - below for n, below in zip(window, [0.0, *window[:-1]], strict=True)]
+        top = max((b for b, n in zip(sorted(h1), own, strict=True) if n > 0), default=0.0)
+        out.loop_lag_max_ms = 1000 * (max_s if max_s > max0 or top == float("inf") else top)
     return out
 
 

@@ -18,6 +18,7 @@ import tickhub
 from tickhub.alerts.hub import AlertHub
 from tickhub.bus import make_bus
 from tickhub.common.errors import DomainError
+from tickhub.common.looplag import LoopLag
 from tickhub.compat import crypto_ticker
 from tickhub.db import create_engine
 from tickhub.deps import EngineDep
@@ -227,7 +228,10 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
         runtime.bus, max_bytes=int(runtime.settings.read_cache_mb * 1024 * 1024)
     )
     app.state.alert_hub = alerts = AlertHub(runtime.bus)
+    app.state.loop_lag = lag = LoopLag()
+    lag.start()
     async with AsyncExitStack() as stack:
+        stack.callback(lag.stop)
         for service in (runtime.live, snapshots, reads, alerts):
             await service.start()
             stack.push_async_callback(service.stop)

@@ -384,6 +384,23 @@ async def test_metrics_count_requests_by_route_template_and_pipeline_figures(
     assert "process_cpu_seconds_total" in text
 
 
+async def test_metrics_show_the_event_loop_lag_of_a_served_app(runtime: Runtime) -> None:
+    app = create_app(runtime=runtime)
+    async with app.router.lifespan_context(app):
+        probe = app.state.loop_lag
+        assert probe.running
+        probe.figures.add(0.04)  # as if a step had held the loop for 40 ms
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            text = (await c.get("/metrics")).text
+    assert not probe.running
+    count = re.search(r"^tickhub_event_loop_lag_seconds_count (\S+)$", text, re.MULTILINE)
+    assert count is not None and float(count[1]) >= 1
+    assert f'tickhub_event_loop_lag_seconds_bucket{{le="+Inf"}} {count[1]}' in text
+    assert 'tickhub_event_loop_lag_seconds_bucket{le="0.03"}' in text
+    assert re.search(r"^tickhub_event_loop_lag_max_seconds 0\.0[4-9]", text, re.MULTILINE)
+
+
 async def test_metrics_count_gateway_refusals_under_their_route(
     make_client: MakeClient,
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub.bootstrap._heap import settle_heap
 from tickhub.bus import Bus
 from tickhub.bus import make_bus as bus_from_url
 from tickhub.bus.deadletter import DeadLetterFile
@@ -71,6 +73,11 @@ class QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # the app is built and its lifespan has started: it serves
+            settle_heap()
 
 
 class ConfigurationError(Exception):

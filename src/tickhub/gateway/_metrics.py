@@ -7,7 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -15,6 +20,7 @@ from prometheus_client.registry import Collector
 from starlette.datastructures import State
 
 from tickhub.bus import Bus
+from tickhub.common.looplag import BUCKETS, LoopLag
 from tickhub.marketdata.events import SourceState
 from tickhub.marketdata.live.status import PipelineStatus
 
@@ -50,6 +56,7 @@ class HttpMetrics:
         # template set is small and fixed, so the map stays small.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.registry.register(PipelineCollector(state))
+        self.registry.register(LoopLagCollector(state))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -140,6 +147,35 @@ class PipelineCollector(Collector):
             yield _counter(
                 "ws_flush_writes", "Socket writes of the live hub's flushes", live.flush_writes
             )
+
+
+class LoopLagCollector(Collector):
+    """How late the event loop ran its timers (`app.state.loop_lag`, while it runs): the
+    length of the steps that held it."""
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def collect(self) -> Iterator[Metric]:
+        probe: LoopLag | None = getattr(self._state, "loop_lag", None)
+        if probe is None:
+            return
+        f = probe.figures
+        cumulative, buckets = 0, []
+        for bound, n in zip((*BUCKETS, float("inf")), f.counts, strict=True):
+            cumulative += n
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        yield HistogramMetricFamily(
+            "tickhub_event_loop_lag_seconds",
+            f"How late the event loop ran a timer due every {probe.interval_s * 1000:g} ms",
+            buckets=buckets,
+            sum_value=f.total_s,
+        )
+        yield GaugeMetricFamily(
+            "tickhub_event_loop_lag_max_seconds",
+            "The longest event-loop lag seen since the start",
+            value=f.max_s,
+        )
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:

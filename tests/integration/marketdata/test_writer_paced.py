@@ -16,8 +16,10 @@ from tests.integration.bus.test_rabbit_bus import Rabbits, amqp_url  # noqa: F40
 from tests.integration.marketdata.test_writer import make_trades, snapshot
 from tickhub.bootstrap import start_writer
 from tickhub.bus.memory import MemoryBus
+from tickhub.common.looplag import Slices
 from tickhub.db import create_engine
-from tickhub.marketdata.events import TradeBatch
+from tickhub.marketdata.events import CandleUpdate, TradeBatch
+from tickhub.marketdata.store import writer as writer_module
 from tickhub.marketdata.store.models import TradeRow
 from tickhub.marketdata.store.repository import MarketDataReads
 from tickhub.marketdata.store.writer import SQLITE_CONSUMERS, Writer
@@ -159,3 +161,51 @@ async def test_on_rabbitmq_the_writer_is_not_paced_and_takes_few_channels(
         await memory.close()
         await rabbits.cleanup()
         await engine.dispose()
+
+
+async def test_a_group_folded_in_many_steps_stores_and_announces_all_it_holds(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer yields to the loop while it folds a group's instruments and announces
+    their candles (`Slices`); made to yield at every instrument, it stores what the
+    unpaced writer stores batch by batch, and announces every instrument."""
+    steps = 0
+
+    class EveryItem(Slices):
+        def __init__(self) -> None:
+            super().__init__(slice_s=0.0)
+
+        async def step(self) -> None:
+            nonlocal steps
+            steps += 1
+            await super().step()
+
+    monkeypatch.setattr(writer_module, "Slices", EveryItem)
+    announced: list[CandleUpdate] = []
+
+    async def publish(_topic: str, message: object) -> None:
+        assert isinstance(message, CandleUpdate)
+        announced.append(message)
+
+    batches = interleaved_batches()
+    paced = Writer(engine, write_interval_s=1.0, publish=publish)
+    for s in SYMBOLS:
+        await paced.instrument_id(TradeBatch("sim", s, ()))
+    await paced.write(batches[0])
+    news = await asyncio.gather(*(paced.write(b) for b in batches[1:]))
+    assert steps >= 2 * len(SYMBOLS)  # each instrument folded, then announced, in a step
+
+    reference = create_engine(f"sqlite+aiosqlite:///{tmp_path}/reference.db")
+    try:
+        await upgrade(reference)
+        plain = Writer(reference)
+        want = [await plain.write(b) for b in batches]
+        assert 5 + sum(news) == sum(want)
+        got, expected = [
+            tuple(sorted(part, key=repr) for part in await snapshot(e)) for e in (engine, reference)
+        ]
+        assert (got[0], got[2], got[3]) == (expected[0], expected[2], expected[3])
+        assert len(got[1]) == len(expected[1])
+    finally:
+        await reference.dispose()
+    assert {u.symbol for u in announced} == set(SYMBOLS)

@@ -13,7 +13,10 @@ batch that arrived meanwhile goes into it. The live feed does not wait for stora
 hub takes the tracker's batches from the bus as they come), so the tracker may publish
 small batches often while the database takes a few large transactions a second: the cost
 of a transaction (its statements, the commit, the candle updates it announces and the
-snapshot re-reads they cause) is paid per interval, not per batch.
+snapshot re-reads they cause) is paid per interval, not per batch. The Python work of a
+transaction of many instruments (folding their trades into candles, announcing the
+candles) yields to the event loop every few milliseconds, so the live feed that shares
+the loop is not held up for the whole of it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tickhub.common.looplag import Slices
 from tickhub.common.time import now_us
 from tickhub.db import short_error, unavailable, when_reachable
 from tickhub.marketdata.events import (
@@ -322,7 +326,9 @@ class Writer:
             deltas: list[tuple[int, int, Candle]] = []
             old_rows: list[int] = []
             ranges: list[tuple[int, Range]] = []
+            slices = Slices()  # a group of many instruments is folded in several steps
             for i, trades in candidates.items():
+                await slices.step()
                 here = [r for _, r in near.get(i, [])]
                 new = coverage.unseen(trades, here) if here else trades
                 if not new:
@@ -348,7 +354,9 @@ class Writer:
                 self.stats.transactions += 1
         self._settle(group, stored, kept_total)
         if self._publish is not None:
+            slices = Slices()
             for i, candles in minute_candles.items():
+                await slices.step()
                 b = by_inst[i][0].batch
                 for c in candles:
                     if c.start > stored[i].newest.ts:

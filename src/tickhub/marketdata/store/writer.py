@@ -25,8 +25,8 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,7 +44,8 @@ from tickhub.marketdata.events import (
 )
 from tickhub.marketdata.ingest.normalize import coin_name, split_symbol
 from tickhub.marketdata.store import coverage
-from tickhub.marketdata.store.candles import ROLLUPS, Candle, aggregate_trades, rollup
+from tickhub.marketdata.store.batches import Prepared, Waiting
+from tickhub.marketdata.store.candles import ROLLUPS, Candle
 from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import MarketDataWrites
 from tickhub.marketdata.store.uow import MarketDataUnitOfWork
@@ -78,43 +79,6 @@ class WriterStats:
     last_trade_ts: int | None = None
 
 
-@dataclass(eq=False, slots=True)
-class _Waiting:
-    """A batch waiting to be written: its trades unique, in id order."""
-
-    batch: TradeBatch
-    inst_id: int
-    trades: list[Trade]
-    done: asyncio.Future[int] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """Trades (unique, by id) with their candle deltas at every rollup resolution."""
-
-    trades: list[Trade]
-    deltas: tuple[list[Candle], ...]
-    lo: int
-    hi: int
-    newest: Trade
-
-    @classmethod
-    def of(cls, trades: Sequence[Trade]) -> _Prepared:
-        by_res = [aggregate_trades(trades, ROLLUPS[0])]
-        for res in ROLLUPS[1:]:
-            by_res.append(rollup(by_res[-1].values(), res))
-        deltas = tuple(sorted(d.values(), key=lambda c: c.start) for d in by_res)
-        return cls(
-            list(trades),
-            deltas,
-            trades[0].trade_id,
-            trades[-1].trade_id,
-            max(trades, key=lambda t: (t.ts, t.trade_id)),
-        )
-
-
 class Writer:
     """Stores trade batches. `capture_interval_s` > 0 keeps one trade per interval
     (the earliest), while candles and coverage still count every trade."""
@@ -141,7 +105,7 @@ class Writer:
         self._serial: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
-        self._waiting: list[_Waiting] = []
+        self._waiting: list[Waiting] = []
         # SQLite only: a transaction starts at least this long after the last one began
         self._interval = write_interval_s if isinstance(self._serial, asyncio.Lock) else 0.0
         self._last_write = -math.inf  # the loop's time the last transaction began
@@ -246,7 +210,7 @@ class Writer:
         if not batch.trades:
             return 0
         inst_id = await self.instrument_id(batch)
-        item = _Waiting(batch, inst_id, coverage.unseen(batch.trades, ()))
+        item = Waiting(batch, inst_id, coverage.unseen(batch.trades, ()))
         self._waiting.append(item)
         async with self._serial:
             if not item.done.done():
@@ -255,7 +219,7 @@ class Writer:
                 await self._write_waiting(group, item)
         return await item.done
 
-    async def _pace(self, item: _Waiting) -> None:
+    async def _pace(self, item: Waiting) -> None:
         """Wait out the write interval (SQLite, `write_interval_s`): the batches that come
         meanwhile go into the same transaction."""
         loop = asyncio.get_running_loop()
@@ -270,7 +234,7 @@ class Writer:
                 raise
         self._last_write = loop.time()
 
-    async def _write_waiting(self, group: list[_Waiting], item: _Waiting) -> None:
+    async def _write_waiting(self, group: list[Waiting], item: Waiting) -> None:
         """Write `group` together; if that fails for a reason other than the database being
         unreachable, write each batch alone, so that one batch the database refuses fails
         alone and the others are stored (each failure goes to its own handler, for the bus
@@ -304,16 +268,16 @@ class Writer:
                 if not w.done.done():
                     w.done.set_exception(exc)
 
-    async def _write_group(self, group: list[_Waiting]) -> None:
+    async def _write_group(self, group: list[Waiting]) -> None:
         """One transaction for the batches of `group` (any instruments); sets each one's
         count of new trades."""
-        by_inst: dict[int, list[_Waiting]] = {}
+        by_inst: dict[int, list[Waiting]] = {}
         for w in group:
             by_inst.setdefault(w.inst_id, []).append(w)
         candidates = {
             i: coverage.unseen([t for w in ws for t in w.trades], ()) for i, ws in by_inst.items()
         }
-        stored: dict[int, _Prepared] = {}
+        stored: dict[int, Prepared] = {}
         minute_candles: dict[int, list[Candle]] = {}
         kept_total = 0
         async with MarketDataUnitOfWork(self._engine) as tx:
@@ -333,7 +297,7 @@ class Writer:
                 new = coverage.unseen(trades, here) if here else trades
                 if not new:
                     continue
-                prepared = stored[i] = _Prepared.of(new)
+                prepared = stored[i] = Prepared.of(new)
                 kept = await self._sample(repo, i, new) if self._capture_us else new
                 kept_total += len(kept)
                 rows.extend((i, t.trade_id, t.ts, t.price, t.qty, t.is_buyer_maker) for t in kept)
@@ -367,7 +331,7 @@ class Writer:
                     )  # fmt: skip
                     await self._publish(update.topic, update)
 
-    def _settle(self, group: list[_Waiting], stored: dict[int, _Prepared], kept: int) -> None:
+    def _settle(self, group: list[Waiting], stored: dict[int, Prepared], kept: int) -> None:
         """Count what was stored and tell each batch how many of its trades were new (a
         trade in two batches of the group counts for the first)."""
         fresh = {i: {t.trade_id for t in p.trades} for i, p in stored.items()}

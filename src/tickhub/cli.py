@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
@@ -129,7 +128,7 @@ def api(
     _setup_logging(settings)
     count = workers or settings.api_workers
     if count == 1:
-        uvicorn.Server(bootstrap.server_config(create_app(settings), settings)).run()
+        bootstrap.ServingServer(bootstrap.server_config(create_app(settings), settings)).run()
         return
     # Each worker imports the app factory and builds its own engine, bus subscriptions,
     # snapshot and live hub from the same settings (the environment).

@@ -65,19 +65,24 @@ def server_config(
     )
 
 
-class QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT and SIGTERM to tickhub: uvicorn's own handler
+class ServingServer(uvicorn.Server):
+    """A uvicorn server that, once it serves, takes start-up's heap out of the garbage
+    collector's full collections (`settle_heap`)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # the app is built and its lifespan has started: it serves
+            settle_heap()
+
+
+class QuietServer(ServingServer):
+    """A serving server that leaves SIGINT and SIGTERM to tickhub: uvicorn's own handler
     raises the signal again when the server returns, which would cancel the shutdown of
     the tracker, writer and scanner half-way."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:  # the app is built and its lifespan has started: it serves
-            settle_heap()
 
 
 class ConfigurationError(Exception):

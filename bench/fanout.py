@@ -104,6 +104,8 @@ def fmt_idle(s: Sampled) -> str:
 
 def fmt_clients(f: ClientFigures) -> str:
     errors = f" {f.errors}" if f.errors else ""
+    if f.dropped:
+        errors += " dropped as too slow: " + ", ".join(f"{v} {k}" for k, v in f.dropped.items())
     who = f"{f.clients} {'bundled ' if f.bundle else ''}clients"
     return (
         f"{who} ({f.connected} connected in {f.connect_s:.0f} s): delay p50 {f.p50_ms:.0f} ms "

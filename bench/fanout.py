@@ -35,9 +35,9 @@ the bytes it receives; about 100 clients (one in n/100) also count their trades 
 `count(b'"trade_id"')` and take the delay from the last trade time in the chunk
 (`rfind(b'"time":"')`, the newest trade of the newest message) to the chunk's arrival.
 Every client subscribes to the same stream, so the others' trades are their bytes at the
-counting clients' trades per byte (scanning every byte for trades runs at ~1 GB/s: at
-5,000 clients, about half a gigabyte a second, that alone is half a core to a core
-measured here). A few bytes of each chunk are kept with the next, so a marker split
+counting clients' trades per byte (scanning for trades runs at ~1 GB/s here, and 5,000
+clients receive about half a gigabyte a second: the clients counting every trade took
+more of the 2 cores than the server, and were what fell behind). A few bytes of each chunk are kept with the next, so a marker split
 between two chunks is counted once; the server's keepalive pings (`\x89\x04` + 4 bytes,
 found by memchr) are answered with pongs. The server's log gives the clients it dropped
 as too slow, by reason (over the buffer limit, or behind for over the send timeout). A

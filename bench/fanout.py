@@ -37,11 +37,11 @@ the bytes it receives; about 100 clients (one in n/100) also count their trades 
 Every client subscribes to the same stream, so the others' trades are their bytes at the
 counting clients' trades per byte (scanning for trades runs at ~1 GB/s here, and 5,000
 clients receive about half a gigabyte a second: the clients counting every trade took
-more of the 2 cores than the server, and were what fell behind). A few bytes of each chunk are kept with the next, so a marker split
-between two chunks is counted once; the server's keepalive pings (`\x89\x04` + 4 bytes,
-found by memchr) are answered with pongs. The server's log gives the clients it dropped
-as too slow, by reason (over the buffer limit, or behind for over the send timeout). A
-client whose connection ends before the
+more of the 2 cores than the server, and were what fell behind). A few bytes of each
+chunk are kept with the next, so a marker split between two chunks is counted once; the
+server's keepalive pings (`\x89\x04` + 4 bytes, found by memchr) are answered with pongs.
+The server's log gives the clients it dropped as too slow, by reason (over the buffer
+limit, or behind for over the send timeout). A client whose connection ends before the
 window does counts as a disconnect.
 The branch's server is measured with clients that ask for bundled frames (`bundle=true`,
 see the stream protocol) and with plain ones (`--modes`); the baseline has no bundles,

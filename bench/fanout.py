@@ -29,13 +29,19 @@ disconnects; beside the server's RSS and CPU, and, when the server counts them
 per client write. A thousand clients at a thousand trades a
 second is a million trades a second to receive on the same 2 cores as the server, so the
 clients cost as little as possible, or the benchmark measures them: each is an asyncio
-`Protocol` on a raw socket that does the WebSocket upgrade by hand and never parses a
-frame. Every received chunk is counted with C-speed byte operations: trades by
-`chunk.count(b'"trade_id"')`, and, for about 100 clients (one in n/100), the delay from
-the last trade time in the chunk (`rfind(b'"time":"')`, the newest trade of the newest
-message) to the chunk's arrival. A few bytes of each chunk are kept with the next, so a
-marker split between two chunks is counted once; the server's keepalive pings
-(`\x89\x04` + 4 bytes) are answered with pongs. A client whose connection ends before the
+`BufferedProtocol` on a raw socket that does the WebSocket upgrade by hand and never
+parses a frame; a process's clients receive into one shared buffer. Every client counts
+the bytes it receives; about 100 clients (one in n/100) also count their trades with
+`count(b'"trade_id"')` and take the delay from the last trade time in the chunk
+(`rfind(b'"time":"')`, the newest trade of the newest message) to the chunk's arrival.
+Every client subscribes to the same stream, so the others' trades are their bytes at the
+counting clients' trades per byte (scanning for trades runs at ~1 GB/s here, and 5,000
+clients receive about half a gigabyte a second: the clients counting every trade took
+more of the 2 cores than the server, and were what fell behind). A few bytes of each
+chunk are kept with the next, so a marker split between two chunks is counted once; the
+server's keepalive pings (`\x89\x04` + 4 bytes, found by memchr) are answered with pongs.
+The server's log gives the clients it dropped as too slow, by reason (over the buffer
+limit, or behind for over the send timeout). A client whose connection ends before the
 window does counts as a disconnect.
 The branch's server is measured with clients that ask for bundled frames (`bundle=true`,
 see the stream protocol) and with plain ones (`--modes`); the baseline has no bundles,
@@ -104,6 +110,8 @@ def fmt_idle(s: Sampled) -> str:
 
 def fmt_clients(f: ClientFigures) -> str:
     errors = f" {f.errors}" if f.errors else ""
+    if f.dropped:
+        errors += " dropped as too slow: " + ", ".join(f"{v} {k}" for k, v in f.dropped.items())
     who = f"{f.clients} {'bundled ' if f.bundle else ''}clients"
     return (
         f"{who} ({f.connected} connected in {f.connect_s:.0f} s): delay p50 {f.p50_ms:.0f} ms "

@@ -24,15 +24,22 @@ from fanout_server import Sampled, Server, pct, profile, sample_server, scrape
 
 _TRADE_ID = b'"trade_id"'
 _TIME = b'"time":"'
-_PING = b"\x89\x04"  # an unmasked ping with uvicorn's 4-byte payload
+_PING = 0x89  # an unmasked ping (with uvicorn's 4-byte payload: 0x04 next)
 _TAIL = 9  # bytes kept from the last chunk: a marker or a ping split between chunks
 
 
-class StreamClient(asyncio.Protocol):
+_BUFFER = bytearray(256 * 1024)  # one receive buffer per process: chunks are counted at once
+
+
+class StreamClient(asyncio.BufferedProtocol):
     """One raw WebSocket client: the HTTP upgrade by hand, then the bytes as they come.
-    Trades are counted with `bytes.count` over each chunk (never a Python loop per frame),
-    the delay taken from the last trade time in the chunk (`rfind`) when `timed`; pings
-    are answered (uvicorn closes a client that does not answer its keepalive)."""
+    Each chunk is received into the process's one buffer, after the few bytes kept from
+    this client's last chunk, and looked at there (no copy, no new bytes object per
+    chunk): every client counts its bytes and answers pings (found with `find` of one
+    byte, which is memchr; uvicorn closes a client that does not answer its keepalive);
+    a `timed` client also counts its trades (`bytearray.count`, never a Python loop per
+    frame, but ~1 GB/s: too slow for every client at thousands of them) and takes the
+    delay of the last trade time in the chunk (`rfind`)."""
 
     def __init__(self, run: ClientRun, i: int, timed: bool) -> None:
         self.run, self.i, self.timed = run, i, timed
@@ -51,11 +58,18 @@ class StreamClient(asyncio.Protocol):
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:  # noqa: ARG002
+        kept = len(self.tail)
+        _BUFFER[:kept] = self.tail
+        return memoryview(_BUFFER)[kept:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        kept = len(self.tail)
+        end = kept + nbytes
         if not self.upgraded:
-            self.head += data
-            end = self.head.find(b"\r\n\r\n")
-            if end < 0:
+            self.head += _BUFFER[kept:end]
+            at = self.head.find(b"\r\n\r\n")
+            if at < 0:
                 return
             if not self.head.startswith(b"HTTP/1.1 101"):
                 self.run.errors["refused"] = self.run.errors.get("refused", 0) + 1
@@ -64,25 +78,27 @@ class StreamClient(asyncio.Protocol):
                 return
             self.upgraded = True
             self.run.connected[self.i] = True
-            data, self.head = self.head[end + 4 :], b""
+            rest, self.head = self.head[at + 4 :], b""
+            _BUFFER[: len(rest)] = rest
+            kept, end = 0, len(rest)
         now = time.time()
-        tail = self.tail
-        chunk = tail + data
-        self.tail = chunk[-_TAIL:]
-        at = chunk.find(_PING)
-        while at >= 0 and at + 6 <= len(chunk):
-            if at + 6 > len(tail):  # not answered with the last chunk
+        buf = _BUFFER
+        self.tail = bytes(buf[max(0, end - _TAIL) : end])
+        at = buf.find(_PING, 0, end)
+        while at >= 0 and at + 6 <= end:
+            if at + 6 > kept and buf[at + 1] == 4:  # a ping not answered with the last chunk
                 assert self.transport is not None
                 # a pong, masked with a zero key: the payload goes as it came
-                self.transport.write(b"\x8a\x84\x00\x00\x00\x00" + chunk[at + 2 : at + 6])
-            at = chunk.find(_PING, at + 2)
+                self.transport.write(b"\x8a\x84\x00\x00\x00\x00" + buf[at + 2 : at + 6])
+            at = buf.find(_PING, at + 1, end)
         if not self.run.counting:
             return
-        self.run.received[self.i] += chunk.count(_TRADE_ID)
+        self.run.bytes[self.i] += end - kept
         if self.timed:
-            at = chunk.rfind(_TIME)
-            if at >= 0 and at + 8 + 27 <= len(chunk):
-                stamp = chunk[at + 8 : at + 8 + 27].decode()
+            self.run.received[self.i] += buf.count(_TRADE_ID, 0, end)
+            at = buf.rfind(_TIME, 0, end)
+            if at >= 0 and at + 8 + 27 <= end:
+                stamp = buf[at + 8 : at + 8 + 27].decode()
                 self.run.delays.append(now - datetime.fromisoformat(stamp).timestamp())
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -99,7 +115,8 @@ class ClientRun:
     n: int
     counting: bool = False
     ended: bool = False
-    received: list[int] = field(default_factory=list)
+    received: list[int] = field(default_factory=list)  # trades: timed clients only
+    bytes: list[int] = field(default_factory=list)
     connected: list[bool] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
     disconnects: int = 0
@@ -115,10 +132,11 @@ async def run_clients(
     sample_every: int,
 ) -> dict[str, Any]:
     """`n` raw clients; once told to (a line on stdin: every client of every process is
-    connected by then, and warm), count for `window` s. Every client counts its trades;
-    one in `sample_every` also takes the delay of the newest trade of each chunk."""
+    connected by then, and warm), count for `window` s. Every client counts its
+    bytes; one in `sample_every` also counts its trades and takes the delay of the newest
+    trade of each chunk."""
     path = "/v1/stream?instruments=sim:*&channels=trades" + ("&bundle=true" if bundle else "")
-    run = ClientRun(port, path, n, received=[0] * n, connected=[False] * n)
+    run = ClientRun(port, path, n, received=[0] * n, bytes=[0] * n, connected=[False] * n)
     loop = asyncio.get_running_loop()
     transports: list[asyncio.BaseTransport] = []
 
@@ -150,6 +168,8 @@ async def run_clients(
         "n": n,
         "connected": sum(run.connected),
         "received": run.received,
+        "bytes": run.bytes,
+        "timed": [i % sample_every == 0 for i in range(n)],
         "delays": run.delays,
         "disconnects": run.disconnects,
         "errors": run.errors,
@@ -186,11 +206,17 @@ class ClientFigures:
     server: Sampled
     clients_cpu_pct: float = 0.0
     connect_s: float = 0.0
+    dropped: dict[str, int] = field(default_factory=dict)  # by the server, by reason
+
+
+def fields(output: dict[str, Any]) -> tuple[list[int], list[int], list[bool]]:
+    return output["received"], output["bytes"], output["timed"]
 
 
 async def measure_clients(
     server: Server, n: int, args: argparse.Namespace, bundle: bool
 ) -> ClientFigures:
+    drops_before = server.drops()
     processes = 1 if n <= 100 else args.processes
     groups = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
     procs = []
@@ -227,7 +253,16 @@ async def measure_clients(
     if profiler is not None:
         profiler.wait()
     outputs = [json.loads((await p.communicate())[0]) for p in procs]
-    received = [r / args.window for o in outputs for r in o["received"]]
+    dropped = {k: v - drops_before.get(k, 0) for k, v in server.drops().items()}
+    # every client gets the same messages: a client that does not count its trades is
+    # credited its bytes at the timed clients' trades per byte
+    counted = [(r, b) for o in outputs for r, b, t in zip(*fields(o), strict=True) if t]
+    per_byte = sum(r for r, _ in counted) / max(1, sum(b for _, b in counted))
+    received = [
+        (r if t else b * per_byte) / args.window
+        for o in outputs
+        for r, b, t in zip(*fields(o), strict=True)
+    ]
     delays = [d for o in outputs for d in o["delays"]]
     errors: dict[str, int] = {}
     for o in outputs:
@@ -246,4 +281,5 @@ async def measure_clients(
         server=sampled,
         clients_cpu_pct=sum(o["cpu_pct"] for o in outputs),
         connect_s=connect_s,
+        dropped={k: v for k, v in dropped.items() if v},
     )

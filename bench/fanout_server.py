@@ -45,6 +45,10 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+_DROP = re.compile(rb"dropping live client \d+: too slow: (over|behind|its send queue|a send)")
+_DROP_NAMES = {
+    b"over": "buffer", b"behind": "timeout", b"its send queue": "queue", b"a send": "send"
+}  # fmt: skip
 _METRIC = re.compile(r"^(tickhub_[a-z_]+)(?:\{[^}]*\})? ([0-9.eE+-]+)$", re.MULTILINE)
 
 
@@ -135,6 +139,17 @@ class Server:
                 return
             time.sleep(0.5)
         raise SystemExit(f"{self.label}: server did not answer; see {self.log}")
+
+    def drops(self) -> dict[str, int]:
+        """The clients the server has dropped as too slow so far, by reason (its log):
+        `buffer` (past `max_buffer_bytes` unsent), `timeout` (behind for over the send
+        timeout), `queue`/`send` (the queued path)."""
+        counts: dict[str, int] = {}
+        if self.log is not None and self.log.exists():
+            for m in _DROP.finditer(self.log.read_bytes()):
+                name = _DROP_NAMES[m[1]]
+                counts[name] = counts.get(name, 0) + 1
+        return counts
 
     @property
     def pid(self) -> int:

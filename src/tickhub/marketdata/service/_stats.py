@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from tickhub.marketdata.service._core import InvalidParameter
-from tickhub.marketdata.service._ports import MarketReads
+from tickhub.marketdata.service._core import InvalidParameter, rollups
+from tickhub.marketdata.service._ports import MarketReads, RollupSource
 from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,
@@ -131,11 +131,16 @@ async def _edge_trades(
 
 
 async def window_statistics(
-    tx: MarketReads, inst: InstrumentInfo, start: int, end: int
+    tx: MarketReads,
+    inst: InstrumentInfo,
+    start: int,
+    end: int,
+    memory: RollupSource | None = None,
 ) -> Statistics:
     """Statistics of the trades with start <= time < end, read from the rollups (at most
     ~1,500 rollup rows for windows up to a year, plus the trades of two partial minutes,
-    plus `EXACT_MEDIAN_TRADES` prices for a small window's median), merged as columns."""
+    plus `EXACT_MEDIAN_TRADES` prices for a small window's median), merged as columns.
+    `memory` holds rollups read before."""
     if start > end:
         raise InvalidParameter("start must not be after end", field="start")
     if start == end:
@@ -144,7 +149,7 @@ async def window_statistics(
     last_minute = max(first_minute, end - end % MINUTE)
     tables = [await _edge_trades(tx, inst, start, first_minute, "start")]
     for res, lo, hi in tiles(first_minute, last_minute, _coarsest(end - start)):
-        tables.append(CandleTable.of_rows(await tx.reads.rollup_table(inst.id, res, lo, hi)))
+        tables.append(await rollups(tx, inst, res, lo, hi, memory))
     tables.append(await _edge_trades(tx, inst, last_minute, end, "end"))
     parts = CandleTable.concat(tables)
     parts = parts.take(parts.trade_count > 0)

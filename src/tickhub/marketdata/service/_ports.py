@@ -71,6 +71,10 @@ class TradeReads(Protocol):
         self, instrument_id: int, start: int, end: int, *, limit: int | None = None
     ) -> list[float]: ...
 
+    async def trade_prices(
+        self, instrument_id: int, start: int, end: int, *, limit: int
+    ) -> Sequence[Sequence[Any]]: ...
+
     async def price_rows(
         self,
         instrument_id: int,

@@ -61,6 +61,19 @@ class CandleTable:
         return cls.of_rows(rows)
 
     @classmethod
+    def of_trades(cls, rows: Sequence[tuple[int, float, float]] | Sequence[Any]) -> CandleTable:
+        """A candle per trade of (ts, price, qty) rows, as `candles.trade_candle` makes
+        it (M2 zero)."""
+        if not rows:
+            return EMPTY
+        ts, price, qty = zip(*rows, strict=True)
+        p = np.array(price, dtype=np.float64)
+        n = len(p)
+        return cls(np.array(ts, dtype=np.int64), p, p, p, p, np.array(qty, dtype=np.float64),
+                   p * np.array(qty, dtype=np.float64), np.ones(n, dtype=np.int64), p,
+                   np.zeros(n))  # fmt: skip
+
+    @classmethod
     def concat(cls, parts: Sequence[CandleTable]) -> CandleTable:
         parts = [p for p in parts if len(p)]
         if not parts:

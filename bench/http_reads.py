@@ -300,10 +300,10 @@ def measure(
     results, cpus = [], []
     for _ in range(runs):
         between()  # what a run left queued on the server must not load the next one
-        c0 = cpu_seconds(pid) if pid else 0.0
+        c0 = _cpu(pid)
         results.append(r := wrk(url, seconds, connections, script))
-        if pid and r.requests:
-            cpus.append((cpu_seconds(pid) - c0) / r.requests * 1e3)
+        if r.requests:
+            cpus.append((_cpu(pid) - c0) / r.requests * 1e3)
     return Run(
         statistics.median(r.rps for r in results),
         statistics.median(r.p50 for r in results),
@@ -314,6 +314,14 @@ def measure(
         sum(r.requests for r in results),
         statistics.median(cpus) if cpus else float("nan"),
     )
+
+
+def _cpu(pid: int | None) -> float:
+    """The server's CPU seconds; NaN when unknown (several workers, or it stopped)."""
+    try:
+        return cpu_seconds(pid) if pid else float("nan")
+    except OSError:
+        return float("nan")
 
 
 class Profiler:

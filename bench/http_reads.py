@@ -3,7 +3,7 @@ app returning a constant JSON, measured in the same run with the same load gener
 
     .venv/bin/python bench/http_reads.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
         [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX]
-        [--read-cache on|off|both]
+        [--read-cache on|off|both] [--until-now]
         [--peer-src DIR | --peer URL]
 
 The data: BTCUSDT, ETHUSDT and BNBBTC, one trade per second each from 2024-03-31 (as in
@@ -12,6 +12,8 @@ server runs in its own process (`tickhub api`, uvicorn, one process); `wrk` (2 t
 16 connections, a per-request timeout) loads one route at a time after a warm-up; each
 figure is the median of `--runs` runs, each rps is also given as a ratio to the bare
 app's, and the routes with a latency goal are also measured at one connection (p95).
+`cpu ms` is the server's CPU per request (all its threads, from /proc; one process
+only), what a shared machine distorts least.
 A route that answers an error, times out or stops the server is reported as such and
 the run goes on (the server is restarted when it died). `--data FILE` keeps the SQLite
 database between runs (loaded once); `--profile REGEX` samples the server with py-spy
@@ -19,6 +21,8 @@ while the matching routes are loaded and prints the functions that held the most
 The read cache (`TICKHUB_READ_CACHE_MB`) is on by default, so a repeated read of a closed
 window is answered from memory after the first; `--read-cache off` measures every answer
 read from the database, `--read-cache both` each database both ways, one after the other.
+`--until-now` loads trades that end at the current second instead and measures windows
+that end now (a live chart's reads), which are never answered from the read cache.
 
 Seed 004's original (Django + gunicorn + PostgreSQL) is measured on the seed routes when
 `--peer-src DIR` (or TICKHUB_BENCH_PEER004) names its checkout: bench/peer004.py makes its
@@ -52,6 +56,7 @@ from itertools import islice
 from pathlib import Path
 
 import peer004
+from procstat import cpu_seconds
 from tickhub.common.time import datetime_to_us
 from tickhub.db import create_engine
 from tickhub.marketdata.events import Trade, TradeBatch
@@ -112,21 +117,37 @@ app = Starlette(routes=[Route("/", constant)])
 """
 
 
-def generate(symbol: str, trades_per_symbol: int) -> Iterator[Trade]:
-    """The trades of one symbol, one a second from START: what every server is loaded with."""
+NOW_ROUTES = [
+    Route("/v1/candles 1m, 1,440 up to now", "/v1/candles?symbol=BTCUSDT&interval=1m&limit=1440",
+          single=True),
+    Route("/v1/statistics 1 day up to now", "/v1/statistics?symbol=BTCUSDT", single=True),
+]  # fmt: skip
+"""With `--until-now`: windows that end now (a live chart), never answered from the
+read cache; the rollups of their open minute block are read each time."""
+
+
+def generate(symbol: str, trades_per_symbol: int, start: int = START) -> Iterator[Trade]:
+    """The trades of one symbol, one a second from `start`: what every server is loaded
+    with."""
     price = BASE_PRICE[symbol]
     for i in range(trades_per_symbol):
         price *= 1 + ((i * 7919) % 201 - 100) / 1_000_000
-        yield Trade(i + 1, START + i * S, round(price, 6), 0.01, i % 2 == 0)
+        yield Trade(i + 1, start + i * S, round(price, 6), 0.01, i % 2 == 0)
 
 
-async def load(url: str, trades_per_symbol: int) -> None:
+def recent_start(trades_per_symbol: int) -> int:
+    """The start of trades one a second that end at the current second."""
+    now = datetime_to_us(datetime.now(UTC))
+    return now - now % S - (trades_per_symbol - 1) * S
+
+
+async def load(url: str, trades_per_symbol: int, start: int = START) -> None:
     engine = create_engine(url)
     try:
         await upgrade(engine)
         writer = Writer(engine)
         for symbol in SYMBOLS:
-            trades = generate(symbol, trades_per_symbol)
+            trades = generate(symbol, trades_per_symbol, start)
             while batch := tuple(islice(trades, 5_000)):
                 await writer.write(TradeBatch("binance", symbol, batch))
     finally:
@@ -243,6 +264,8 @@ class Run:
     p99: float
     errors: int  # socket errors and timeouts
     non2xx: int
+    requests: int = 0
+    cpu_ms: float = float("nan")  # the server's CPU per request (every thread), when known
 
 
 def wrk(url: str, seconds: float, connections: int, script: str) -> Run:
@@ -261,7 +284,7 @@ def wrk(url: str, seconds: float, connections: int, script: str) -> Run:
         return Run(0.0, float("nan"), float("nan"), float("nan"), 1, 0)
     req, dur, p50, p95, p99, conn, read, write, status, tout = map(int, m.group(1).split())
     return Run(req / dur * 1e6 if dur else 0.0, p50 / 1000, p95 / 1000, p99 / 1000,
-               conn + read + write + tout, status)  # fmt: skip
+               conn + read + write + tout, status, req)  # fmt: skip
 
 
 def measure(
@@ -271,12 +294,16 @@ def measure(
     connections: int,
     script: str,
     between: Callable[[], None] = lambda: None,
+    pid: int | None = None,
 ) -> Run:
     wrk(url, 1, connections, script)  # warm-up: connections, caches, the JIT of SQLite plans
-    results = []
+    results, cpus = [], []
     for _ in range(runs):
         between()  # what a run left queued on the server must not load the next one
-        results.append(wrk(url, seconds, connections, script))
+        c0 = _cpu(pid)
+        results.append(r := wrk(url, seconds, connections, script))
+        if r.requests:
+            cpus.append((_cpu(pid) - c0) / r.requests * 1e3)
     return Run(
         statistics.median(r.rps for r in results),
         statistics.median(r.p50 for r in results),
@@ -284,7 +311,17 @@ def measure(
         statistics.median(r.p99 for r in results),
         sum(r.errors for r in results),
         sum(r.non2xx for r in results),
+        sum(r.requests for r in results),
+        statistics.median(cpus) if cpus else float("nan"),
     )
+
+
+def _cpu(pid: int | None) -> float:
+    """The server's CPU seconds; NaN when unknown (several workers, or it stopped)."""
+    try:
+        return cpu_seconds(pid) if pid else float("nan")
+    except OSError:
+        return float("nan")
 
 
 class Profiler:
@@ -357,8 +394,8 @@ def measure_routes(
     srv: Server, base: str, routes: list[Route], args: argparse.Namespace, bare: float,
     script: str, profiler: Profiler | None,
 ) -> dict[str, Run]:  # fmt: skip
-    print(f"{'route':32} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} {'× bare':>6} "
-          f"{'1 conn: p95 ms':>14} {'rps':>6}  errors")  # fmt: skip
+    print(f"{'route':32} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} {'× bare':>6} {'cpu ms':>6} "
+          f"{'1 conn: p95 ms':>14} {'rps':>6} {'cpu ms':>6}  errors")  # fmt: skip
     found: dict[str, Run] = {}
     for route in routes:
         if not srv.alive():
@@ -372,17 +409,22 @@ def measure_routes(
         if profiler is not None and re.search(args.profile, route.label):
             assert srv.proc is not None
             spy = profiler.record(srv.proc.pid, args.seconds)
-        r = measure(base + route.path, args.seconds, args.runs, 16, script, srv.drain)
+        pid = srv.proc.pid if srv.proc is not None and args.workers == 1 else None
+        r = measure(base + route.path, args.seconds, args.runs, 16, script, srv.drain, pid)
         if spy is not None:
             profiler.collect(spy)  # type: ignore[union-attr]
         found[route.label] = r
         srv.drain()
         one = (
-            measure(base + route.path, args.seconds, args.runs, 1, script, srv.drain)
+            measure(base + route.path, args.seconds, args.runs, 1, script, srv.drain, pid)
             if route.single
             else None
         )
-        single = f"{one.p95:14.2f} {one.rps:6,.0f}" if one else f"{'':14} {'':6}"
+        single = (
+            f"{one.p95:14.2f} {one.rps:6,.0f} {one.cpu_ms:6.2f}"
+            if one
+            else f"{'':14} {'':6} {'':6}"
+        )
         bad = r.errors + r.non2xx + (one.errors + one.non2xx if one else 0)
         note = f"{r.non2xx} non-2xx, {r.errors} socket errors/timeouts" if bad else "0"
         if one and (one.errors or one.non2xx):
@@ -390,7 +432,7 @@ def measure_routes(
         if not r.rps:
             note += "; no answer completed within a run"
         print(f"{route.label:32} {r.rps:7,.0f} {r.p50:7.2f} {r.p99:7.2f} {r.rps / bare:6.2f} "
-              f"{single}  {note}", flush=True)  # fmt: skip
+              f"{r.cpu_ms:6.2f} {single}  {note}", flush=True)  # fmt: skip
         srv.drain()
         if not srv.alive():
             print(f"  (the server stopped under {route.label}: {srv.restart() or 'no message'})")
@@ -414,13 +456,23 @@ def main() -> None:
     )
     parser.add_argument("--no-read-cache", action="store_true", help="--read-cache off")
     parser.add_argument("--profile", help="py-spy over the routes whose label matches")
+    parser.add_argument(
+        "--until-now",
+        action="store_true",
+        help="load trades that end now (into a fresh database) and measure windows ending "
+        "now instead of the fixed ones",
+    )
     parser.add_argument("--pg", help="also measure over this PostgreSQL URL (an empty database)")
     parser.add_argument("--peer", help="base URL of seed 004's original, loaded alike")
     parser.add_argument("--peer-src", help=f"seed 004's checkout, started here ({peer004.ENV_VAR})")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
-    routes = [r for r in ROUTES if re.search(args.only, r.label)]
+    routes = [
+        r for r in (NOW_ROUTES if args.until_now else ROUTES) if re.search(args.only, r.label)
+    ]
+    if args.until_now and args.data and Path(args.data).exists():
+        raise SystemExit("--until-now loads its own trades: give --data a new file")
     mode = "off" if args.no_read_cache else args.read_cache
     caches = {"on": [True], "off": [False], "both": [True, False]}[mode]
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
@@ -452,7 +504,8 @@ def main() -> None:
         for name, url, fill in databases:
             t0 = time.perf_counter()
             if fill:
-                asyncio.run(load(url, args.trades // len(SYMBOLS)))
+                n = args.trades // len(SYMBOLS)
+                asyncio.run(load(url, n, recent_start(n) if args.until_now else START))
             loaded = f"loaded in {time.perf_counter() - t0:.0f} s" if fill else f"from {sqlite}"
             for on in caches:
                 cached = "read cache on" if on else "no read cache"

@@ -26,6 +26,7 @@ from tickhub.gateway import close_gateway, install_gateway
 from tickhub.marketdata import router as market_router
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.readcache import ReadCache
+from tickhub.marketdata.live.rollupcache import RollupCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.live.status import PipelineStatus
 from tickhub.messages import message_codec
@@ -227,12 +228,15 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
     app.state.read_cache = reads = ReadCache(
         runtime.bus, max_bytes=int(runtime.settings.read_cache_mb * 1024 * 1024)
     )
+    app.state.rollup_cache = rollups = RollupCache(
+        runtime.bus, max_bytes=int(runtime.settings.rollup_cache_mb * 1024 * 1024)
+    )
     app.state.alert_hub = alerts = AlertHub(runtime.bus)
     app.state.loop_lag = lag = LoopLag()
     lag.start()
     async with AsyncExitStack() as stack:
         stack.callback(lag.stop)
-        for service in (runtime.live, snapshots, reads, alerts):
+        for service in (runtime.live, snapshots, reads, rollups, alerts):
             await service.start()
             stack.push_async_callback(service.stop)
         yield

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from tickhub.deps import EngineDep
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.readcache import ReadCache
+from tickhub.marketdata.live.rollupcache import RollupCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.live.status import PipelineStatus
 from tickhub.marketdata.service import MarketReads
@@ -69,3 +70,13 @@ async def get_read_cache(conn: HTTPConnection) -> ReadCache | None:
 
 
 ReadCacheDep = Annotated[ReadCache | None, Depends(get_read_cache)]
+
+
+async def get_rollup_cache(conn: HTTPConnection) -> RollupCache | None:
+    """The stored rollups kept in memory for `/v1/candles` and `/v1/statistics`; None in
+    an app that runs none."""
+    cache: RollupCache | None = getattr(conn.app.state, "rollup_cache", None)
+    return cache
+
+
+RollupCacheDep = Annotated[RollupCache | None, Depends(get_rollup_cache)]

@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 
 from tickhub.marketdata.store.candles import Candle
-from tickhub.marketdata.store.columns import CandleTable
+from tickhub.marketdata.store.columns import CandleTable, Ints
 from tickhub.marketdata.store.repository import Latest
 
 _EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - naive UTC, rendered with a `Z`
@@ -84,9 +84,8 @@ def candle_table_json(t: CandleTable) -> bytes:
     if not n:
         return b"[]"
     volume, quote = t.volume.tolist(), t.quote_volume.tolist()
-    times = np.datetime_as_string(t.start.astype("datetime64[us]"), unit="us", timezone="UTC")
     columns = zip(
-        times.astype("S").tolist(),
+        _time_texts(t.start),
         _numbers(t.open.tolist()),
         _numbers(t.high.tolist()),
         _numbers(t.low.tolist()),
@@ -103,6 +102,27 @@ def candle_table_json(t: CandleTable) -> bytes:
 _CANDLE = (
     b'{"time":"%s","open":%s,"high":%s,"low":%s,"close":%s,"volume":%s,'
     b'"quote_volume":%s,"trade_count":%s,"vwap":%s}'
+)
+
+
+def _time_texts(start: Ints) -> list[bytes]:
+    """`time_text` of each start, as bytes. Whole minutes (every rollup-backed candle)
+    from a text per distinct day and one per minute of the day; others by numpy."""
+    days, rem = np.divmod(start, _DAY)
+    minutes, rest = np.divmod(rem, _MINUTE)
+    if rest.any():
+        texts = np.datetime_as_string(start.astype("datetime64[us]"), unit="us", timezone="UTC")
+        found: list[bytes] = texts.astype("S").tolist()
+        return found
+    distinct, index = np.unique(days, return_inverse=True)
+    day_texts = np.array([_day_text(d).encode() + b"T" for d in distinct.tolist()], dtype=object)
+    whole: list[bytes] = (day_texts[index] + _MINUTE_TEXTS[minutes]).tolist()
+    return whole
+
+
+_MINUTE = 60_000_000
+_MINUTE_TEXTS = np.array(
+    [b"%02d:%02d:00.000000Z" % divmod(m, 60) for m in range(1440)], dtype=object
 )
 
 

@@ -21,6 +21,7 @@ from tickhub.marketdata.deps import (
     MarketReadsDep,
     PipelineStatusDep,
     ReadCacheDep,
+    RollupCacheDep,
     SnapshotCacheDep,
     open_reads,
 )
@@ -205,6 +206,7 @@ async def list_trades(
 async def list_candles(
     cache: SnapshotCacheDep,
     answers: ReadCacheDep,
+    memory: RollupCacheDep,
     engine: EngineDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
@@ -245,12 +247,14 @@ async def list_candles(
         key = ("candles", inst.id, iv.text, zone.key if zone else None, w)
         if (body := answers.get(key)) is not None:
             return _json(body)
+    # taken before the unit of work opens: see `RollupCache.reader`
+    rollups = memory.reader(inst) if memory is not None and inst is not None else None
     async with open_reads(engine) as tx:
         if inst is None:
             inst = await service.find_instrument(tx, symbol, exchange)
         generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
         found = await service.candle_series_table(
-            tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now
+            tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now, memory=rollups
         )
     body = encode.candle_table_json(found)
     if key and answers is not None:
@@ -272,6 +276,7 @@ def _known(cache: SnapshotCache | None, symbol: str, exchange: str | None) -> In
 async def get_statistics(
     cache: SnapshotCacheDep,
     answers: ReadCacheDep,
+    memory: RollupCacheDep,
     engine: EngineDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
@@ -293,11 +298,12 @@ async def get_statistics(
     key = ("statistics", inst.id, t0, t1) if inst is not None else ()
     if key and answers is not None and (body := answers.get(key)) is not None:
         return _json(body)
+    rollups = memory.reader(inst) if memory is not None and inst is not None else None
     async with open_reads(engine) as tx:
         if inst is None:
             inst = await service.find_instrument(tx, symbol, exchange)
         generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
-        stats = await service.window_statistics(tx, inst, t0, t1)
+        stats = await service.window_statistics(tx, inst, t0, t1, rollups)
     body = StatisticsOut.of(inst, t0, t1, stats).model_dump_json().encode()
     if key and answers is not None:
         answers.put(key, (inst.exchange, inst.symbol), t0, t1, generation, body)

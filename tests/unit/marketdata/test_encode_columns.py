@@ -47,3 +47,13 @@ def test_random_candles_over_years() -> None:
 
 def test_no_candles() -> None:
     assert candle_table_json(CandleTable.of_candles([])) == candles_json([]) == b"[]"
+
+
+def test_whole_minutes_over_centuries() -> None:
+    """Rollup-backed candles start on whole minutes: their times are written from a text
+    per day and one per minute of the day."""
+    rnd = random.Random(5)
+    last = 32_503_680_000 // 60  # 3000-01-01, in minutes
+    minutes = sorted({0, 1439, 1440, last - 1, *(rnd.randrange(last) for _ in range(3_000))})
+    candles = [_candle(m * 60_000_000, 1.0, 2.0, 0.5, 1.5, 0.25, 0.375, m % 9) for m in minutes]
+    assert candle_table_json(CandleTable.of_candles(candles)) == candles_json(candles)

@@ -34,7 +34,14 @@ from tickhub.marketdata.service._core import (
     parse_tz,
     resolve_instrument,
 )
-from tickhub.marketdata.service._ports import CandleRow, ListingReads, MarketReads, TradeReads
+from tickhub.marketdata.service._ports import (
+    CandleRow,
+    ListingReads,
+    MarketReads,
+    RollupFetch,
+    RollupSource,
+    TradeReads,
+)
 from tickhub.marketdata.service._seeds import (
     MAX_SEED_MATCHES,
     MAX_SEED_PRICES,
@@ -126,6 +133,8 @@ __all__ = [
     "PriceIndex",
     "PricePoint",
     "PriceSummary",
+    "RollupFetch",
+    "RollupSource",
     "Snapshot",
     "SnapshotEntry",
     "Statistics",

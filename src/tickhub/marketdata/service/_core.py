@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tickhub.common import errors as kinds
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.ingest.normalize import compact_symbol
-from tickhub.marketdata.service._ports import MarketReads
+from tickhub.marketdata.service._ports import MarketReads, RollupSource
 from tickhub.marketdata.store import coverage as cov
 from tickhub.marketdata.store.candles import (
     DAY,
@@ -22,7 +22,7 @@ from tickhub.marketdata.store.candles import (
     parse_interval,
     trade_candle,
 )
-from tickhub.marketdata.store.columns import CandleTable
+from tickhub.marketdata.store.columns import CandleTable, RollupRow
 from tickhub.marketdata.store.coverage import Gap, Range
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
@@ -118,15 +118,34 @@ async def candle_table(
     start: int,
     end: int,
     tz: ZoneInfo | None = None,
+    memory: RollupSource | None = None,
 ) -> CandleTable:
     """`candles` as columns, folded without an object per stored row (the candle
-    route's read); the same bounds."""
+    route's read); the same bounds. `memory` holds rollups read before."""
     edges, res = _edges(interval, start, end, tz)
     if res is not None:
-        rows = await tx.reads.rollup_table(inst.id, res, edges[0], edges[-1])
-        return CandleTable.of_rows(rows).fold(edges)
+        return (await rollups(tx, inst, res, edges[0], edges[-1], memory)).fold(edges)
     trades = await _window_trades(tx, inst, edges)
     return CandleTable.of_candles(fold((trade_candle(t) for t in trades), edges))
+
+
+async def rollups(
+    tx: MarketReads,
+    inst: InstrumentInfo,
+    resolution: int,
+    lo: int,
+    hi: int,
+    memory: RollupSource | None = None,
+) -> CandleTable:
+    """The stored rollups of `resolution` with lo <= start < hi as columns, through
+    `memory` when given."""
+
+    async def fetch(a: int, b: int) -> list[RollupRow]:
+        return await tx.reads.rollup_table(inst.id, resolution, a, b)
+
+    if memory is None:
+        return CandleTable.of_rows(await fetch(lo, hi))
+    return await memory.read(resolution, lo, hi, fetch)
 
 
 def _edges(

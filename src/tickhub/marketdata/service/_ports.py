@@ -4,19 +4,31 @@ the database; tests hand the services in-memory fakes of the same shape."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from tickhub.marketdata.coinmarketcap.repository import StoredListing
 from tickhub.marketdata.events import CmcGlobalMetrics, Trade
 from tickhub.marketdata.store.candles import Candle
-from tickhub.marketdata.store.columns import RollupRow
+from tickhub.marketdata.store.columns import CandleTable, RollupRow
 from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import InstrumentInfo, Latest
 
 CandleRow = tuple[int, float, float, float, float, float, float, int]
 """A stored candle as a bare row: start, open, high, low, close, volume, quote volume,
 trade count."""
+
+
+RollupFetch = Callable[[int, int], Awaitable[Sequence[Any]]]
+"""The stored rollup rows (`RollupRow`) of one resolution with lo <= start < hi."""
+
+
+class RollupSource(Protocol):
+    """One instrument's rollups kept in memory for one request (`live.rollupcache`)."""
+
+    async def read(self, resolution: int, lo: int, hi: int, fetch: RollupFetch) -> CandleTable:
+        """`CandleTable.of_rows(await fetch(lo, hi))`, from memory where it can."""
+        ...
 
 
 class TradeReads(Protocol):
@@ -58,6 +70,10 @@ class TradeReads(Protocol):
     async def prices(
         self, instrument_id: int, start: int, end: int, *, limit: int | None = None
     ) -> list[float]: ...
+
+    async def trade_prices(
+        self, instrument_id: int, start: int, end: int, *, limit: int
+    ) -> Sequence[Sequence[Any]]: ...
 
     async def price_rows(
         self,

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from tickhub.marketdata.service._core import InvalidParameter
-from tickhub.marketdata.service._ports import MarketReads
+from tickhub.marketdata.service._core import InvalidParameter, rollups
+from tickhub.marketdata.service._ports import MarketReads, RollupSource
 from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,
     MINUTE,
     ROLLUPS,
     Candle,
-    trade_candle,
 )
 from tickhub.marketdata.store.columns import EMPTY as EMPTY_TABLE
 from tickhub.marketdata.store.columns import CandleTable
@@ -34,8 +33,9 @@ from tickhub.marketdata.store.repository import InstrumentInfo
 EXACT_MEDIAN_TRADES = 10_000
 """Up to this many trades in a window, its median is computed from the trades."""
 MAX_EDGE_TRADES = 20_000
-"""The most trades read for each partial minute at the two ends of a window (each trade
-is read as an object: two edges of 100,000 took 2 s of a core and 56 MB, bench/bounds.py)."""
+"""The most trades read for each partial minute at the two ends of a window (when each
+trade was read as an object, two edges of 100,000 took 2 s of a core and 56 MB,
+bench/bounds.py; they are read as bare rows now, the bound kept)."""
 FINE_WINDOW = DAY
 """Windows up to a day are read from 1 m rollups (≤ 1,440 rows), so the median is tight."""
 MEDIUM_WINDOW = 62 * DAY
@@ -120,22 +120,27 @@ async def _edge_trades(
 ) -> CandleTable:
     if hi <= lo:
         return EMPTY_TABLE
-    found = await tx.reads.trades(inst.id, lo, hi - 1, limit=MAX_EDGE_TRADES + 1)
+    found = await tx.reads.trade_prices(inst.id, lo, hi - 1, limit=MAX_EDGE_TRADES + 1)
     if len(found) > MAX_EDGE_TRADES:
         raise InvalidParameter(
             f"more than {MAX_EDGE_TRADES} trades in the partial minute at {field}: "
             f"put {field} on a whole minute",
             field=field,
         )
-    return CandleTable.of_candles([trade_candle(t) for t in found])
+    return CandleTable.of_trades(found)
 
 
 async def window_statistics(
-    tx: MarketReads, inst: InstrumentInfo, start: int, end: int
+    tx: MarketReads,
+    inst: InstrumentInfo,
+    start: int,
+    end: int,
+    memory: RollupSource | None = None,
 ) -> Statistics:
     """Statistics of the trades with start <= time < end, read from the rollups (at most
     ~1,500 rollup rows for windows up to a year, plus the trades of two partial minutes,
-    plus `EXACT_MEDIAN_TRADES` prices for a small window's median), merged as columns."""
+    plus `EXACT_MEDIAN_TRADES` prices for a small window's median), merged as columns.
+    `memory` holds rollups read before."""
     if start > end:
         raise InvalidParameter("start must not be after end", field="start")
     if start == end:
@@ -144,7 +149,7 @@ async def window_statistics(
     last_minute = max(first_minute, end - end % MINUTE)
     tables = [await _edge_trades(tx, inst, start, first_minute, "start")]
     for res, lo, hi in tiles(first_minute, last_minute, _coarsest(end - start)):
-        tables.append(CandleTable.of_rows(await tx.reads.rollup_table(inst.id, res, lo, hi)))
+        tables.append(await rollups(tx, inst, res, lo, hi, memory))
     tables.append(await _edge_trades(tx, inst, last_minute, end, "end"))
     parts = CandleTable.concat(tables)
     parts = parts.take(parts.trade_count > 0)

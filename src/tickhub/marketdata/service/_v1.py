@@ -24,7 +24,7 @@ from tickhub.marketdata.service._core import (
     max_buckets,
     resolve_instrument,
 )
-from tickhub.marketdata.service._ports import MarketReads
+from tickhub.marketdata.service._ports import MarketReads, RollupSource
 from tickhub.marketdata.store.candles import (
     DAY,
     HOUR,
@@ -278,10 +278,12 @@ async def candle_series_table(
     limit: int,
     now: int,
     tz: ZoneInfo | None = None,
+    memory: RollupSource | None = None,
 ) -> CandleTable:
-    """`candle_series` as columns (the candle route's read)."""
+    """`candle_series` as columns (the candle route's read); `memory` holds rollups
+    read before."""
     w = series_window(interval, start=start, end=end, limit=limit, now=now, tz=tz)
-    found = await candle_table(tx, inst, interval, w.start, w.end, tz)
+    found = await candle_table(tx, inst, interval, w.start, w.end, tz, memory)
     return found.take(slice(-w.limit, None) if w.newest else slice(None, w.limit))
 
 

@@ -7,6 +7,7 @@ below a minute (or not whole minutes) are folded from the trades themselves.
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
@@ -333,7 +334,8 @@ def _localize(d: datetime, zone: ZoneInfo) -> datetime:
 
 def best_rollup(edges: Sequence[int]) -> int | None:
     """The coarsest stored rollup whose buckets tile every bucket edge, or None for trades."""
+    common = math.gcd(*edges)  # each rollup divides every edge iff it divides this
     for res in reversed(ROLLUPS):
-        if all(e % res == 0 for e in edges):
+        if common % res == 0:
             return res
     return None

@@ -61,6 +61,19 @@ class CandleTable:
         return cls.of_rows(rows)
 
     @classmethod
+    def of_trades(cls, rows: Sequence[tuple[int, float, float]] | Sequence[Any]) -> CandleTable:
+        """A candle per trade of (ts, price, qty) rows, as `candles.trade_candle` makes
+        it (M2 zero)."""
+        if not rows:
+            return EMPTY
+        ts, price, qty = zip(*rows, strict=True)
+        p = np.array(price, dtype=np.float64)
+        n = len(p)
+        return cls(np.array(ts, dtype=np.int64), p, p, p, p, np.array(qty, dtype=np.float64),
+                   p * np.array(qty, dtype=np.float64), np.ones(n, dtype=np.int64), p,
+                   np.zeros(n))  # fmt: skip
+
+    @classmethod
     def concat(cls, parts: Sequence[CandleTable]) -> CandleTable:
         parts = [p for p in parts if len(p)]
         if not parts:
@@ -76,13 +89,15 @@ class CandleTable:
         """Folded into the buckets [edges[i], edges[i+1]), as `candles.fold` does (rows
         outside the edges are left out; empty buckets are omitted). M2 is not merged
         (zero): the candle routes do not show it."""
+        bounds = np.asarray(edges, dtype=np.int64)
+        if len(bounds) - 1 == len(self) and bool((bounds[:-1] == self.start).all()):
+            return self  # every bucket is one row: nothing to fold
         inside = self.take((self.start >= edges[0]) & (self.start < edges[-1]))
         if not len(inside):
             return EMPTY
-        bounds = np.asarray(edges, dtype=np.int64)
         bucket = np.searchsorted(bounds, inside.start, side="right") - 1
         if len(bounds) - 1 == len(inside) and bool((bounds[:-1] == inside.start).all()):
-            return inside  # every bucket is one row: nothing to fold
+            return inside
         first = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         last = np.r_[first[1:], len(bucket)] - 1
         return CandleTable(

@@ -56,3 +56,15 @@ PRICES_AFTER_SQL = (
 )
 """The next page, after the (ts, trade id) of the last row of the previous one (the
 `ts >= ?` keeps the index range tight: the `OR` alone would not bound it)."""
+
+TRADE_PRICES_SQL = (
+    "SELECT ts, price, qty FROM trades WHERE instrument_id = ? AND ts >= ? AND ts <= ? "
+    "ORDER BY ts, trade_id LIMIT ?"
+)
+"""(ts, price, qty) of the trades of a window in (ts, trade id) order, at most LIMIT."""
+
+PRICE_LIST_SQL = (
+    "SELECT price FROM trades WHERE instrument_id = ? AND ts >= ? AND ts <= ? "
+    "ORDER BY ts, trade_id LIMIT ?"
+)
+"""The prices of a window in (ts, trade id) order, at most LIMIT."""

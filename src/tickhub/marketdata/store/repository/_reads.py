@@ -195,16 +195,25 @@ class MarketDataReads:
     async def prices(
         self, instrument_id: int, start: int, end: int, *, limit: int | None = None
     ) -> list[float]:
-        """The prices of the trades with start <= ts <= end, in (ts, trade id) order."""
-        c = trades_t.c
-        stmt = (
-            select(c.price)
-            .where(c.instrument_id == instrument_id, c.ts >= start, c.ts <= end)
-            .order_by(c.ts, c.trade_id)
+        """The prices of the trades with start <= ts <= end, in (ts, trade id) order,
+        fetched by the driver."""
+        rows = await _driver.fetch(
+            self.conn,
+            _driver.PRICE_LIST_SQL,
+            (instrument_id, start, end, _NO_LIMIT if limit is None else limit),
         )
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        return list((await self.conn.scalars(stmt)).all())
+        return [r[0] for r in rows]
+
+    async def trade_prices(
+        self, instrument_id: int, start: int, end: int, *, limit: int
+    ) -> list[tuple[int, float, float]]:
+        """(ts, price, qty) of the trades with start <= ts <= end, in (ts, trade id)
+        order, at most `limit`: the partial minutes of a statistics window, fetched by
+        the driver (no object per trade)."""
+        rows = await _driver.fetch(
+            self.conn, _driver.TRADE_PRICES_SQL, (instrument_id, start, end, limit)
+        )
+        return cast("list[tuple[int, float, float]]", rows)
 
     async def price_rows(
         self,
@@ -350,6 +359,8 @@ class MarketDataReads:
             out.setdefault(r[0], []).append(Candle(*cast("tuple[Any, ...]", r[1:])))
         return out
 
+
+_NO_LIMIT = 2**63 - 1
 
 _CANDLE_COLUMNS = (
     candles_t.c.start, candles_t.c.open, candles_t.c.high, candles_t.c.low, candles_t.c.close,

@@ -23,7 +23,7 @@ from tickhub.marketdata.store.candles import (
     Candle,
     Interval,
 )
-from tickhub.marketdata.store.repository import InstrumentInfo
+from tickhub.marketdata.store.repository import InstrumentInfo, PriceColumns
 
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
@@ -194,7 +194,7 @@ async def price_chunk(
     *,
     after: tuple[int, int] | None,
     listed: int,
-) -> tuple[list[tuple[int, int, float]], bool]:
+) -> tuple[PriceColumns, bool]:
     """(the next `SEED_CHUNK` (trade id, time, price) of the stored trades with start <=
     time <= end, oldest first, after the (time, trade id) `after` (None: from the first),
     when `listed` are already out; whether more may follow: the chunk is as long as
@@ -202,7 +202,7 @@ async def price_chunk(
     streamed answer holds no connection between them."""
     left = MAX_SEED_PRICES - listed
     if left <= 0:
-        return [], False
+        return PriceColumns.of_rows([]), False
     limit = min(SEED_CHUNK, left)
     rows = await tx.reads.price_rows(inst.id, start, end, after=after, limit=limit)
     return rows, len(rows) == limit

@@ -13,7 +13,7 @@ from tickhub.marketdata.events import Trade
 from tickhub.marketdata.store.candles import Candle
 from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import _driver
-from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest
+from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest, PriceColumns
 from tickhub.marketdata.store.repository._tables import (
     assets_t,
     candles_t,
@@ -214,22 +214,20 @@ class MarketDataReads:
         *,
         after: tuple[int, int] | None,
         limit: int,
-    ) -> list[tuple[int, int, float]]:
-        """(trade id, ts, price) of the trades with start <= ts <= end in (ts, trade id)
-        order, at most `limit`, after the keyset (ts, trade id) `after` when given: one
-        page of a streamed listing, fetched by the driver (no cursor left open)."""
+    ) -> PriceColumns:
+        """(trade id, ts, price) columns of the trades with start <= ts <= end in (ts,
+        trade id) order, at most `limit`, after the keyset (ts, trade id) `after` when
+        given: one page of a streamed listing, fetched by the driver (no cursor left open)."""
         hi = 2**63 - 1 if end is None else end
         if after is None:
             lo = -(2**63) if start is None else start
-            rows = await _driver.fetch(
+            return await _driver.fetch_prices(
                 self.conn, _driver.PRICES_SQL, (instrument_id, lo, hi, limit)
             )
-        else:
-            ts, trade_id = after
-            rows = await _driver.fetch(
-                self.conn, _driver.PRICES_AFTER_SQL, (instrument_id, ts, hi, ts, trade_id, limit)
-            )
-        return cast("list[tuple[int, int, float]]", rows)
+        ts, trade_id = after
+        return await _driver.fetch_prices(
+            self.conn, _driver.PRICES_AFTER_SQL, (instrument_id, ts, hi, ts, trade_id, limit)
+        )
 
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c

@@ -92,6 +92,32 @@ def copy_columns(data: bytes) -> PriceColumns:
     )
 
 
+INSTRUMENTS_SQL = (
+    "SELECT instruments.id, exchanges.name, instruments.symbol, instruments.base, "
+    "instruments.quote, exchanges.simulated FROM instruments JOIN exchanges "
+    "ON instruments.exchange_id = exchanges.id ORDER BY exchanges.name, instruments.symbol"
+)
+"""Every instrument with its exchange's name and whether it is simulated."""
+
+EXCHANGE_INSTRUMENTS_SQL = INSTRUMENTS_SQL.replace(
+    " ORDER BY", " WHERE exchanges.name = ? ORDER BY"
+)
+"""The instruments of one exchange."""
+
+
+@cache
+def covered_edge_sql(count: int, *, latest: bool) -> tuple[str, str]:
+    """The earliest (latest) processed time of `count` instruments: from the coverage
+    ranges, then (when none is recorded) from the stored trades."""
+    edge, column = ("max", "last_ts") if latest else ("min", "first_ts")
+    ids = ", ".join("?" * count)
+    # Only fixed names and `?` placeholders are written into the text.
+    return (
+        f"SELECT {edge}({column}) FROM coverage WHERE instrument_id IN ({ids})",  # noqa: S608
+        f"SELECT {edge}(ts) FROM trades WHERE instrument_id IN ({ids})",  # noqa: S608
+    )
+
+
 ROLLUPS_SQL = (
     "SELECT start, open, high, low, close, volume, quote_volume, trade_count, price_sum, "
     "price_m2 FROM candles WHERE instrument_id = ? AND resolution = ? AND start >= ? "

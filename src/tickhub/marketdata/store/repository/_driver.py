@@ -5,10 +5,10 @@ query itself for the 1,440 rollups of a day or the 86,400 prices of seed 004's d
 
 The SQL is written once with `?` placeholders and numbered (`$1`, `$2`, …) for asyncpg.
 
-Seed 004's prices (`fetch_prices`) come back as columns: on PostgreSQL through
-`COPY (…) TO STDOUT` in the binary format, read straight into numpy (no record per row:
-asyncpg's record decoding was ~40 % of the samples of a day's answer); on SQLite from
-the driver's tuples.
+Seed 004's prices (`fetch_prices`) come back as columns: on PostgreSQL as one row of
+three arrays (`array_agg` over the page: asyncpg decodes an array without a record per
+row, whose decoding was ~40 % of the samples of a day's answer; a third of the client's
+CPU for a page of 10,000); on SQLite from the driver's tuples.
 """
 
 from __future__ import annotations
@@ -45,51 +45,27 @@ async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> Rows:
     return found
 
 
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_COPY_ROW = np.dtype(
-    [("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("ts_len", ">i4"), ("ts", ">i8"),
-     ("price_len", ">i4"), ("price", ">f8")]
-)  # fmt: skip
-"""One row of `COPY … (FORMAT binary)` of (int8, int8, float8): a field count, then each
-field's length and its big-endian value."""
-
-
-async def fetch_prices(conn: AsyncConnection, sql: str, params: Sequence[int]) -> PriceColumns:
+async def fetch_prices(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> PriceColumns:
     """(trade id, ts, price) columns of `sql` (one of the `PRICES…` statements) with
-    integer `params`, in one round trip to the driver."""
+    `params`, in one round trip to the driver."""
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     if conn.dialect.name != "postgresql":
         return PriceColumns.of_rows(await driver.execute_fetchall(sql, tuple(params)))
-    # COPY takes no parameters: the integers are written into the statement, as int8
-    # literals (a bare -9223372036854775808 would be a numeric, and miss the index).
-    values = iter([f"'{int(p)}'::int8" for p in params])
-    query = re.sub(r"\?", lambda _: next(values), sql.replace(_PRICES_SELECT, _PRICES_CAST))
-    parts: list[bytes] = []
-
-    async def keep(data: bytes) -> None:
-        parts.append(bytes(data))
-
-    await driver.copy_from_query(query, output=keep, format="binary")
-    return copy_columns(b"".join(parts))
-
-
-def copy_columns(data: bytes) -> PriceColumns:
-    """The columns of a binary COPY of (int8, int8, float8) rows, none of them NULL."""
-    if not data.startswith(_COPY_SIGNATURE) or not data.endswith(b"\xff\xff"):
-        raise ValueError("not the binary COPY format")
-    start = len(_COPY_SIGNATURE) + 8 + int.from_bytes(data[15:19], "big")
-    rows = np.frombuffer(data, dtype=_COPY_ROW, offset=start, count=(len(data) - start - 2) // 38)
-    if start + 38 * len(rows) + 2 != len(data) or not (
-        (rows["fields"] == 3).all()
-        and (rows["id_len"] == 8).all()
-        and (rows["ts_len"] == 8).all()
-        and (rows["price_len"] == 8).all()
-    ):
-        raise ValueError("unexpected rows in a binary COPY of prices")
+    ids, times, prices = await driver.fetchrow(_arrays(sql), *params)
     return PriceColumns(
-        rows["id"].astype(np.int64), rows["ts"].astype(np.int64), rows["price"].astype(np.float64)
-    )
+        np.array(ids or (), dtype=np.int64),
+        np.array(times or (), dtype=np.int64),
+        np.array(prices or (), dtype=np.float64),
+    ).in_order()
+
+
+@cache
+def _arrays(sql: str) -> str:
+    """`sql`'s page as one row of three arrays, in its order (the aggregates read the
+    ordered subquery as it comes; `PriceColumns.in_order` checks it)."""
+    page = _numbered(sql)  # one of the fixed statements above
+    return f"SELECT array_agg(trade_id), array_agg(ts), array_agg(price) FROM ({page}) AS page"  # noqa: S608
 
 
 INSTRUMENTS_SQL = (
@@ -124,10 +100,6 @@ ROLLUPS_SQL = (
     "AND start < ? ORDER BY start"
 )
 """The rollups of one resolution with start <= candle start < end, oldest first."""
-
-_PRICES_SELECT = "SELECT trade_id, ts, price FROM"
-_PRICES_CAST = "SELECT trade_id::int8, ts::int8, price::float8 FROM"
-"""PostgreSQL's COPY of the prices names the types its binary rows are read as."""
 
 PRICES_SQL = (
     "SELECT trade_id, ts, price FROM trades WHERE instrument_id = ? AND ts >= ? AND ts <= ? "

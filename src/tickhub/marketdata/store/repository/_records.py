@@ -48,3 +48,11 @@ class PriceColumns:
         """The columns of (trade id, time, price) tuples."""
         table = np.fromiter(rows, dtype=_PRICE_ROW, count=len(rows))
         return cls(table["id"], table["ts"], table["price"])
+
+    def in_order(self) -> PriceColumns:
+        """These columns in (time, trade id) order: themselves when they already are."""
+        t, i = self.times, self.ids
+        if bool(np.all((t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (i[1:] > i[:-1])))):
+            return self
+        order = np.lexsort((i, t))
+        return PriceColumns(i[order], t[order], self.prices[order])

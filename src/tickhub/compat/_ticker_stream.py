@@ -1,5 +1,7 @@
 """Seed 004's statistics answer, streamed: `{"crypto_prices": [...], "total_count", ...}`
-written as the prices are read, in keyset chunks of `service.SEED_CHUNK`.
+written as the prices are read, in keyset chunks of `service.SEED_CHUNK`, each read as
+columns (`service.PriceColumns`) and sent as one piece: the opening goes with the first
+chunk and the statistics with the last, so an answer of one chunk is one send.
 
 Each chunk is a short read of its own (no connection is held while a chunk is sent).
 On PostgreSQL the next chunk is read while the current one is encoded and sent: the
@@ -21,7 +23,6 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from operator import itemgetter
 
 import anyio
 import numpy as np
@@ -34,9 +35,7 @@ from tickhub.compat._ticker_json import price_items
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
 from tickhub.marketdata.deps import open_reads
-from tickhub.marketdata.service import InstrumentInfo
-
-Rows = list[tuple[int, int, float]]
+from tickhub.marketdata.service import InstrumentInfo, PriceColumns
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +65,7 @@ def statistics_response(
     inst: InstrumentInfo,
     start: int | None,
     end: int | None,
-    first: Rows,
+    first: PriceColumns,
     *,
     more: bool,
     keep: Keep | None = None,
@@ -102,16 +101,16 @@ async def _read_chunk(
     inst: InstrumentInfo,
     start: int | None,
     end: int | None,
-    after: tuple[int, int] | None,
+    after: tuple[int, int],
     listed: int,
-) -> tuple[Rows, bool]:
+) -> tuple[PriceColumns, bool]:
     # Shielded: a client that leaves never cancels a read half way, so the connection
     # goes back clean.
-    rows: tuple[Rows, bool] = ([], False)
+    found: tuple[PriceColumns, bool] = (PriceColumns.of_rows([]), False)
     with anyio.CancelScope(shield=True):
         async with open_reads(engine) as tx:
-            rows = await service.price_chunk(tx, inst, start, end, after=after, listed=listed)
-    return rows
+            found = await service.price_chunk(tx, inst, start, end, after=after, listed=listed)
+    return found
 
 
 async def statistics_body(
@@ -119,35 +118,35 @@ async def statistics_body(
     inst: InstrumentInfo,
     start: int | None,
     end: int | None,
-    first: Rows,
+    first: PriceColumns,
     *,
     more: bool,
 ) -> AsyncGenerator[bytes, None]:
     """`CryptoPriceStatisticsOut`'s shape, written as the prices are read: the list
     first (from `first` on), then the statistics over what was listed."""
     prices: list[npt.NDArray[np.float64]] = []
-    yield b'{"crypto_prices":['
-    separator = b""
+    opening = b'{"crypto_prices":['
     listed = 0
     overlap = engine.dialect.name != "sqlite"
     part = first
-    pending: asyncio.Task[tuple[Rows, bool]] | None = None
+    pending: asyncio.Task[tuple[PriceColumns, bool]] | None = None
     try:
         while part:
             listed += len(part)
             if more:
-                last_id, last_ts = part[-1][0], part[-1][1]
+                after = (int(part.times[-1]), int(part.ids[-1]))
                 pending = asyncio.ensure_future(
-                    _read_chunk(engine, inst, start, end, (last_ts, last_id), listed)
+                    _read_chunk(engine, inst, start, end, after, listed)
                 )
                 if not overlap:
                     await asyncio.wait([pending])
-            ids, times, chunk = (list(map(itemgetter(k), part)) for k in range(3))
-            prices.append(np.array(chunk, dtype=np.float64))
-            yield separator + price_items(inst.symbol, ids, times, chunk)
-            separator = b","
-            if pending is None:
-                break
+            prices.append(part.prices)
+            items = price_items(inst.symbol, part.ids, part.times, part.prices)
+            if pending is None:  # the last chunk: the statistics go with it
+                yield opening + items + _tail(prices)
+                return
+            yield opening + items
+            opening = b","
             with anyio.CancelScope(shield=True):
                 part, more = await pending
             pending = None
@@ -155,6 +154,12 @@ async def statistics_body(
         if pending is not None:  # the answer stopped early: let the read end
             with anyio.CancelScope(shield=True):
                 await asyncio.wait([pending])
+    # An empty first chunk (the opening is still to send), or an empty one after a full one.
+    yield (b"" if prices else opening) + _tail(prices)
+
+
+def _tail(prices: list[npt.NDArray[np.float64]]) -> bytes:
+    """`],"total_count":…}`: the statistics over the listed prices."""
     if prices:
         s = service.summarize(np.concatenate(prices))
         tail = {
@@ -167,4 +172,4 @@ async def statistics_body(
     else:  # an empty first chunk
         tail = {"total_count": 0, "average_price": 0.0, "median_price": 0.0,
                 "standard_deviation": 0.0, "percentage_change": 0.0}  # fmt: skip
-    yield b"]," + orjson.dumps(tail)[1:]
+    return b"]," + orjson.dumps(tail)[1:]

@@ -185,7 +185,7 @@ async def stream(
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
         body = message.get("body", b"")
-        if message["type"] == "http.response.body" and body.startswith(b'{"id"'):
+        if message["type"] == "http.response.body" and b'{"id"' in body:
             if not first_chunk.is_set():
                 await on_first_chunk()
             first_chunk.set()

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import statistics as pystats
+import struct
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -18,6 +19,7 @@ from sqlalchemy.pool import QueuePool
 
 from tests.conftest import store
 from tickhub.app import create_app
+from tickhub.marketdata.deps import open_reads
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.service import _seeds
 from tickhub.runtime import Runtime
@@ -130,9 +132,7 @@ async def test_a_client_leaving_mid_stream_closes_the_read_quietly(
 
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
-        if message["type"] == "http.response.body" and message.get("body", b"").startswith(
-            b'{"id"'
-        ):
+        if message["type"] == "http.response.body" and b'{"id"' in message.get("body", b""):
             first_chunk.set()  # a chunk of prices is out: the client leaves
         await asyncio.sleep(0)  # a real socket send yields to the loop
 
@@ -204,3 +204,32 @@ async def test_the_limit_holds_whether_or_not_it_falls_on_a_chunk(
         assert r.json()["total_count"] == matching
     else:
         assert r.json()["detail"].startswith("More than ")
+
+
+async def test_price_pages_are_read_exactly_as_stored(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page comes back as columns (on PostgreSQL from a binary COPY): every bit of
+    every price, large ids and times, the keyset from an open start."""
+    prices = [5e-324, 2.2250738585072014e-308, 0.1 + 0.2, 1 / 3, 70_000.12345678901,
+              1.7976931348623157e308, 123456789012345678.0, 0.0085, 1e-7, 42.0]  # fmt: skip
+    big = 2**62 + 12_345
+    trades = [Trade(big + i, T0_US + i * S, p, 1.0, None) for i, p in enumerate(prices)]
+    await store(runtime, "binance", "BTCUSDT", trades)
+    async with open_reads(runtime.engine) as tx:
+        (inst,) = [i for i in await tx.reads.instruments() if i.symbol == "BTCUSDT"]
+        first = await tx.reads.price_rows(inst.id, None, None, after=None, limit=4)
+        rest = await tx.reads.price_rows(
+            inst.id, None, None, after=(int(first.times[-1]), int(first.ids[-1])), limit=100
+        )
+    assert len(first) == 4 and len(rest) == len(prices) - 4
+    got = [
+        (i, t, p)
+        for page in (first, rest)
+        for i, t, p in zip(
+            page.ids.tolist(), page.times.tolist(), page.prices.tolist(), strict=True
+        )
+    ]
+    want = [(t.trade_id, t.ts, t.price) for t in trades]
+    assert got == want
+    assert [struct.pack("<d", p) for _, _, p in got] == [struct.pack("<d", p) for p in prices]

@@ -101,7 +101,7 @@ from tickhub.marketdata.service._venues import (
     compare,
     described_exchanges,
 )
-from tickhub.marketdata.store.repository import InstrumentInfo, Latest
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest, PriceColumns
 from tickhub.marketdata.store.uow import reads_on
 
 __all__ = [
@@ -130,6 +130,7 @@ __all__ = [
     "ListingReads",
     "MarketDataError",
     "MarketReads",
+    "PriceColumns",
     "PriceIndex",
     "PricePoint",
     "PriceSummary",

@@ -12,7 +12,7 @@ from tickhub.marketdata.events import CmcGlobalMetrics, Trade
 from tickhub.marketdata.store.candles import Candle
 from tickhub.marketdata.store.columns import CandleTable, RollupRow
 from tickhub.marketdata.store.coverage import Range
-from tickhub.marketdata.store.repository import InstrumentInfo, Latest
+from tickhub.marketdata.store.repository import InstrumentInfo, Latest, PriceColumns
 
 CandleRow = tuple[int, float, float, float, float, float, float, int]
 """A stored candle as a bare row: start, open, high, low, close, volume, quote volume,
@@ -83,7 +83,7 @@ class TradeReads(Protocol):
         *,
         after: tuple[int, int] | None,
         limit: int,
-    ) -> list[tuple[int, int, float]]: ...
+    ) -> PriceColumns: ...
 
     async def coverage(self, instrument_id: int) -> list[Range]: ...
 

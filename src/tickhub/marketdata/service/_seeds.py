@@ -23,7 +23,7 @@ from tickhub.marketdata.store.candles import (
     Candle,
     Interval,
 )
-from tickhub.marketdata.store.repository import InstrumentInfo
+from tickhub.marketdata.store.repository import InstrumentInfo, PriceColumns
 
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
@@ -194,7 +194,7 @@ async def price_chunk(
     *,
     after: tuple[int, int] | None,
     listed: int,
-) -> tuple[list[tuple[int, int, float]], bool]:
+) -> tuple[PriceColumns, bool]:
     """(the next `SEED_CHUNK` (trade id, time, price) of the stored trades with start <=
     time <= end, oldest first, after the (time, trade id) `after` (None: from the first),
     when `listed` are already out; whether more may follow: the chunk is as long as
@@ -202,7 +202,7 @@ async def price_chunk(
     streamed answer holds no connection between them."""
     left = MAX_SEED_PRICES - listed
     if left <= 0:
-        return [], False
+        return PriceColumns.of_rows([]), False
     limit = min(SEED_CHUNK, left)
     rows = await tx.reads.price_rows(inst.id, start, end, after=after, limit=limit)
     return rows, len(rows) == limit
@@ -210,14 +210,15 @@ async def price_chunk(
 
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:
     """`price_summary` over an array: the mean and the population standard deviation
-    from correctly rounded sums (as `statistics` does), the median from a sort."""
+    from correctly rounded sums (as `statistics` does), the median from a partition
+    around the middle (the values a sort would put there, at a sixth of its cost)."""
     n = len(prices)
     if not n:
         raise InvalidParameter("no prices", field="range")
     mean = math.fsum(prices.tolist()) / n
     dev = prices - mean
-    ordered = np.sort(prices)
     mid = n // 2
+    ordered = np.partition(prices, [mid - 1, mid] if mid else [mid])
     median_ = float(ordered[mid]) if n % 2 else (float(ordered[mid - 1]) + float(ordered[mid])) / 2
     first, last = float(prices[0]), float(prices[-1])
     return PriceSummary(

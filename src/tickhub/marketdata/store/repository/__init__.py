@@ -3,7 +3,7 @@ writer's path, and `MarketDataReads`, what the services ask. Neither commits: th
 caller's unit of work (`marketdata.store.uow`) owns the transaction."""
 
 from tickhub.marketdata.store.repository._reads import MarketDataReads
-from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest
+from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest, PriceColumns
 from tickhub.marketdata.store.repository._tables import (
     assets_t,
     candles_t,
@@ -21,6 +21,7 @@ __all__ = [
     "Latest",
     "MarketDataReads",
     "MarketDataWrites",
+    "PriceColumns",
     "assets_t",
     "candles_t",
     "coverage_t",

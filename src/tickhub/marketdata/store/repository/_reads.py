@@ -13,7 +13,7 @@ from tickhub.marketdata.events import Trade
 from tickhub.marketdata.store.candles import Candle
 from tickhub.marketdata.store.coverage import Range
 from tickhub.marketdata.store.repository import _driver
-from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest
+from tickhub.marketdata.store.repository._records import InstrumentInfo, Latest, PriceColumns
 from tickhub.marketdata.store.repository._tables import (
     assets_t,
     candles_t,
@@ -39,10 +39,13 @@ class MarketDataReads:
         )
 
     async def instruments(self, exchange: str | None = None) -> list[InstrumentInfo]:
-        stmt = self._instrument_select().order_by(exchanges_t.c.name, instruments_t.c.symbol)
-        if exchange is not None:
-            stmt = stmt.where(exchanges_t.c.name == exchange)
-        return [InstrumentInfo(*r) for r in await self.conn.execute(stmt)]
+        """Every instrument (of one exchange), by exchange and symbol: on the driver, as
+        every seed request resolves its symbol through it."""
+        if exchange is None:
+            rows = await _driver.fetch(self.conn, _driver.INSTRUMENTS_SQL, ())
+        else:
+            rows = await _driver.fetch(self.conn, _driver.EXCHANGE_INSTRUMENTS_SQL, (exchange,))
+        return [InstrumentInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     async def exchanges(self) -> list[tuple[str, str | None, bool]]:
         e = exchanges_t.c
@@ -223,22 +226,20 @@ class MarketDataReads:
         *,
         after: tuple[int, int] | None,
         limit: int,
-    ) -> list[tuple[int, int, float]]:
-        """(trade id, ts, price) of the trades with start <= ts <= end in (ts, trade id)
-        order, at most `limit`, after the keyset (ts, trade id) `after` when given: one
-        page of a streamed listing, fetched by the driver (no cursor left open)."""
+    ) -> PriceColumns:
+        """(trade id, ts, price) columns of the trades with start <= ts <= end in (ts,
+        trade id) order, at most `limit`, after the keyset (ts, trade id) `after` when
+        given: one page of a streamed listing, fetched by the driver (no cursor left open)."""
         hi = 2**63 - 1 if end is None else end
         if after is None:
             lo = -(2**63) if start is None else start
-            rows = await _driver.fetch(
+            return await _driver.fetch_prices(
                 self.conn, _driver.PRICES_SQL, (instrument_id, lo, hi, limit)
             )
-        else:
-            ts, trade_id = after
-            rows = await _driver.fetch(
-                self.conn, _driver.PRICES_AFTER_SQL, (instrument_id, ts, hi, ts, trade_id, limit)
-            )
-        return cast("list[tuple[int, int, float]]", rows)
+        ts, trade_id = after
+        return await _driver.fetch_prices(
+            self.conn, _driver.PRICES_AFTER_SQL, (instrument_id, ts, hi, ts, trade_id, limit)
+        )
 
     async def coverage(self, instrument_id: int) -> list[Range]:
         c = coverage_t.c
@@ -323,19 +324,16 @@ class MarketDataReads:
         return await self._covered_edge(instrument_ids, latest=True)
 
     async def _covered_edge(self, instrument_ids: Sequence[int], *, latest: bool) -> int | None:
-        """From the coverage ranges, else (none recorded) from the stored trades."""
-        edge = func.max if latest else func.min
-        c = coverage_t.c
-        ts = await self.conn.scalar(
-            select(edge(c.last_ts if latest else c.first_ts)).where(
-                c.instrument_id.in_(instrument_ids)
-            )
-        )
-        if ts is None:
-            ts = await self.conn.scalar(
-                select(edge(trades_t.c.ts)).where(trades_t.c.instrument_id.in_(instrument_ids))
-            )
-        return None if ts is None else int(ts)
+        """From the coverage ranges, else (none recorded) from the stored trades; on the
+        driver (seed 004's checks ask it on every request)."""
+        if not instrument_ids:
+            return None
+        ids = tuple(instrument_ids)
+        for sql in _driver.covered_edge_sql(len(ids), latest=latest):
+            ((ts,),) = await _driver.fetch(self.conn, sql, ids)
+            if ts is not None:
+                return int(ts)
+        return None
 
     async def candles_of(
         self, instrument_ids: Sequence[int], resolution: int, start: int, end: int

@@ -220,7 +220,10 @@ class Server:
         if self.proc is not None:
             self.log.seek(0)
             lines = self.log.read().decode(errors="replace").strip().splitlines()
-            last = lines[-1] if lines else ""
+            code = self.proc.poll()
+            # a negative code is the signal that ended it (faulthandler, on in the env,
+            # writes a crash's Python stack to the log)
+            last = f"exit {code}: " + (lines[-1] if lines else "no message")
             self.log.close()
         self.start()
         return last
@@ -387,6 +390,7 @@ def tickhub_env(url: str, port: int) -> dict[str, str]:
         "TICKHUB_HOST": "127.0.0.1",
         "TICKHUB_PORT": str(port),
         "TICKHUB_LOG_LEVEL": "warning",
+        "PYTHONFAULTHANDLER": "1",
     }
 
 

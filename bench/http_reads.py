@@ -23,6 +23,9 @@ window is answered from memory after the first; `--read-cache off` measures ever
 read from the database, `--read-cache both` each database both ways, one after the other.
 `--until-now` loads trades that end at the current second instead and measures windows
 that end now (a live chart's reads), which are never answered from the read cache.
+Identical reads in flight share one computation (the server's `Coalescer`), so with the
+read cache off the 16-connection figures count shared reads; the one-connection p95 and
+`cpu ms` are the cost of one read.
 
 Seed 004's original (Django + gunicorn + PostgreSQL) is measured on the seed routes when
 `--peer-src DIR` (or TICKHUB_BENCH_PEER004) names its checkout: bench/peer004.py makes its

@@ -24,6 +24,7 @@ from tickhub.db import create_engine
 from tickhub.deps import EngineDep
 from tickhub.gateway import close_gateway, install_gateway
 from tickhub.marketdata import router as market_router
+from tickhub.marketdata.live.coalesce import Coalescer
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.rollupcache import RollupCache
@@ -228,6 +229,7 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
     app.state.read_cache = reads = ReadCache(
         runtime.bus, max_bytes=int(runtime.settings.read_cache_mb * 1024 * 1024)
     )
+    app.state.read_flights = Coalescer()
     app.state.rollup_cache = rollups = RollupCache(
         runtime.bus, max_bytes=int(runtime.settings.rollup_cache_mb * 1024 * 1024)
     )

@@ -10,6 +10,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from tickhub.deps import EngineDep
+from tickhub.marketdata.live.coalesce import Coalescer
 from tickhub.marketdata.live.hub import LiveHub
 from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.rollupcache import RollupCache
@@ -80,3 +81,13 @@ async def get_rollup_cache(conn: HTTPConnection) -> RollupCache | None:
 
 
 RollupCacheDep = Annotated[RollupCache | None, Depends(get_rollup_cache)]
+
+
+async def get_read_flights(conn: HTTPConnection) -> Coalescer | None:
+    """The reads of `/v1/candles` and `/v1/statistics` in flight, shared by identical
+    requests; None in an app that runs none (each request then reads alone)."""
+    flights: Coalescer | None = getattr(conn.app.state, "read_flights", None)
+    return flights
+
+
+ReadFlightsDep = Annotated[Coalescer | None, Depends(get_read_flights)]

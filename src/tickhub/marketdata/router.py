@@ -21,10 +21,12 @@ from tickhub.marketdata.deps import (
     MarketReadsDep,
     PipelineStatusDep,
     ReadCacheDep,
+    ReadFlightsDep,
     RollupCacheDep,
     SnapshotCacheDep,
     open_reads,
 )
+from tickhub.marketdata.live.coalesce import coalesced
 from tickhub.marketdata.live.hub import TooManyConnections
 from tickhub.marketdata.live.snapshot import SnapshotCache, current_body
 from tickhub.marketdata.schemas import (
@@ -207,6 +209,7 @@ async def list_candles(
     cache: SnapshotCacheDep,
     answers: ReadCacheDep,
     memory: RollupCacheDep,
+    flights: ReadFlightsDep,
     engine: EngineDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
@@ -247,20 +250,30 @@ async def list_candles(
         key = ("candles", inst.id, iv.text, zone.key if zone else None, w)
         if (body := answers.get(key)) is not None:
             return _json(body)
-    # taken before the unit of work opens: see `RollupCache.reader`
-    rollups = memory.reader(inst) if memory is not None and inst is not None else None
-    async with open_reads(engine) as tx:
-        if inst is None:
-            inst = await service.find_instrument(tx, symbol, exchange)
-        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
-        found = await service.candle_series_table(
-            tx, inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now, memory=rollups
-        )
-    body = encode.candle_table_json(found)
-    if key and answers is not None:
-        lo, hi = service.series_span(iv, key[-1], zone)  # type: ignore[arg-type]
-        answers.put(key, (inst.exchange, inst.symbol), lo, hi, generation, body)
-    return _json(body)
+
+    async def read() -> bytes:
+        # taken before the unit of work opens: see `RollupCache.reader`
+        rollups = memory.reader(inst) if memory is not None and inst is not None else None
+        async with open_reads(engine) as tx:
+            found_inst = inst or await service.find_instrument(tx, symbol, exchange)
+            instrument = (found_inst.exchange, found_inst.symbol)
+            generation = answers.generation(instrument) if answers else 0
+            found = await service.candle_series_table(
+                tx, found_inst, iv, start=t0, end=t1, limit=limit, tz=zone, now=now, memory=rollups
+            )
+        body = encode.candle_table_json(found)
+        if key and answers is not None:
+            lo, hi = service.series_span(iv, key[-1], zone)  # type: ignore[arg-type]
+            answers.put(key, instrument, lo, hi, generation, body)
+        return body
+
+    asked = ("candles", _asked(inst, symbol, exchange), iv.text, zone, t0, t1, limit)
+    return _json(await coalesced(flights, asked, read))
+
+
+def _asked(inst: InstrumentInfo | None, symbol: str, exchange: str | None) -> object:
+    """The instrument of a request, for the key of identical requests in flight."""
+    return inst.id if inst is not None else (symbol, exchange)
 
 
 def _known(cache: SnapshotCache | None, symbol: str, exchange: str | None) -> InstrumentInfo | None:
@@ -277,6 +290,7 @@ async def get_statistics(
     cache: SnapshotCacheDep,
     answers: ReadCacheDep,
     memory: RollupCacheDep,
+    flights: ReadFlightsDep,
     engine: EngineDep,
     symbol: Symbol,
     exchange: ExchangeFilter = None,
@@ -290,24 +304,29 @@ async def get_statistics(
     """Count, open, close, high, low, mean, median, population standard deviation, VWAP,
     volumes and change of the stored trades with start <= time < end. Answers over
     windows that have closed are kept in memory until a write changes them."""
-    t1 = _time(end, "end")
-    t1 = now_us() if t1 is None else t1
-    t0 = _time(start, "start")
-    t0 = max(t1 - DAY, 0) if t0 is None else t0
+    given_end = _time(end, "end")
+    given_start = _time(start, "start")
+    t1 = now_us() if given_end is None else given_end
+    t0 = max(t1 - DAY, 0) if given_start is None else given_start
     inst = _known(cache, symbol, exchange)
     key = ("statistics", inst.id, t0, t1) if inst is not None else ()
     if key and answers is not None and (body := answers.get(key)) is not None:
         return _json(body)
-    rollups = memory.reader(inst) if memory is not None and inst is not None else None
-    async with open_reads(engine) as tx:
-        if inst is None:
-            inst = await service.find_instrument(tx, symbol, exchange)
-        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
-        stats = await service.window_statistics(tx, inst, t0, t1, rollups)
-    body = StatisticsOut.of(inst, t0, t1, stats).model_dump_json().encode()
-    if key and answers is not None:
-        answers.put(key, (inst.exchange, inst.symbol), t0, t1, generation, body)
-    return _json(body)
+
+    async def read() -> bytes:
+        rollups = memory.reader(inst) if memory is not None and inst is not None else None
+        async with open_reads(engine) as tx:
+            found_inst = inst or await service.find_instrument(tx, symbol, exchange)
+            instrument = (found_inst.exchange, found_inst.symbol)
+            generation = answers.generation(instrument) if answers else 0
+            stats = await service.window_statistics(tx, found_inst, t0, t1, rollups)
+        body = StatisticsOut.of(found_inst, t0, t1, stats).model_dump_json().encode()
+        if key and answers is not None:
+            answers.put(key, instrument, t0, t1, generation, body)
+        return body
+
+    asked = ("statistics", _asked(inst, symbol, exchange), given_start, given_end)
+    return _json(await coalesced(flights, asked, read))
 
 
 @router.get("/coverage", summary="Which trade ids are stored, and the gaps")

@@ -161,11 +161,15 @@ async def test_migration_leaves_a_range_partitioned_trades_with_a_default(
             text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_trades'")
         )
         index = await conn.scalar(
-            text("SELECT pg_get_indexdef('ix_trades_instrument_ts'::regclass)")
+            text("SELECT pg_get_indexdef('ix_trades_instrument_ts_price'::regclass)")
         )
     assert (strategy, column) == ("r", "ts")
     assert key == "PRIMARY KEY (instrument_id, trade_id, ts)"
-    assert index is not None and "ON ONLY public.trades" in index and "(instrument_id, ts)" in index
+    assert (
+        index is not None
+        and "ON ONLY public.trades" in index
+        and "(instrument_id, ts, trade_id, price)" in index
+    )
     assert await bounds(pg) == [("trades_default", "DEFAULT")]
 
 
@@ -435,7 +439,9 @@ def _plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @postgres
-async def test_a_one_day_range_reads_one_partition_through_the_index(pg: AsyncEngine) -> None:
+async def test_a_range_within_a_day_reads_one_partition_through_the_index(
+    pg: AsyncEngine,
+) -> None:
     await partitions.maintain(pg, storage("day", ahead=2), now=NOW)
     async with pg.begin() as conn:
         repo = MarketDataWrites(conn)
@@ -452,10 +458,11 @@ async def test_a_one_day_range_reads_one_partition_through_the_index(pg: AsyncEn
         )
         await conn.execute(text("ANALYZE trades"))
     day = us(2026, 11, 21)
+    quarter = DAY // 4  # a quarter of the day's partition: the time index serves it
     c = trades_t.c
     query = (
         select(c.trade_id, c.ts, c.price, c.qty, c.is_buyer_maker)
-        .where(c.instrument_id == 2, c.ts >= day, c.ts <= day + DAY - 1)
+        .where(c.instrument_id == 2, c.ts >= day, c.ts <= day + quarter - 1)
         .order_by(c.ts, c.trade_id)
     )  # the shape of MarketDataReads.trades
     sql = str(query.compile(pg.sync_engine, compile_kwargs={"literal_binds": True}))
@@ -473,14 +480,16 @@ async def test_a_one_day_range_reads_one_partition_through_the_index(pg: AsyncEn
                 "WHERE instrument_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts, trade_id"
             )
         )
-        generic = await explain(conn, f"EXECUTE range_q (2, {day}, {day + DAY - 1})")
+        generic = await explain(conn, f"EXECUTE range_q (2, {day}, {day + quarter - 1})")
         await conn.execute(text("DEALLOCATE range_q"))
     for p in (plan, generic):
         nodes = _plan_nodes(p)
         assert {n["Relation Name"] for n in nodes if "Relation Name" in n} == {"trades_p20261121"}
-        assert {n.get("Index Name") for n in nodes} >= {"trades_p20261121_instrument_id_ts_idx"}
+        assert {n.get("Index Name") for n in nodes} >= {
+            "trades_p20261121_instrument_id_ts_trade_id_price_idx"
+        }
     assert [n["Subplans Removed"] for n in _plan_nodes(generic) if "Subplans Removed" in n] == [3]
-    assert len(rows) == 864 // 4
+    assert len(rows) == 864 // 4 // 4
 
 
 # ------------------------------------------------------------------ SQLite

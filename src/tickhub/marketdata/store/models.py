@@ -65,7 +65,8 @@ class TradeRow(Base):
 
     __tablename__ = "trades"
     __table_args__ = (
-        Index("ix_trades_instrument_ts", "instrument_id", "ts"),
+        # Covering: a window's (trade id, ts, price) in order from the index alone (0015).
+        Index("ix_trades_instrument_ts_price", "instrument_id", "ts", "trade_id", "price"),
         {"sqlite_with_rowid": False},
     )
 

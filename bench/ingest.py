@@ -2,7 +2,7 @@
 SQLite and PostgreSQL, beside the seed style (one INSERT and one COMMIT per trade)
 measured in the same run on the same database.
 
-    .venv/bin/python bench/ingest.py [--trades 1000000] [--seed-trades 20000] [--pg URL]
+    .venv/bin/python bench/ingest.py [--trades 1000000] [--seed-trades 20000] [--no-pg]
 
 The simulated batches are generated before the clock starts, so the figure is the
 pipeline's (bus + writer + database), not the random-number generator's.

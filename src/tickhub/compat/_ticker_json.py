@@ -9,7 +9,10 @@ whole seconds, as `crypto_ticker._seed_datetime` writes them.
 Everything between an item's id and its price (`,"datetime":"…","symbol":…,"price":`)
 has the same length for every item of a symbol, so it is written as one row of a byte
 matrix: the constant text broadcast, the date looked up once per day, the time's digits
-computed for the whole column. The pieces are then joined once. A date that is not
+computed for the whole column. When the ids all have the same number of digits (the
+usual case: a window's trade ids are close to each other), their digits go into the same
+row, after `},{"id":`, so an item is two pieces, its row and its price. The pieces are
+then joined once. A date that is not
 `YYYY-MM-DD` (a year outside 1–9999) takes the plain path, one item at a time.
 """
 
@@ -58,19 +61,38 @@ def _numbers(values: Ints | Floats) -> list[bytes]:
     return orjson.dumps(column)[1:-1].split(b",")
 
 
-def _middles(symbol_json: bytes, times: Ints) -> list[bytes] | None:
+def _one_width(ids: Ints) -> bool:
+    """Whether every id has the same number of digits (and none is negative): the ids
+    can then be written into the byte matrix too."""
+    column = np.asarray(ids, dtype=np.int64)
+    lo, hi = int(column.min()), int(column.max())
+    return lo >= 0 and len(str(lo)) == len(str(hi))
+
+
+def _rows(symbol_json: bytes, times: Ints, ids: Ints | None = None) -> list[bytes] | None:
     """`,"datetime":"YYYY-MM-DDTHH:MM:SS","symbol":<symbol>,"price":` of each time, or
-    None when a date is not 10 bytes long."""
+    None when a date is not 10 bytes long. With `ids` (of one width, `_one_width`), each
+    row starts with `},{"id":<id>` instead."""
     seconds = np.asarray(times, dtype=np.int64) // US
     days, second = np.divmod(seconds, DAY)
     unique, where = np.unique(days, return_inverse=True)
     dates = [_day_text(int(d)) for d in unique.tolist()]
     if any(len(d) != 10 for d in dates):
         return None
-    head, tail = b',"datetime":"', b'","symbol":' + symbol_json + b',"price":'
+    lead = b""
+    if ids is not None:
+        id_column = np.asarray(ids, dtype=np.int64)
+        digits = len(str(int(id_column.max())))
+        lead = b'},{"id":' + b"0" * digits
+    head, tail = lead + b',"datetime":"', b'","symbol":' + symbol_json + b',"price":'
     width = len(head) + 19 + len(tail)
     out = np.empty((len(seconds), width), dtype=np.uint8)
     out[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
+    if ids is not None:
+        rest_of_ids = id_column.copy()
+        for k in range(len(lead) - 1, 7, -1):  # the id's digits, last first
+            rest_of_ids, digit = np.divmod(rest_of_ids, 10)
+            out[:, k] = _DIGITS[digit]
     at = len(head)
     date_rows = np.frombuffer(b"".join(dates), dtype=np.uint8).reshape(len(dates), 10)
     out[:, at : at + 10] = date_rows[where.reshape(-1)]
@@ -93,10 +115,19 @@ def price_items(symbol: str, ids: Ints, times: Ints, prices: Floats) -> bytes:
     if not n:
         return b""
     symbol_json = orjson.dumps(symbol)
-    middles = _middles(symbol_json, times)
+    if _one_width(ids):  # the usual case: the ids go into the matrix too
+        rows = _rows(symbol_json, times, ids)
+        if rows is not None:
+            rows[0] = rows[0][2:]  # no `},` before the first item
+            parts = [b""] * (2 * n)
+            parts[0::2] = rows
+            parts[1::2] = _numbers(prices)
+            parts.append(b"}")
+            return b"".join(parts)
+    middles = _rows(symbol_json, times)
     if middles is None:
         return plain_price_items(symbol, ids, times, prices)
-    parts: list[bytes] = [b'},{"id":'] * (4 * n)
+    parts = [b'},{"id":'] * (4 * n)
     parts[0] = b'{"id":'
     parts[1::4] = _numbers(ids)
     parts[2::4] = middles

@@ -76,3 +76,22 @@ def test_numpy_columns_give_the_same_text_as_lists() -> None:
     assert price_items("BTCUSDT", np.array(ids), np.array(times), np.array(prices)) == _dicts(
         "BTCUSDT", ids, times, prices
     )
+
+
+def test_ids_of_one_width_written_into_the_rows_match_orjson() -> None:
+    rnd = random.Random(3)
+    for lo, hi in ((0, 9), (10**9, 10**10 - 1), (10**18, 2**63 - 1), (7, 7)):
+        ids = sorted(rnd.randint(lo, hi) for _ in range(1_000))
+        times = [T + i * 1_234_567 for i in range(len(ids))]
+        prices = [rnd.uniform(0, 1e5) for _ in ids]
+        for columns in (ids, np.array(ids, dtype=np.int64)):
+            assert price_items("BTCUSDT", columns, times, prices) == _dicts(
+                "BTCUSDT", ids, times, prices
+            )
+    one = price_items("ETHUSDT", [5], [T], [1.5])
+    assert one == b'{"id":5,"datetime":"2024-03-31T00:00:00","symbol":"ETHUSDT","price":1.5}'
+
+
+def test_ids_of_one_width_with_a_year_before_1000_take_the_plain_path() -> None:
+    ids, times, prices = [11, 12], [-30_610_224_001 * US, T], [1.0, 2.0]
+    assert price_items("X", ids, times, prices) == plain_price_items("X", ids, times, prices)

@@ -61,36 +61,39 @@ def _numbers(values: Ints | Floats) -> list[bytes]:
     return orjson.dumps(column)[1:-1].split(b",")
 
 
-def _one_width(ids: Ints) -> bool:
-    """Whether every id has the same number of digits (and none is negative): the ids
-    can then be written into the byte matrix too."""
+_OPEN = b'},{"id":'
+"""What comes before every item's id but the first's."""
+
+
+def _id_digits(ids: Ints) -> tuple[npt.NDArray[np.int64], int] | None:
+    """The ids as a column and their number of digits, when every id has the same (and
+    none is negative): they can then be written into the byte matrix too."""
     column = np.asarray(ids, dtype=np.int64)
     lo, hi = int(column.min()), int(column.max())
-    return lo >= 0 and len(str(lo)) == len(str(hi))
+    digits = len(str(hi))
+    return (column, digits) if lo >= 0 and len(str(lo)) == digits else None
 
 
-def _rows(symbol_json: bytes, times: Ints, ids: Ints | None = None) -> list[bytes] | None:
+def _rows(
+    symbol_json: bytes, times: Ints, ids: tuple[npt.NDArray[np.int64], int] | None
+) -> list[bytes] | None:
     """`,"datetime":"YYYY-MM-DDTHH:MM:SS","symbol":<symbol>,"price":` of each time, or
-    None when a date is not 10 bytes long. With `ids` (of one width, `_one_width`), each
-    row starts with `},{"id":<id>` instead."""
+    None when a date is not 10 bytes long. With `ids` (`_id_digits`), each row starts
+    with `},{"id":<id>` instead."""
     seconds = np.asarray(times, dtype=np.int64) // US
     days, second = np.divmod(seconds, DAY)
     unique, where = np.unique(days, return_inverse=True)
     dates = [_day_text(int(d)) for d in unique.tolist()]
     if any(len(d) != 10 for d in dates):
         return None
-    lead = b""
-    if ids is not None:
-        id_column = np.asarray(ids, dtype=np.int64)
-        digits = len(str(int(id_column.max())))
-        lead = b'},{"id":' + b"0" * digits
+    lead = b"" if ids is None else _OPEN + b"0" * ids[1]
     head, tail = lead + b',"datetime":"', b'","symbol":' + symbol_json + b',"price":'
     width = len(head) + 19 + len(tail)
     out = np.empty((len(seconds), width), dtype=np.uint8)
     out[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
     if ids is not None:
-        rest_of_ids = id_column.copy()
-        for k in range(len(lead) - 1, 7, -1):  # the id's digits, last first
+        rest_of_ids = ids[0]
+        for k in range(len(lead) - 1, len(_OPEN) - 1, -1):  # the id's digits, last first
             rest_of_ids, digit = np.divmod(rest_of_ids, 10)
             out[:, k] = _DIGITS[digit]
     at = len(head)
@@ -114,24 +117,21 @@ def price_items(symbol: str, ids: Ints, times: Ints, prices: Floats) -> bytes:
     n = len(ids)
     if not n:
         return b""
-    symbol_json = orjson.dumps(symbol)
-    if _one_width(ids):  # the usual case: the ids go into the matrix too
-        rows = _rows(symbol_json, times, ids)
-        if rows is not None:
-            rows[0] = rows[0][2:]  # no `},` before the first item
-            parts = [b""] * (2 * n)
-            parts[0::2] = rows
-            parts[1::2] = _numbers(prices)
-            parts.append(b"}")
-            return b"".join(parts)
-    middles = _rows(symbol_json, times)
-    if middles is None:
+    id_digits = _id_digits(ids)  # the usual case: the ids go into the matrix too
+    rows = _rows(orjson.dumps(symbol), times, id_digits)
+    if rows is None:
         return plain_price_items(symbol, ids, times, prices)
-    parts = [b'},{"id":'] * (4 * n)
-    parts[0] = b'{"id":'
-    parts[1::4] = _numbers(ids)
-    parts[2::4] = middles
-    parts[3::4] = _numbers(prices)
+    if id_digits is not None:  # each item: its row (`},{"id":…"price":`), its price
+        rows[0] = rows[0][len(b"},") :]
+        parts = [b""] * (2 * n)
+        parts[0::2] = rows
+        parts[1::2] = _numbers(prices)
+    else:  # each item: the opening, its id, its row, its price
+        parts = [_OPEN] * (4 * n)
+        parts[0] = b'{"id":'
+        parts[1::4] = _numbers(ids)
+        parts[2::4] = rows
+        parts[3::4] = _numbers(prices)
     parts.append(b"}")
     return b"".join(parts)
 

@@ -119,8 +119,21 @@ async def test_a_late_trade_in_the_window_is_in_the_next_answer(served: Served) 
     assert served.answers.hits == hits + 1
 
 
-async def test_a_window_reaching_into_the_current_minute_is_not_kept(served: Served) -> None:
+@pytest.fixture
+async def frozen(runtime: Runtime) -> AsyncIterator[tuple[Served, int]]:
+    """Served with the cache's clock stopped at `now`: a test's "current minute" cannot
+    close between reading the clock and the request."""
     now = now_us()
+    s = await serve(runtime, now=lambda: now)
+    yield s, now
+    await s.client.aclose()
+    await s.uncached.aclose()
+
+
+async def test_a_window_reaching_into_the_current_minute_is_not_kept(
+    frozen: tuple[Served, int],
+) -> None:
+    served, now = frozen
     minute = datetime.fromtimestamp((now - now % (60 * S)) / S, UTC)  # its last second is open
     params = {"symbol": "BTCUSDT", "end_datetime": minute.strftime("%Y-%m-%dT%H:%M:%S")}
     r = await served.client.get(PATH, params=params)
@@ -264,8 +277,10 @@ async def test_a_page_of_one_symbol_is_kept_until_a_write_into_its_window(
     assert later.json()["results"][1:] == first.json()["results"][:-1]
 
 
-async def test_pages_of_every_market_or_of_an_open_window_are_not_kept(served: Served) -> None:
-    now = now_us()
+async def test_pages_of_every_market_or_of_an_open_window_are_not_kept(
+    frozen: tuple[Served, int],
+) -> None:
+    served, now = frozen
     minute = datetime.fromtimestamp((now - now % (60 * S)) / S, UTC)
     every = {k: v for k, v in PAGE.items() if k != "symbol"}
     open_ = {**PAGE, "end_datetime": minute.strftime("%Y-%m-%dT%H:%M:%S")}

@@ -17,6 +17,7 @@ from tickhub.marketdata.service._core import (
     InvalidParameter,
     candles,
 )
+from tickhub.marketdata.service._exactsum import exact_sum
 from tickhub.marketdata.service._ports import MarketReads
 from tickhub.marketdata.store.candles import (
     MINUTE,
@@ -210,13 +211,15 @@ async def price_chunk(
 
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:
     """`price_summary` over an array: the mean and the population standard deviation
-    from correctly rounded sums (as `statistics` does), the median from a partition
-    around the middle (the values a sort would put there, at a sixth of its cost)."""
+    from correctly rounded sums (as `statistics` does; `exact_sum` is `math.fsum`), the
+    median from a partition around the middle (the values a sort would put there, at a
+    sixth of its cost)."""
     n = len(prices)
     if not n:
         raise InvalidParameter("no prices", field="range")
-    mean = math.fsum(prices.tolist()) / n
-    dev = prices - mean
+    mean = exact_sum(prices) / n
+    squares = prices - mean
+    squares *= squares  # the deviations' squares, in place (one whole array fewer)
     mid = n // 2
     ordered = np.partition(prices, [mid - 1, mid] if mid else [mid])
     median_ = float(ordered[mid]) if n % 2 else (float(ordered[mid - 1]) + float(ordered[mid])) / 2
@@ -225,7 +228,7 @@ def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:
         count=n,
         mean=mean,
         median=median_,
-        pstdev=math.sqrt(math.fsum((dev * dev).tolist()) / n),
+        pstdev=math.sqrt(exact_sum(squares) / n),
         change_pct=(last - first) / first * 100 if first else 0.0,
     )
 

@@ -26,6 +26,7 @@ from tickhub.gateway import close_gateway, install_gateway
 from tickhub.marketdata import router as market_router
 from tickhub.marketdata.live.coalesce import Coalescer
 from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.priceblocks import PriceBlocks
 from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.rollupcache import RollupCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
@@ -233,12 +234,15 @@ async def _background(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
     app.state.rollup_cache = rollups = RollupCache(
         runtime.bus, max_bytes=int(runtime.settings.rollup_cache_mb * 1024 * 1024)
     )
+    app.state.price_blocks = prices = PriceBlocks(
+        runtime.bus, max_bytes=int(runtime.settings.price_cache_mb * 1024 * 1024)
+    )
     app.state.alert_hub = alerts = AlertHub(runtime.bus)
     app.state.loop_lag = lag = LoopLag()
     lag.start()
     async with AsyncExitStack() as stack:
         stack.callback(lag.stop)
-        for service in (runtime.live, snapshots, reads, rollups, alerts):
+        for service in (runtime.live, snapshots, reads, rollups, prices, alerts):
             await service.start()
             stack.push_async_callback(service.stop)
         yield

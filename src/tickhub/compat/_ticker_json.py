@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -114,36 +116,66 @@ def _rows(
 def price_items(symbol: str, ids: Ints, times: Ints, prices: Floats) -> bytes:
     """The items joined by commas, without the enclosing brackets: equal to
     `orjson.dumps([{"id": i, "datetime": t, "symbol": symbol, "price": p}, ...])[1:-1]`."""
+    return price_pieces(symbol, ids, times, prices, ())[0]
+
+
+def price_pieces(
+    symbol: str, ids: Ints, times: Ints, prices: Floats, cuts: Sequence[int]
+) -> list[bytes]:
+    """`price_items` of the items cut before each index of `cuts` (ascending, within
+    0..n): len(cuts) + 1 pieces, each its items joined by commas (b"" when it has none),
+    encoded in one go."""
     n = len(ids)
+    bounds = [0, *cuts, n]
     if not n:
-        return b""
+        return [b""] * (len(cuts) + 1)
     id_digits = _id_digits(ids)  # the usual case: the ids go into the matrix too
     rows = _rows(orjson.dumps(symbol), times, id_digits)
     if rows is None:
-        return plain_price_items(symbol, ids, times, prices)
+        items = plain_price_items(symbol, ids, times, prices, joined=False)
+        return [b",".join(items[a:b]) for a, b in pairwise(bounds)]
     if id_digits is not None:  # each item: its row (`},{"id":…"price":`), its price
-        rows[0] = rows[0][len(b"},") :]
+        per = 2
         parts = [b""] * (2 * n)
         parts[0::2] = rows
         parts[1::2] = _numbers(prices)
     else:  # each item: the opening, its id, its row, its price
+        per = 4
         parts = [_OPEN] * (4 * n)
-        parts[0] = b'{"id":'
         parts[1::4] = _numbers(ids)
         parts[2::4] = rows
         parts[3::4] = _numbers(prices)
-    parts.append(b"}")
-    return b"".join(parts)
+    pieces = []
+    for a, b in pairwise(bounds):
+        if a == b:
+            pieces.append(b"")
+            continue
+        # an item's `}` is in the next one's opening; the whole list needs no copy
+        piece = parts if b - a == n else parts[per * a : per * b]
+        piece[0] = piece[0][len(b"},") :] if per == 2 else b'{"id":'
+        piece.append(b"}")
+        pieces.append(b"".join(piece))
+    return pieces
 
 
-def plain_price_items(symbol: str, ids: Ints, times: Ints, prices: Floats) -> bytes:
-    """`price_items` one item at a time (any date `numpy` can write)."""
-    if not len(ids):
-        return b""
+@overload
+def plain_price_items(
+    symbol: str, ids: Ints, times: Ints, prices: Floats, *, joined: Literal[True] = True
+) -> bytes: ...
+@overload
+def plain_price_items(
+    symbol: str, ids: Ints, times: Ints, prices: Floats, *, joined: Literal[False]
+) -> list[bytes]: ...
+def plain_price_items(
+    symbol: str, ids: Ints, times: Ints, prices: Floats, *, joined: bool = True
+) -> bytes | list[bytes]:
+    """`price_items` one item at a time (any date `numpy` can write); each item apart
+    unless `joined`."""
     item = (
         b'{"id":%s,"datetime":"%s","symbol":'
         + orjson.dumps(symbol).replace(b"%", b"%%")
         + b',"price":%s}'
     )
     rows = zip(_numbers(ids), second_texts(times), _numbers(prices), strict=True)
-    return b",".join([item % row for row in rows])
+    items = [item % row for row in rows]
+    return b",".join(items) if joined else items

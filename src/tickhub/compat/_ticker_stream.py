@@ -143,7 +143,7 @@ async def statistics_body(
             prices.append(part.prices)
             items = price_items(inst.symbol, part.ids, part.times, part.prices)
             if pending is None:  # the last chunk: the statistics go with it
-                yield opening + items + _tail(prices)
+                yield opening + items + tail(prices)
                 return
             yield opening + items
             opening = b","
@@ -155,10 +155,10 @@ async def statistics_body(
             with anyio.CancelScope(shield=True):
                 await asyncio.wait([pending])
     # An empty first chunk (the opening is still to send), or an empty one after a full one.
-    yield (b"" if prices else opening) + _tail(prices)
+    yield (b"" if prices else opening) + tail(prices)
 
 
-def _tail(prices: list[npt.NDArray[np.float64]]) -> bytes:
+def tail(prices: list[npt.NDArray[np.float64]]) -> bytes:
     """`],"total_count":…}`: the statistics over the listed prices."""
     if prices:
         s = service.summarize(np.concatenate(prices))

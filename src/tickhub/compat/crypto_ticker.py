@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import orjson
@@ -22,6 +21,8 @@ from pydantic import BaseModel
 
 from tickhub.common.time import from_us
 from tickhub.compat._envelopes import SeedEnvelope, drf_body
+from tickhub.compat._ticker_blocks import NO_DATA, fits, statistics_from_blocks, too_many
+from tickhub.compat._ticker_kept import cached_statistics, statistics_keep
 from tickhub.compat._ticker_params import (
     SeedError,
     end_us,
@@ -31,11 +32,16 @@ from tickhub.compat._ticker_params import (
     parse_datetime,
     start_us,
 )
-from tickhub.compat._ticker_stream import Keep, statistics_response
+from tickhub.compat._ticker_stream import statistics_response
 from tickhub.deps import EngineDep
 from tickhub.marketdata import service
-from tickhub.marketdata.deps import MarketReadsDep, ReadCacheDep, SnapshotCacheDep, open_reads
-from tickhub.marketdata.live.readcache import ReadCache
+from tickhub.marketdata.deps import (
+    MarketReadsDep,
+    PriceBlocksDep,
+    ReadCacheDep,
+    SnapshotCacheDep,
+    open_reads,
+)
 from tickhub.marketdata.live.snapshot import SnapshotCache
 from tickhub.marketdata.service import InstrumentInfo
 
@@ -234,6 +240,7 @@ def _page(
 async def crypto_price_statistics(
     cache: SnapshotCacheDep,
     answers: ReadCacheDep,
+    blocks: PriceBlocksDep,
     engine: EngineDep,
     symbol: str | None = None,
     start_datetime: str | None = None,
@@ -242,16 +249,18 @@ async def crypto_price_statistics(
     """The matching prices (unpaginated, at most 100000) with their count, mean, median,
     population standard deviation and percentage change from the earliest to the latest
     (0 when the earliest is 0). Same filters and checks as `/api/crypto_price/`; `symbol`
-    is required and no match is a 400. The body is streamed: the prices are read and
-    written 10,000 at a time, and the statistics follow them. The first chunk is read
-    with the checks; only a window with more than one chunk is counted first (more than
-    100,000 is a 400 before any byte of a body). An answer over a window that ended
-    before the current minute is kept in memory, like `/v1/statistics`, until a write
-    changes a minute inside it."""
+    is required and no match is a 400. A window of up to two days with both ends given is
+    read from the prices kept by closed minute, so only its partial and open minutes come
+    from the database. Any other is streamed: the prices are read and written 10,000 at a
+    time, and the statistics follow them; the first chunk is read with the checks, and
+    only a window with more than one chunk is counted first (more than 100,000 is a 400
+    before any byte of a body). An answer over a window that ended before the current
+    minute is kept in memory, like `/v1/statistics`, until a write changes a minute
+    inside it."""
     if not symbol:
         return _error_004("symbol is a mandatory query param")
     if (
-        body := _cached_statistics(cache, answers, symbol, start_datetime, end_datetime)
+        body := cached_statistics(cache, answers, symbol, start_datetime, end_datetime)
     ) is not None:
         return Response(body, media_type="application/json")
     async with open_reads(engine) as tx:
@@ -259,59 +268,37 @@ async def crypto_price_statistics(
             found = await _filters(tx, symbol, start_datetime, end_datetime)
         except SeedError as exc:
             return _error_004(exc.message)
-        inst = found.instruments[0]
-        # Taken before the prices are read: a write announced after it keeps the answer out.
-        generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
+    inst = found.instruments[0]
+    start, end = found.start, found.end
+    # Taken before the prices are read: a write announced after it keeps the answer out.
+    generation = answers.generation((inst.exchange, inst.symbol)) if answers else 0
+    keep = statistics_keep(answers, inst, start, end, generation)
+    if (
+        blocks is not None
+        and blocks.running
+        and start is not None
+        and end is not None
+        and fits(start, end)
+    ):  # a rolling window: its closed minutes are in memory
+        try:
+            body = await statistics_from_blocks(engine, blocks, inst, start, end)
+        except SeedError as exc:
+            return _error_004(exc.message)
+        if keep is not None and len(body) <= keep.limit:
+            keep.put(body)
+        return Response(body, media_type="application/json")
+    async with open_reads(engine) as tx:
         # The first chunk is read here: a window that fits in it needs no count.
-        first, more = await service.price_chunk(
-            tx, inst, found.start, found.end, after=None, listed=0
-        )
+        first, more = await service.price_chunk(tx, inst, start, end, after=None, listed=0)
         count = len(first)
         if more:
             try:
-                count = await service.count_prices(tx, inst, found.start, found.end)
+                count = await service.count_prices(tx, inst, start, end)
             except service.MarketDataError:
-                return _error_004(
-                    f"More than {service.MAX_SEED_PRICES} prices match: "
-                    "narrow start_datetime and end_datetime"
-                )
+                return _error_004(too_many())
     if not count or not first:
-        return _error_004("No matching data found")
-    keep = None
-    if answers is not None and found.end is not None and answers.closed(found.end + 1):
-        keep = Keep(
-            partial(answers.put, _statistics_key(inst, found.start, found.end),
-                    (inst.exchange, inst.symbol), found.start or 0, found.end + 1, generation),
-            answers.max_body,
-        )  # fmt: skip
-    return statistics_response(engine, inst, found.start, found.end, first, more=more, keep=keep)
-
-
-def _statistics_key(inst: InstrumentInfo, start: int | None, end: int) -> tuple[object, ...]:
-    return ("crypto_price/statistics", inst.id, start, end)
-
-
-def _cached_statistics(
-    cache: SnapshotCache | None,
-    answers: ReadCache | None,
-    symbol: str,
-    start_raw: str | None,
-    end_raw: str | None,
-) -> bytes | None:
-    """The kept answer of a statistics request, found without the database: the
-    instrument from the in-memory index, the window parsed as `_filters` parses it. Only
-    an answer that passed every check was kept (its window ended before it was read, and
-    does not reopen), so any request that misses here is checked in full by the route."""
-    index = cache.prices if cache is not None else None
-    latest = index.find(symbol) if index is not None else None
-    if answers is None or latest is None or not end_raw:
-        return None
-    try:
-        start = start_us(parse_datetime("start_datetime", start_raw)) if start_raw else None
-        end = end_us(parse_datetime("end_datetime", end_raw))
-    except SeedError:
-        return None
-    return answers.get(_statistics_key(latest.instrument, start, end))
+        return _error_004(NO_DATA)
+    return statistics_response(engine, inst, start, end, first, more=more, keep=keep)
 
 
 # ---------------------------------------------------------------- parameters and formats

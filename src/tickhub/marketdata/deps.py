@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from tickhub.deps import EngineDep
 from tickhub.marketdata.live.coalesce import Coalescer
 from tickhub.marketdata.live.hub import LiveHub
+from tickhub.marketdata.live.priceblocks import PriceBlocks
 from tickhub.marketdata.live.readcache import ReadCache
 from tickhub.marketdata.live.rollupcache import RollupCache
 from tickhub.marketdata.live.snapshot import SnapshotCache
@@ -81,6 +82,15 @@ async def get_rollup_cache(conn: HTTPConnection) -> RollupCache | None:
 
 
 RollupCacheDep = Annotated[RollupCache | None, Depends(get_rollup_cache)]
+
+
+async def get_price_blocks(conn: HTTPConnection) -> PriceBlocks | None:
+    """Seed 004's listed prices kept by closed minute; None in an app that runs none."""
+    blocks: PriceBlocks | None = getattr(conn.app.state, "price_blocks", None)
+    return blocks
+
+
+PriceBlocksDep = Annotated[PriceBlocks | None, Depends(get_price_blocks)]
 
 
 async def get_read_flights(conn: HTTPConnection) -> Coalescer | None:

@@ -95,10 +95,12 @@ class Settings(BaseSettings):
     port: int = 8000
     # `tickhub api`: worker processes on one port (each subscribes to the bus itself), and
     # the memory each keeps for closed-window candle and statistics answers (0 = none),
-    # and for the stored rollups those reads fold (0 = none).
+    # for the stored rollups those reads fold (0 = none), and for seed 004's listed prices
+    # by closed minute (0 = none).
     api_workers: int = Field(default=1, ge=1, le=64)
     read_cache_mb: float = Field(default=64.0, ge=0)
     rollup_cache_mb: float = Field(default=32.0, ge=0)
+    price_cache_mb: float = Field(default=64.0, ge=0)
     # `tickhub tracker|writer|scanner` answer /healthz and /readyz here (on `host`); 0 = off
     health_port: int = Field(default=8001, ge=0, le=65535)
     log_level: str = "INFO"

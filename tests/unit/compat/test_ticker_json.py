@@ -3,13 +3,14 @@ the same dicts (the shape the streamed statistics answer had before)."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime
 
 import numpy as np
 import orjson
 
-from tickhub.compat._ticker_json import plain_price_items, price_items
+from tickhub.compat._ticker_json import plain_price_items, price_items, price_pieces
 
 US = 1_000_000
 T = 1_711_843_200 * US  # 2024-03-31T00:00:00
@@ -95,3 +96,21 @@ def test_ids_of_one_width_written_into_the_rows_match_orjson() -> None:
 def test_ids_of_one_width_with_a_year_before_1000_take_the_plain_path() -> None:
     ids, times, prices = [11, 12], [-30_610_224_001 * US, T], [1.0, 2.0]
     assert price_items("X", ids, times, prices) == plain_price_items("X", ids, times, prices)
+
+
+def test_pieces_cut_anywhere_are_the_slices_of_the_whole_list() -> None:
+    rnd = random.Random(5)
+    one_width = sorted(rnd.sample(range(10**9, 10**10), 300))
+    mixed = sorted(rnd.sample(range(1, 10**6), 300))
+    times = [T + i * 987_654 for i in range(300)]
+    early = [-30_610_224_001 * US, *times[1:]]  # a year before 1000: the plain path
+    prices = [rnd.uniform(0, 1e5) for _ in times]
+    for ids, at in ((one_width, times), (mixed, times), (one_width, early)):
+        items = orjson.loads(b"[" + price_items("BTCUSDT", ids, at, prices) + b"]")
+        for cuts in ([], [0], [300], [0, 0, 1], [1, 150, 150, 299], [17, 18, 300]):
+            pieces = price_pieces("BTCUSDT", ids, at, prices, cuts)
+            bounds = [0, *cuts, 300]
+            assert len(pieces) == len(cuts) + 1
+            for piece, (a, b) in zip(pieces, itertools.pairwise(bounds), strict=True):
+                assert piece == orjson.dumps(items[a:b])[1:-1]
+    assert price_pieces("BTCUSDT", [], [], [], [0]) == [b"", b""]

@@ -209,6 +209,14 @@ async def price_chunk(
     return rows, len(rows) == limit
 
 
+async def price_span(
+    tx: MarketReads, inst: InstrumentInfo, lo: int, hi: int, limit: int
+) -> PriceColumns:
+    """(trade id, time, price) of the stored trades with lo <= time < hi, oldest first,
+    at most `limit`: one statement (a block read of `PriceBlocks`)."""
+    return await tx.reads.price_rows(inst.id, lo, hi - 1, after=None, limit=limit)
+
+
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:
     """`price_summary` over an array: the mean and the population standard deviation
     from correctly rounded sums (as `statistics` does; `exact_sum` is `math.fsum`), the

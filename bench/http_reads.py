@@ -3,7 +3,7 @@ app returning a constant JSON, measured in the same run with the same load gener
 
     .venv/bin/python bench/http_reads.py [--trades 300000] [--seconds 5] [--runs 3] [--pg URL]
         [--data FILE] [--only REGEX] [--workers N] [--profile ROUTE-REGEX]
-        [--read-cache on|off|both] [--until-now]
+        [--read-cache on|off|both] [--price-cache on|off] [--until-now]
         [--peer-src DIR | --peer URL]
 
 The data: BTCUSDT, ETHUSDT and BNBBTC, one trade per second each from 2024-03-31 (as in
@@ -21,6 +21,11 @@ while the matching routes are loaded and prints the functions that held the most
 The read cache (`TICKHUB_READ_CACHE_MB`) is on by default, so a repeated read of a closed
 window is answered from memory after the first; `--read-cache off` measures every answer
 read from the database, `--read-cache both` each database both ways, one after the other.
+Seed 004's statistics are also asked over rolling windows ("…, rolling"): each request
+starts at another second (a walk over a day of starts, no start twice per thread), as
+many clients asking for "the last hour" or "the last day" would; the read cache cannot
+answer those, the prices kept by closed minute (`TICKHUB_PRICE_CACHE_MB`) can, and
+`--price-cache off` measures them without it.
 `--until-now` loads trades that end at the current second instead and measures windows
 that end now (a live chart's reads), which are never answered from the read cache.
 Identical reads in flight share one computation (the server's `Coalescer`), so with the
@@ -82,6 +87,26 @@ class Route:
     path: str
     seed: bool = False  # also measured on seed 004's original
     single: bool = False  # also measured at one connection (the p95 goals)
+    roll: int = 0  # > 0: each request a window of this many seconds, each at another start
+
+
+ROLL_STARTS = 86_400
+"""A rolling window starts at one of this many seconds from START, each once (per thread)
+before any repeats: what many clients asking for "the last day" at different times ask."""
+ROLL_SCRIPT = """
+local base, span, starts, step = %d, %d, %d, 7919
+local first = 0
+setup = function(thread)
+  thread:set("k", first)  -- the threads walk the starts from different places
+  first = first + math.floor(starts / 2)
+end
+local function at(t) return os.date("!%%Y-%%m-%%dT%%H:%%M:%%S", t) end
+request = function()
+  k = (k + step) %% starts
+  local s = base + k
+  return wrk.format(nil, "%s&start_datetime=" .. at(s) .. "&end_datetime=" .. at(s + span - 1))
+end
+"""
 
 
 ROUTES = [
@@ -91,6 +116,12 @@ ROUTES = [
           seed=True, single=True),
     Route("crypto_price statistics 1 day",
           f"/api/crypto_price/statistics/?symbol=BTCUSDT&{DAY_24H}", seed=True, single=True),
+    Route("crypto_price statistics 1 h, rolling",
+          f"/api/crypto_price/statistics/?symbol=BTCUSDT&{DAY_1H}", seed=True, single=True,
+          roll=3_600),
+    Route("crypto_price statistics 1 day, rolling",
+          f"/api/crypto_price/statistics/?symbol=BTCUSDT&{DAY_24H}", seed=True, single=True,
+          roll=86_400),
     Route("/v1/prices/binance/BTCUSDT", "/v1/prices/binance/BTCUSDT"),
     Route("/v1/statistics 1 day", f"/v1/statistics?symbol=BTCUSDT&{V1_DAY}", single=True),
     Route("/v1/statistics 30 days",
@@ -397,9 +428,21 @@ def tickhub_env(url: str, port: int) -> dict[str, str]:
     }
 
 
+def route_script(route: Route, report: str) -> str:
+    """The wrk script of `route`: `report` itself, or beside it, one that also rolls the
+    route's window (`ROLL_SCRIPT`)."""
+    if not route.roll:
+        return report
+    path = Path(report).with_name(f"roll-{route.roll}.lua")
+    base_path = route.path.split("&start_datetime=")[0]
+    roll = ROLL_SCRIPT % (START // S, route.roll, ROLL_STARTS, base_path)
+    path.write_text(Path(report).read_text() + roll)
+    return str(path)
+
+
 def measure_routes(
     srv: Server, base: str, routes: list[Route], args: argparse.Namespace, bare: float,
-    script: str, profiler: Profiler | None,
+    report: str, profiler: Profiler | None,
 ) -> dict[str, Run]:  # fmt: skip
     print(f"{'route':32} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} {'× bare':>6} {'cpu ms':>6} "
           f"{'1 conn: p95 ms':>14} {'rps':>6} {'cpu ms':>6}  errors")  # fmt: skip
@@ -412,6 +455,7 @@ def measure_routes(
             print(f"{route.label:32} answered {status or 'nothing'} in {took:.1f} s: skipped")
             srv.drain()
             continue
+        script = route_script(route, report)
         spy = None
         if profiler is not None and re.search(args.profile, route.label):
             assert srv.proc is not None
@@ -462,6 +506,12 @@ def main() -> None:
         "database measured with the cache on, then off (the peer table shows both)",
     )
     parser.add_argument("--no-read-cache", action="store_true", help="--read-cache off")
+    parser.add_argument(
+        "--price-cache",
+        choices=("on", "off"),
+        default="on",
+        help="off: TICKHUB_PRICE_CACHE_MB=0, seed 004's prices never kept by closed minute",
+    )
     parser.add_argument("--profile", help="py-spy over the routes whose label matches")
     parser.add_argument(
         "--until-now",
@@ -515,7 +565,9 @@ def main() -> None:
                 asyncio.run(load(url, n, recent_start(n) if args.until_now else START))
             loaded = f"loaded in {time.perf_counter() - t0:.0f} s" if fill else f"from {sqlite}"
             for on in caches:
-                cached = "read cache on" if on else "no read cache"
+                cached = ("read cache on" if on else "no read cache") + (
+                    ", no price cache" if args.price_cache == "off" else ""
+                )
                 print(f"\ntickhub over {name}, {args.workers} process(es), {cached} ({loaded})")
                 port = free_port()
                 cmd = [sys.executable, "-m", "tickhub", "api"]
@@ -524,6 +576,8 @@ def main() -> None:
                 env = tickhub_env(url, port)
                 if not on:
                     env["TICKHUB_READ_CACHE_MB"] = "0"
+                if args.price_cache == "off":
+                    env["TICKHUB_PRICE_CACHE_MB"] = "0"
                 with server(cmd, env, f"http://127.0.0.1:{port}/healthz") as srv:
                     base = f"http://127.0.0.1:{port}"
                     wait_ready(base + "/v1/prices/binance/BTCUSDT")  # the snapshot cache is warm

@@ -66,7 +66,9 @@ async def statistics_from_blocks(
         raise SeedError(too_many())
     if not any(p.n for p in pieces):
         raise SeedError(NO_DATA)
-    texts = [p.items for p in pieces if p.items]  # not empty: the window has a price
-    texts[0] = b'{"crypto_prices":[' + texts[0]
-    texts[-1] += tail([p.prices for p in pieces if p.n])
-    return b",".join(texts)  # the body's one copy
+    parts = [b'{"crypto_prices":[']
+    for p in pieces:
+        if p.items:
+            parts += (p.items, b",")
+    parts[-1] = tail([p.prices for p in pieces if p.n])  # the last comma's place
+    return b"".join(parts)  # the body's one copy (a piece may be the whole window)

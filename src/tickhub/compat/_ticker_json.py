@@ -18,6 +18,7 @@ then joined once. A date that is not
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -63,6 +64,8 @@ def _numbers(values: Ints | Floats) -> list[bytes]:
     return orjson.dumps(column)[1:-1].split(b",")
 
 
+CHUNK = 10_000
+"""Items encoded at a time (`price_pieces`)."""
 _OPEN = b'},{"id":'
 """What comes before every item's id but the first's."""
 
@@ -123,8 +126,30 @@ def price_pieces(
     symbol: str, ids: Ints, times: Ints, prices: Floats, cuts: Sequence[int]
 ) -> list[bytes]:
     """`price_items` of the items cut before each index of `cuts` (ascending, within
-    0..n): len(cuts) + 1 pieces, each its items joined by commas (b"" when it has none),
-    encoded in one go."""
+    0..n): len(cuts) + 1 pieces, each its items joined by commas (b"" when it has none).
+    Encoded `CHUNK` items at a time, so that the matrix and the pieces of text per item
+    never exist for more than that many items at once (100,000 items at once: 45 MB)."""
+    n = len(ids)
+    if n <= CHUNK:
+        return _pieces(symbol, ids, times, prices, cuts)
+    bounds = [0, *cuts, n]
+    found: list[list[bytes]] = [[] for _ in range(len(bounds) - 1)]
+    for c0 in range(0, n, CHUNK):
+        c1 = min(c0 + CHUNK, n)
+        first = bisect_right(bounds, c0) - 1  # the piece holding item c0
+        last = bisect_left(bounds, c1) - 1  # the last piece starting before c1
+        local = [b - c0 for b in bounds[first + 1 : last + 1]]
+        texts = _pieces(symbol, ids[c0:c1], times[c0:c1], prices[c0:c1], local)
+        for i, text in enumerate(texts, first):
+            if text:
+                found[i].append(text)
+    return [b",".join(parts) for parts in found]
+
+
+def _pieces(
+    symbol: str, ids: Ints, times: Ints, prices: Floats, cuts: Sequence[int]
+) -> list[bytes]:
+    """`price_pieces`, encoded in one go."""
     n = len(ids)
     bounds = [0, *cuts, n]
     if not n:

@@ -15,9 +15,11 @@ import pytest
 from tests.conftest import store
 from tickhub.app import create_app
 from tickhub.common.time import datetime_to_us
+from tickhub.compat import _ticker_json
 from tickhub.marketdata import service
 from tickhub.marketdata.events import Trade
 from tickhub.marketdata.live.priceblocks import PriceBlocks
+from tickhub.marketdata.service import _seeds
 from tickhub.runtime import Runtime
 
 DAY0 = datetime(2026, 3, 28, tzinfo=UTC)
@@ -136,3 +138,19 @@ async def test_the_seed_errors_keep_their_messages(
     assert r.json() == {
         "detail": "More than 99 prices match: narrow start_datetime and end_datetime"
     }
+
+
+async def test_windows_read_a_chunk_at_a_time_give_the_same_bytes(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_seeds, "SEED_CHUNK", 7)  # the driver's rows, 7 at a time
+    monkeypatch.setattr(_ticker_json, "CHUNK", 5)  # the items' text, 5 at a time
+    for start, end, runs in [
+        (timedelta(seconds=3), timedelta(minutes=9, seconds=59), 1),
+        (timedelta(0), timedelta(hours=47), 2),  # 00:00, then from 00:10 on
+    ]:
+        misses = served.blocks.misses
+        ours, streamed = await served.both(window(start, end))
+        assert ours.status_code == 200
+        assert ours.content == streamed.content
+        assert served.blocks.misses == misses + runs  # a statement per run of minutes

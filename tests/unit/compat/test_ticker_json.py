@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import orjson
+import pytest
 
+from tickhub.compat import _ticker_json
 from tickhub.compat._ticker_json import plain_price_items, price_items, price_pieces
 
 US = 1_000_000
@@ -98,7 +100,11 @@ def test_ids_of_one_width_with_a_year_before_1000_take_the_plain_path() -> None:
     assert price_items("X", ids, times, prices) == plain_price_items("X", ids, times, prices)
 
 
-def test_pieces_cut_anywhere_are_the_slices_of_the_whole_list() -> None:
+@pytest.mark.parametrize("chunk", [10_000, 7, 1])
+def test_pieces_cut_anywhere_are_the_slices_of_the_whole_list(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ticker_json, "CHUNK", chunk)  # encoded that many items at a time
     rnd = random.Random(5)
     one_width = sorted(rnd.sample(range(10**9, 10**10), 300))
     mixed = sorted(rnd.sample(range(1, 10**6), 300))

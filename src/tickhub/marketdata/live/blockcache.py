@@ -68,7 +68,7 @@ class BlockCache(Generic[K, V]):
         self._subscription: Subscription | None = None
         self.size = 0  # bytes counted
         self.hits = 0  # blocks found
-        self.misses = 0  # statements run for missing blocks
+        self.misses = 0  # fetches of missing blocks (a run of them each)
 
     @property
     def running(self) -> bool:

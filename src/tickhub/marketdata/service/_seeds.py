@@ -26,6 +26,7 @@ from tickhub.marketdata.store.candles import (
 )
 from tickhub.marketdata.store.repository import InstrumentInfo, PriceColumns
 
+_COLUMNS = ("ids", "times", "prices")
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
 SEED_CHUNK = 10_000
@@ -213,8 +214,21 @@ async def price_span(
     tx: MarketReads, inst: InstrumentInfo, lo: int, hi: int, limit: int
 ) -> PriceColumns:
     """(trade id, time, price) of the stored trades with lo <= time < hi, oldest first,
-    at most `limit`: one statement (a block read of `PriceBlocks`)."""
-    return await tx.reads.price_rows(inst.id, lo, hi - 1, after=None, limit=limit)
+    at most `limit` (a block read of `PriceBlocks`): read `SEED_CHUNK` at a time, so the
+    driver's rows never number more than that."""
+    chunks: list[PriceColumns] = []
+    after = None
+    while limit > 0:
+        size = min(SEED_CHUNK, limit)
+        chunk = await tx.reads.price_rows(inst.id, lo, hi - 1, after=after, limit=size)
+        chunks.append(chunk)
+        limit -= len(chunk)
+        if len(chunk) < size:
+            break
+        after = (int(chunk.times[-1]), int(chunk.ids[-1]))
+    if len(chunks) <= 1:
+        return chunks[0] if chunks else PriceColumns.of_rows([])
+    return PriceColumns(*(np.concatenate([getattr(c, f) for c in chunks]) for f in _COLUMNS))
 
 
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:

@@ -9,20 +9,22 @@ A read takes a `ticket` before its unit of work opens; what it fetched is kept o
 no minute inside the block was announced since (`spoiled`), so a read that raced a write
 keeps nothing. Blocks also expire after `max_age_s`, so a lost announcement (a broker
 reconnecting) is not kept forever, and the whole cache holds at most `max_bytes` (least
-recently used first out). Until `start` has subscribed, nothing is kept.
+recently used first out). Until `start` has subscribed, nothing is kept (`announced`).
 """
 
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tickhub.bus import Bus, Message, Subscription
+from tickhub.bus import Bus, Message
 from tickhub.common.time import now_us
 from tickhub.marketdata.events import CandleUpdate
+from tickhub.marketdata.live.announced import Announced
 from tickhub.marketdata.store.candles import MINUTE
 
 LOG_LENGTH = 1024
@@ -43,7 +45,7 @@ class _Entry(Generic[V]):
     born: float
 
 
-class BlockCache(Generic[K, V]):
+class BlockCache(Announced, Generic[K, V]):
     """Blocks by key, each counted at the size `put` is given; a subclass names the keys
     an announced minute drops (`keys_of`). `start`/`stop` belong to the web app's
     lifespan."""
@@ -57,37 +59,24 @@ class BlockCache(Generic[K, V]):
         now: Callable[[], int] = now_us,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._bus = bus
-        self._max_bytes = max_bytes
+        super().__init__(bus, max_bytes)
         self._max_age_s = max_age_s
         self._now = now
         self._clock = clock
         self._blocks: OrderedDict[K, _Entry[V]] = OrderedDict()
         self._seq: dict[Instrument, int] = {}  # announcements so far, per instrument
         self._log: dict[Instrument, deque[tuple[int, int]]] = {}  # the latest (seq, minute)
-        self._subscription: Subscription | None = None
         self.size = 0  # bytes counted
         self.hits = 0  # blocks found
         self.misses = 0  # fetches of missing blocks (a run of them each)
 
-    @property
-    def running(self) -> bool:
-        return self._subscription is not None and self._max_bytes > 0
-
-    async def start(self) -> None:
-        if self._subscription is None and self._max_bytes > 0:
-            self._subscription = await self._bus.subscribe("candles.#", self.on_event, live=True)
-
-    async def stop(self) -> None:
-        sub, self._subscription = self._subscription, None
-        if sub is not None:
-            await sub.cancel()
+    def clear(self) -> None:
         self._blocks.clear()
         self.size = 0
 
+    @abstractmethod
     def keys_of(self, instrument: Instrument, minute: int) -> Iterable[K]:
         """The keys of the blocks that hold `minute` of `instrument`."""
-        raise NotImplementedError
 
     def ticket(self, instrument: Instrument) -> int:
         """Take before the read's unit of work opens; hand to `spoiled` after the fetch."""

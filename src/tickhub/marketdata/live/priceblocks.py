@@ -90,8 +90,7 @@ class PriceReader:
         if hi <= lo:
             return []
         if not cache.running:
-            found = await self._fetch(lo, hi, [], fetch, encode, limit)
-            return found
+            return await self._fetch(lo, hi, [], fetch, encode, limit)
         starts = range(lo - lo % MINUTE, hi, MINUTE)
         key, form = self._key, self._form
         pieces = cache.get_many(

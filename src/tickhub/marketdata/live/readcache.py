@@ -18,9 +18,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from tickhub.bus import Bus, Message, Subscription
+from tickhub.bus import Bus, Message
 from tickhub.common.time import now_us
 from tickhub.marketdata.events import CandleUpdate
+from tickhub.marketdata.live.announced import Announced
 from tickhub.marketdata.store.candles import MINUTE
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class _Entry:
     born: float
 
 
-class ReadCache:
+class ReadCache(Announced):
     """`get`/`put` encoded answers by key; `start`/`stop` belong to the web app's
     lifespan. Until `start` has subscribed, nothing is kept."""
 
@@ -51,31 +52,18 @@ class ReadCache:
         now: Callable[[], int] = now_us,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._bus = bus
-        self._max_bytes = max_bytes
+        super().__init__(bus, max_bytes)
         self._max_age_s = max_age_s
         self._now = now
         self._clock = clock
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._generations: dict[Instrument, int] = {}
         self._keys: dict[Instrument, set[Hashable]] = {}
-        self._subscription: Subscription | None = None
         self.size = 0  # bytes held
         self.hits = 0
         self.misses = 0
 
-    @property
-    def running(self) -> bool:
-        return self._subscription is not None and self._max_bytes > 0
-
-    async def start(self) -> None:
-        if self._subscription is None and self._max_bytes > 0:
-            self._subscription = await self._bus.subscribe("candles.#", self.on_event, live=True)
-
-    async def stop(self) -> None:
-        sub, self._subscription = self._subscription, None
-        if sub is not None:
-            await sub.cancel()
+    def clear(self) -> None:
         self._entries.clear()
         self._keys.clear()
         self.size = 0

@@ -26,7 +26,6 @@ from tickhub.marketdata.store.candles import (
 )
 from tickhub.marketdata.store.repository import InstrumentInfo, PriceColumns
 
-_COLUMNS = ("ids", "times", "prices")
 MAX_SEED_PRICES = 100_000
 """The most trades one seed 004 statistics answer lists (the seed did not paginate it)."""
 SEED_CHUNK = 10_000
@@ -226,9 +225,7 @@ async def price_span(
         if len(chunk) < size:
             break
         after = (int(chunk.times[-1]), int(chunk.ids[-1]))
-    if len(chunks) <= 1:
-        return chunks[0] if chunks else PriceColumns.of_rows([])
-    return PriceColumns(*(np.concatenate([getattr(c, f) for c in chunks]) for f in _COLUMNS))
+    return PriceColumns.concat(chunks)
 
 
 def summarize(prices: npt.NDArray[np.float64]) -> PriceSummary:

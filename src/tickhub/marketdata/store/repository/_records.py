@@ -49,6 +49,15 @@ class PriceColumns:
         table = np.fromiter(rows, dtype=_PRICE_ROW, count=len(rows))
         return cls(table["id"], table["ts"], table["price"])
 
+    @classmethod
+    def concat(cls, parts: Sequence[PriceColumns]) -> PriceColumns:
+        """The parts one after the other (the only one itself, none: no rows)."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls.of_rows([])
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__slots__))
+
     def in_order(self) -> PriceColumns:
         """These columns in (time, trade id) order: themselves when they already are."""
         t, i = self.times, self.ids
